@@ -1,0 +1,48 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "FourM",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "FourM", targets: ["FourM"]),
+        .executable(name: "fourm", targets: ["fourm-cli"]),
+        .executable(name: "fourm-bench", targets: ["fourm-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS", path: "Sources/CBLAS",
+            providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "FourMTensor", dependencies: ["CBLAS"]),
+        .target(name: "FourMModels", dependencies: ["FourMTensor"]),
+        .target(name: "FourMTokenizers", dependencies: ["FourMTensor"]),
+        .target(name: "FourMSampling", dependencies: ["FourMModels"]),
+        .target(name: "FourMRetrieval", dependencies: ["FourMSampling", "FourMTokenizers"]),
+        .target(
+            name: "FourM",
+            dependencies: [
+                "FourMTensor", "FourMModels", "FourMTokenizers", "FourMSampling", "FourMRetrieval",
+            ]),
+        .executableTarget(
+            name: "fourm-cli",
+            dependencies: [
+                "FourM", "FourMModels", "FourMTensor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(name: "fourm-bench", dependencies: ["FourMModels", "FourMTensor"]),
+        .target(
+            name: "FourMTestSupport", dependencies: ["FourMTensor", "FourMModels"],
+            path: "Tests/FourMTestSupport"),
+        .testTarget(name: "FourMTensorTests", dependencies: ["FourMTensor", "FourMTestSupport"]),
+        .testTarget(
+            name: "FourMTokenizersTests",
+            dependencies: ["FourMTokenizers", "FourMTensor", "FourMTestSupport"]),
+        .testTarget(
+            name: "FourMModelsTests",
+            dependencies: ["FourMModels", "FourMTensor", "FourMTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,91 @@
+import Foundation
+
+// MARK: - Multi-head attention (spec/model.md sections 4.2, 4.3, 5.8 and 6.3)
+
+/// The finite fill value the reference writes into blocked scores (−FLT_MAX, not −∞).
+package let attentionFillValue: Float = -Float.greatestFiniteMagnitude
+
+/// Where a boolean "blocked" mask lives and how it broadcasts.
+/// Element (b, i, j) is at `blocked[b * batchStride + i * queryStride + j]`; `queryStride` 0
+/// broadcasts one key-padding row over all queries.
+package struct AttentionMaskLayout {
+    package var blocked: UnsafePointer<Bool>
+    package var batchStride: Int
+    package var queryStride: Int
+}
+
+/// Scaled dot-product attention over heads.
+///
+/// q: [B, Lq, H·hd], k and v: [B, Lk, H·hd], out: [B, Lq, H·hd], all contiguous with row
+/// stride H·hd. Scores are (q·kᵀ)·hd^-0.5; blocked pairs are replaced by −FLT_MAX (so a fully
+/// blocked row is uniform, as in the reference); Lk = 0 yields zeros. `scratch` holds Lq·Lk.
+package func attentionKernel(
+    q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+    out: UnsafeMutablePointer<Float>, batch: Int, queries: Int, keys: Int, heads: Int,
+    headDim: Int, mask: AttentionMaskLayout?, scratch: UnsafeMutablePointer<Float>
+) {
+    let dim = heads * headDim
+    if keys == 0 {
+        out.initialize(repeating: 0, count: batch * queries * dim)
+        return
+    }
+    let scale = Float(1.0 / Double(headDim).squareRoot())
+    for b in 0..<batch {
+        let qb = q + b * queries * dim
+        let kb = k + b * keys * dim
+        let vb = v + b * keys * dim
+        let ob = out + b * queries * dim
+        for h in 0..<heads {
+            gemm(qb + h * headDim, kb + h * headDim, scratch, m: queries, n: keys, k: headDim,
+                 lda: dim, ldb: dim, ldc: keys, transposeB: true, alpha: scale)
+            if let mask {
+                for i in 0..<queries {
+                    let row = scratch + i * keys
+                    let blockedRow = mask.blocked + b * mask.batchStride + i * mask.queryStride
+                    for j in 0..<keys where blockedRow[j] { row[j] = attentionFillValue }
+                }
+            }
+            softmaxRowsKernel(scratch, rows: queries, cols: keys)
+            gemm(scratch, vb + h * headDim, ob + h * headDim, m: queries, n: headDim, k: keys,
+                 lda: keys, ldb: dim, ldc: dim, transposeB: false)
+        }
+    }
+}
+
+/// Plain-loop twin of ``attentionKernel`` (Double accumulation).
+package func attentionReference(
+    q: [Float], k: [Float], v: [Float], batch: Int, queries: Int, keys: Int, heads: Int,
+    headDim: Int, blocked: [Bool]?, maskBatchStride: Int, maskQueryStride: Int
+) -> [Float] {
+    let dim = heads * headDim
+    var out = [Float](repeating: 0, count: batch * queries * dim)
+    if keys == 0 { return out }
+    let scale = 1.0 / Double(headDim).squareRoot()
+    for b in 0..<batch {
+        for h in 0..<heads {
+            for i in 0..<queries {
+                var scores = [Double](repeating: 0, count: keys)
+                for j in 0..<keys {
+                    var dot = 0.0
+                    for d in 0..<headDim {
+                        dot += Double(q[(b * queries + i) * dim + h * headDim + d])
+                            * Double(k[(b * keys + j) * dim + h * headDim + d])
+                    }
+                    scores[j] = dot * scale
+                    if let blocked, blocked[b * maskBatchStride + i * maskQueryStride + j] {
+                        scores[j] = Double(attentionFillValue)
+                    }
+                }
+                let m = scores.max() ?? 0
+                let e = scores.map { Foundation.exp($0 - m) }
+                let s = e.reduce(0, +)
+                for d in 0..<headDim {
+                    var acc = 0.0
+                    for j in 0..<keys { acc += e[j] / s * Double(v[(b * keys + j) * dim + h * headDim + d]) }
+                    out[(b * queries + i) * dim + h * headDim + d] = Float(acc)
+                }
+            }
+        }
+    }
+    return out
+}

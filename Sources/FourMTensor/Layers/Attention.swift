@@ -1,0 +1,99 @@
+/// Splits a fused `[rows, parts·dim]` tensor into `parts` contiguous `[rows, dim]` tensors.
+package func splitColumns(_ x: Tensor<Float>, parts: Int) -> [Tensor<Float>] {
+    let width = x.shape.last ?? 0
+    let dim = width / parts
+    let rows = x.count / max(width, 1)
+    var leading = x.shape
+    leading[leading.count - 1] = dim
+    return (0..<parts).map { part in
+        Tensor(shape: leading) { out in
+            x.withUnsafeBufferPointer { src in
+                for r in 0..<rows {
+                    (out.baseAddress! + r * dim).initialize(from: src.baseAddress! + r * width + part * dim, count: dim)
+                }
+            }
+        }
+    }
+}
+
+/// Per-head LayerNorms on q and k (spec/model.md 4.2, `qk_norm`): weights `(hd,)` shared by heads.
+package struct QKNorm: Sendable {
+    package let q: LayerNorm
+    package let k: LayerNorm
+
+    package init(_ store: WeightStore, _ prefix: String, headDim: Int) throws(WeightError) {
+        q = try LayerNorm(store, "\(prefix).q_norm", dim: headDim)
+        k = try LayerNorm(store, "\(prefix).k_norm", dim: headDim)
+    }
+
+    package func normalize(_ x: Tensor<Float>, with norm: LayerNorm) -> Tensor<Float> {
+        let headDim = norm.weight.shape[0]
+        return norm(x.reshaped([-1, headDim])).reshaped(x.shape)
+    }
+}
+
+/// Self-attention with a fused `qkv` projection (spec/model.md 4.2).
+package struct SelfAttention: Sendable {
+    package let qkv: Linear
+    package let proj: Linear
+    package let qkNorm: QKNorm?
+    package let heads: Int
+
+    package init(_ store: WeightStore, _ prefix: String, dim: Int, heads: Int, qkvBias: Bool, projBias: Bool, qkNorm: Bool) throws(WeightError) {
+        qkv = try Linear(store, "\(prefix).qkv", inputs: dim, outputs: 3 * dim, bias: qkvBias)
+        proj = try Linear(store, "\(prefix).proj", inputs: dim, outputs: dim, bias: projBias)
+        self.qkNorm = qkNorm ? try QKNorm(store, prefix, headDim: dim / heads) : nil
+        self.heads = heads
+    }
+
+    /// Projects `x` `[B, L, D]` to per-position q, k, v (after QK-norm), each `[B, L, D]`.
+    package func project(_ x: Tensor<Float>) -> (q: Tensor<Float>, k: Tensor<Float>, v: Tensor<Float>) {
+        let parts = splitColumns(qkv(x), parts: 3)
+        var q = parts[0], k = parts[1]
+        if let qkNorm {
+            q = qkNorm.normalize(q, with: qkNorm.q)
+            k = qkNorm.normalize(k, with: qkNorm.k)
+        }
+        return (q, k, parts[2])
+    }
+
+    /// x: `[B, L, D]` → `[B, L, D]`.
+    package func callAsFunction(_ x: Tensor<Float>, mask: AttentionMask) -> Tensor<Float> {
+        let (q, k, v) = project(x)
+        return proj(attention(q: q, k: k, v: v, heads: heads, mask: mask))
+    }
+}
+
+/// Cross-attention: queries from the decoder stream, keys/values from the context
+/// (spec/model.md 4.3; `kv` rows [0, D) are K, [D, 2D) are V).
+package struct CrossAttention: Sendable {
+    package let q: Linear
+    package let kv: Linear
+    package let proj: Linear
+    package let qkNorm: QKNorm?
+    package let heads: Int
+
+    package init(_ store: WeightStore, _ prefix: String, dim: Int, heads: Int, qkvBias: Bool, projBias: Bool, qkNorm: Bool) throws(WeightError) {
+        q = try Linear(store, "\(prefix).q", inputs: dim, outputs: dim, bias: qkvBias)
+        kv = try Linear(store, "\(prefix).kv", inputs: dim, outputs: 2 * dim, bias: qkvBias)
+        proj = try Linear(store, "\(prefix).proj", inputs: dim, outputs: dim, bias: projBias)
+        self.qkNorm = qkNorm ? try QKNorm(store, prefix, headDim: dim / heads) : nil
+        self.heads = heads
+    }
+
+    /// Keys and values of an (already context-normed) context `[B, N, D]`; constant across
+    /// autoregressive steps, so callers may cache them.
+    package func keysValues(_ context: Tensor<Float>) -> (k: Tensor<Float>, v: Tensor<Float>) {
+        let parts = splitColumns(kv(context), parts: 2)
+        var k = parts[0]
+        if let qkNorm { k = qkNorm.normalize(k, with: qkNorm.k) }
+        return (k, parts[1])
+    }
+
+    /// x: `[B, Lq, D]` queries against cached keys/values `[B, N, D]`.
+    package func attend(_ x: Tensor<Float>, k: Tensor<Float>, v: Tensor<Float>, mask: AttentionMask) -> Tensor<Float> {
+        var query = q(x)
+        if let qkNorm { query = qkNorm.normalize(query, with: qkNorm.q) }
+        return proj(attention(q: query, k: k, v: v, heads: heads, mask: mask))
+    }
+}

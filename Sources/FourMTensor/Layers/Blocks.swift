@@ -1,0 +1,81 @@
+/// The hyper-parameters shared by every block of one transformer.
+package struct BlockOptions: Sendable {
+    package var dim: Int
+    package var heads: Int
+    package var mlpHidden: Int
+    package var gatedMLP: Bool
+    package var activation: Activation
+    package var qkvBias: Bool
+    package var projBias: Bool
+    package var mlpBias: Bool
+    package var qkNorm: Bool
+    package var normEps: Float
+
+    package init(dim: Int, heads: Int, mlpHidden: Int, gatedMLP: Bool, activation: Activation, qkvBias: Bool, projBias: Bool, mlpBias: Bool, qkNorm: Bool, normEps: Float = 1e-6) {
+        self.dim = dim
+        self.heads = heads
+        self.mlpHidden = mlpHidden
+        self.gatedMLP = gatedMLP
+        self.activation = activation
+        self.qkvBias = qkvBias
+        self.projBias = projBias
+        self.mlpBias = mlpBias
+        self.qkNorm = qkNorm
+        self.normEps = normEps
+    }
+}
+
+/// Pre-norm encoder block (spec/model.md 4.5): `x += attn(norm1(x)); x += mlp(norm2(x))`.
+package struct TransformerBlock: Sendable {
+    package let norm1: LayerNorm
+    package let attn: SelfAttention
+    package let norm2: LayerNorm
+    package let mlp: MLP
+
+    package init(_ store: WeightStore, _ prefix: String, _ o: BlockOptions) throws(WeightError) {
+        norm1 = try LayerNorm(store, "\(prefix).norm1", dim: o.dim, eps: o.normEps)
+        attn = try SelfAttention(store, "\(prefix).attn", dim: o.dim, heads: o.heads, qkvBias: o.qkvBias, projBias: o.projBias, qkNorm: o.qkNorm)
+        norm2 = try LayerNorm(store, "\(prefix).norm2", dim: o.dim, eps: o.normEps)
+        mlp = try MLP(store, "\(prefix).mlp", dim: o.dim, hidden: o.mlpHidden, gated: o.gatedMLP, bias: o.mlpBias, activation: o.activation)
+    }
+
+    package func callAsFunction(_ x: Tensor<Float>, mask: AttentionMask) -> Tensor<Float> {
+        let h = x + attn(norm1(x), mask: mask)
+        return h + mlp(norm2(h))
+    }
+}
+
+/// Pre-norm decoder block (spec/model.md 4.5): self-attention, cross-attention over the
+/// context (normed by this block's `context_norm`), MLP.
+package struct DecoderBlock: Sendable {
+    package let norm1: LayerNorm
+    package let selfAttn: SelfAttention
+    package let queryNorm: LayerNorm
+    package let contextNorm: LayerNorm
+    package let crossAttn: CrossAttention
+    package let norm2: LayerNorm
+    package let mlp: MLP
+
+    package init(_ store: WeightStore, _ prefix: String, _ o: BlockOptions) throws(WeightError) {
+        norm1 = try LayerNorm(store, "\(prefix).norm1", dim: o.dim, eps: o.normEps)
+        selfAttn = try SelfAttention(store, "\(prefix).self_attn", dim: o.dim, heads: o.heads, qkvBias: o.qkvBias, projBias: o.projBias, qkNorm: o.qkNorm)
+        queryNorm = try LayerNorm(store, "\(prefix).query_norm", dim: o.dim, eps: o.normEps)
+        contextNorm = try LayerNorm(store, "\(prefix).context_norm", dim: o.dim, eps: o.normEps)
+        crossAttn = try CrossAttention(store, "\(prefix).cross_attn", dim: o.dim, heads: o.heads, qkvBias: o.qkvBias, projBias: o.projBias, qkNorm: o.qkNorm)
+        norm2 = try LayerNorm(store, "\(prefix).norm2", dim: o.dim, eps: o.normEps)
+        mlp = try MLP(store, "\(prefix).mlp", dim: o.dim, hidden: o.mlpHidden, gated: o.gatedMLP, bias: o.mlpBias, activation: o.activation)
+    }
+
+    /// Cross-attention keys/values of this block for a raw context `[B, N, D]`.
+    package func contextKeysValues(_ context: Tensor<Float>) -> (k: Tensor<Float>, v: Tensor<Float>) {
+        crossAttn.keysValues(contextNorm(context))
+    }
+
+    package func callAsFunction(
+        _ x: Tensor<Float>, contextKV: (k: Tensor<Float>, v: Tensor<Float>), selfMask: AttentionMask, crossMask: AttentionMask
+    ) -> Tensor<Float> {
+        var h = x + selfAttn(norm1(x), mask: selfMask)
+        h = h + crossAttn.attend(queryNorm(h), k: contextKV.k, v: contextKV.v, mask: crossMask)
+        return h + mlp(norm2(h))
+    }
+}

@@ -1,0 +1,44 @@
+/// The transformer feed-forward (spec/model.md 4.4): `fc2(act(fc1(x)))`, or gated
+/// `fc2(act(fc1(x)) ⊙ fc3(x))` when `gated` (SwiGLU with SiLU).
+package struct MLP: Sendable {
+    package let fc1: Linear
+    package let fc2: Linear
+    package let fc3: Linear?
+    package let activation: Activation
+
+    /// Hidden width: `floor(dim·ratio)`, or `floor(2·floor(dim·ratio)/3)` when gated (spec 1.4).
+    package static func hiddenWidth(dim: Int, ratio: Double, gated: Bool) -> Int {
+        let plain = Int((Double(dim) * ratio).rounded(.down))
+        return gated ? (2 * plain) / 3 : plain
+    }
+
+    package init(_ store: WeightStore, _ prefix: String, dim: Int, hidden: Int, gated: Bool, bias: Bool, activation: Activation) throws(WeightError) {
+        fc1 = try Linear(store, "\(prefix).fc1", inputs: dim, outputs: hidden, bias: bias)
+        fc2 = try Linear(store, "\(prefix).fc2", inputs: hidden, outputs: dim, bias: bias)
+        fc3 = gated ? try Linear(store, "\(prefix).fc3", inputs: dim, outputs: hidden, bias: bias) : nil
+        self.activation = activation
+    }
+
+    package func callAsFunction(_ x: Tensor<Float>) -> Tensor<Float> {
+        var hidden = fc1(x)
+        if let fc3 {
+            let linearBranch = fc3(x)
+            hidden.withUnsafeMutableBufferPointer { g in
+                linearBranch.withUnsafeBufferPointer { l in
+                    switch activation {
+                    case .silu: swigluKernel(g.baseAddress!, l.baseAddress!, count: g.count)
+                    case .gelu: gegluKernel(g.baseAddress!, l.baseAddress!, count: g.count)
+                    }
+                }
+            }
+        } else {
+            hidden.withUnsafeMutableBufferPointer { h in
+                switch activation {
+                case .silu: siluKernel(h.baseAddress!, count: h.count)
+                case .gelu: geluKernel(h.baseAddress!, count: h.count)
+                }
+            }
+        }
+        return fc2(hidden)
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+
+// MARK: - Whole-tensor math. Every scalar loop lives in Kernels/.
+
+/// Which key positions each query may not attend to (`true` = blocked, spec/model.md 5.1).
+public enum AttentionMask: Sendable {
+    /// Every query attends to every key.
+    case none
+    /// `[B, Lk]`: one padding row per batch element, broadcast over queries.
+    case keyPadding(Tensor<Bool>)
+    /// `[B, Lq, Lk]`: a full pattern per batch element.
+    case full(Tensor<Bool>)
+}
+
+/// The matrix product `a · b` of `a: [M, K]` and `b: [K, N]`, through `cblas_sgemm`.
+public func matmul(_ a: Tensor<Float>, _ b: Tensor<Float>) -> Tensor<Float> {
+    precondition(a.rank == 2 && b.rank == 2 && a.shape[1] == b.shape[0], "matmul: shapes \(a.shape) and \(b.shape) do not chain")
+    let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
+    return Tensor(shape: [m, n]) { out in
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                gemm(pa.baseAddress!, pb.baseAddress!, out.baseAddress!, m: m, n: n, k: k, lda: k, ldb: n, ldc: n, transposeB: false)
+            }
+        }
+    }
+}
+
+/// `x · weightᵀ + bias` over the last axis (a PyTorch `nn.Linear`).
+/// - Parameters:
+///   - x: `[..., K]`.
+///   - weight: `[N, K]`.
+///   - bias: `[N]` or nil.
+/// - Returns: `[..., N]`.
+public func linear(_ x: Tensor<Float>, weight: Tensor<Float>, bias: Tensor<Float>? = nil) -> Tensor<Float> {
+    let k = weight.shape[1], n = weight.shape[0]
+    precondition(x.shape.last == k, "linear: input \(x.shape) does not end in \(k)")
+    let rows = x.count / max(k, 1)
+    var outShape = x.shape
+    outShape[outShape.count - 1] = n
+    return Tensor(shape: outShape) { out in
+        x.withUnsafeBufferPointer { px in
+            weight.withUnsafeBufferPointer { pw in
+                gemm(px.baseAddress!, pw.baseAddress!, out.baseAddress!, m: rows, n: n, k: k, lda: k, ldb: k, ldc: n, transposeB: true)
+            }
+        }
+        if let bias {
+            bias.withUnsafeBufferPointer { pb in addBiasRows(out.baseAddress!, pb.baseAddress!, rows: rows, cols: n) }
+        }
+    }
+}
+
+/// Layer normalisation over the last axis (population variance), spec/model.md 4.1.
+public func layerNorm(_ x: Tensor<Float>, weight: Tensor<Float>?, bias: Tensor<Float>?, eps: Float = 1e-6) -> Tensor<Float> {
+    let dim = x.shape.last ?? 1
+    let rows = x.count / max(dim, 1)
+    return Tensor(shape: x.shape) { out in
+        x.withUnsafeBufferPointer { px in
+            withOptionalPointer(weight) { pw in
+                withOptionalPointer(bias) { pb in
+                    layerNormKernel(px.baseAddress!, out.baseAddress!, rows: rows, dim: dim, weight: pw, bias: pb, eps: eps)
+                }
+            }
+        }
+    }
+}
+
+/// Softmax over the last axis.
+public func softmax(_ x: Tensor<Float>) -> Tensor<Float> {
+    var y = x
+    let cols = x.shape.last ?? 1
+    y.withUnsafeMutableBufferPointer { softmaxRowsKernel($0.baseAddress!, rows: $0.count / max(cols, 1), cols: cols) }
+    return y
+}
+
+/// Exact (erf) GELU, element-wise.
+public func gelu(_ x: Tensor<Float>) -> Tensor<Float> {
+    var y = x
+    y.withUnsafeMutableBufferPointer { geluKernel($0.baseAddress!, count: $0.count) }
+    return y
+}
+
+/// SiLU (x·sigmoid(x)), element-wise.
+public func silu(_ x: Tensor<Float>) -> Tensor<Float> {
+    var y = x
+    y.withUnsafeMutableBufferPointer { siluKernel($0.baseAddress!, count: $0.count) }
+    return y
+}
+
+/// SwiGLU: `SiLU(gate) ⊙ linear`, element-wise; shapes must match.
+public func swiglu(_ gate: Tensor<Float>, _ linear: Tensor<Float>) -> Tensor<Float> {
+    precondition(gate.shape == linear.shape, "swiglu: shapes \(gate.shape) and \(linear.shape) differ")
+    var y = gate
+    y.withUnsafeMutableBufferPointer { g in
+        linear.withUnsafeBufferPointer { l in swigluKernel(g.baseAddress!, l.baseAddress!, count: g.count) }
+    }
+    return y
+}
+
+/// Element-wise sum of equal shapes.
+public func + (lhs: Tensor<Float>, rhs: Tensor<Float>) -> Tensor<Float> {
+    precondition(lhs.shape == rhs.shape, "+: shapes \(lhs.shape) and \(rhs.shape) differ")
+    var y = lhs
+    y.withUnsafeMutableBufferPointer { a in
+        rhs.withUnsafeBufferPointer { b in for i in 0..<a.count { a[i] += b[i] } }
+    }
+    return y
+}
+
+/// Multi-head scaled dot-product attention (spec/model.md 4.2–4.3).
+/// - Parameters:
+///   - q: `[B, Lq, H·hd]`; k, v: `[B, Lk, H·hd]`.
+///   - heads: `H`.
+///   - mask: blocked pairs; blocked scores become −FLT_MAX. With `Lk = 0` the output is zero.
+/// - Returns: `[B, Lq, H·hd]`, heads concatenated.
+public func attention(q: Tensor<Float>, k: Tensor<Float>, v: Tensor<Float>, heads: Int, mask: AttentionMask = .none) -> Tensor<Float> {
+    precondition(q.rank == 3 && k.rank == 3 && v.rank == 3 && k.shape == v.shape, "attention: bad shapes \(q.shape) \(k.shape) \(v.shape)")
+    let (batch, queries, dim) = (q.shape[0], q.shape[1], q.shape[2])
+    let keys = k.shape[1]
+    precondition(k.shape[0] == batch && k.shape[2] == dim && dim % heads == 0, "attention: bad shapes \(q.shape) \(k.shape)")
+    var scratch = [Float](repeating: 0, count: max(queries * keys, 1))
+    return Tensor(shape: q.shape) { out in
+        q.withUnsafeBufferPointer { pq in
+            k.withUnsafeBufferPointer { pk in
+                v.withUnsafeBufferPointer { pv in
+                    scratch.withUnsafeMutableBufferPointer { ps in
+                        func run(_ layout: AttentionMaskLayout?) {
+                            attentionKernel(q: pq.baseAddress!, k: pk.baseAddress!, v: pv.baseAddress!, out: out.baseAddress!,
+                                            batch: batch, queries: queries, keys: keys, heads: heads, headDim: dim / heads,
+                                            mask: layout, scratch: ps.baseAddress!)
+                        }
+                        switch mask {
+                        case .none:
+                            run(nil)
+                        case .keyPadding(let blocked):
+                            precondition(blocked.shape == [batch, keys], "attention: key mask \(blocked.shape) is not [\(batch), \(keys)]")
+                            blocked.withUnsafeBufferPointer { pm in
+                                run(AttentionMaskLayout(blocked: pm.baseAddress!, batchStride: keys, queryStride: 0))
+                            }
+                        case .full(let blocked):
+                            precondition(blocked.shape == [batch, queries, keys], "attention: mask \(blocked.shape) is not [\(batch), \(queries), \(keys)]")
+                            blocked.withUnsafeBufferPointer { pm in
+                                run(AttentionMaskLayout(blocked: pm.baseAddress!, batchStride: queries * keys, queryStride: keys))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Calls `body` with the tensor's base address, or nil.
+package func withOptionalPointer<R>(_ tensor: Tensor<Float>?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+    guard let tensor else { return body(nil) }
+    return tensor.withUnsafeBufferPointer { body($0.baseAddress) }
+}
+
+/// Options for how FourM uses the machine.
+public struct ComputeOptions: Sendable, Equatable {
+    /// Threads for matrix products (OpenBLAS). Default: the active processor count.
+    public var threadCount: Int
+
+    /// Creates options; `threadCount` defaults to the active processor count.
+    public init(threadCount: Int = ProcessInfo.processInfo.activeProcessorCount) {
+        self.threadCount = threadCount
+    }
+
+    /// Applies the options process-wide (OpenBLAS thread count).
+    public func apply() { setBLASThreadCount(threadCount) }
+}

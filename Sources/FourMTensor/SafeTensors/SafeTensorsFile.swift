@@ -1,0 +1,288 @@
+import Foundation
+
+/// One tensor entry of a safetensors header.
+public struct SafeTensorsEntry: Sendable, Equatable {
+    /// The tensor name.
+    public let name: String
+    /// The stored element type.
+    public let dtype: DType
+    /// The stored shape.
+    public let shape: [Int]
+    /// Byte range inside the data section.
+    public let byteRange: Range<Int>
+}
+
+/// A strictly validated, memory-mapped safetensors file.
+///
+/// Opening checks the 8-byte header length, the JSON header, every dtype, that every byte range
+/// lies inside the file, equals shape × dtype size, and that no two ranges overlap. F32 tensors
+/// are handed out without copying (they point into the mapping); F16/BF16 are converted.
+///
+/// ```swift
+/// let file = try SafeTensorsFile(path: "model.safetensors")
+/// print(file.metadata["dim"] ?? "?")
+/// let w: Tensor<Float> = try file.floatTensor("mask_token")
+/// ```
+///
+/// `@unchecked Sendable`: every stored property is immutable after `init`; `dataBase` points
+/// into the read-only mapping that `mapping` keeps alive.
+public final class SafeTensorsFile: @unchecked Sendable {
+    /// The path the file was opened from (used in error messages).
+    public let path: String
+    /// The `__metadata__` object (string values; other JSON values kept as their JSON text).
+    public let metadata: [String: String]
+    /// Every tensor entry, by name.
+    public let entries: [String: SafeTensorsEntry]
+    /// The size of the file in bytes.
+    public let fileSize: Int
+    let mapping: MappedFile
+    let dataBase: UnsafeRawPointer
+
+    /// Opens and validates a safetensors file.
+    /// - Parameter path: the file's path.
+    /// - Throws: `WeightError` naming the file (and key) for any structural problem.
+    public init(path: String) throws(WeightError) {
+        self.path = path
+        mapping = try MappedFile(path: path)
+        fileSize = mapping.size
+        let bytes = mapping.bytes
+        guard fileSize >= 8, let base = mapping.base else {
+            throw .truncated(file: path, expectedAtLeast: 8, actual: fileSize)
+        }
+        var headerLength: UInt64 = 0
+        for i in 0..<8 { headerLength |= UInt64(bytes[i]) << (8 * UInt64(i)) }
+        guard headerLength <= UInt64(fileSize - 8) else {
+            throw .headerPastEnd(file: path, headerLength: headerLength, fileSize: fileSize)
+        }
+        let headerEnd = 8 + Int(headerLength)
+        dataBase = base + headerEnd
+        let headerData = Data(bytes[8..<headerEnd])
+        let parsed: Any
+        do {
+            parsed = try JSONSerialization.jsonObject(with: headerData, options: [])
+        } catch {
+            throw .invalidHeader(file: path, reason: "JSON does not parse (\(error.localizedDescription))")
+        }
+        guard let object = parsed as? [String: Any] else {
+            throw .invalidHeader(file: path, reason: "the header is not a JSON object")
+        }
+        let dataSize = fileSize - headerEnd
+        var metadata: [String: String] = [:]
+        var entries: [String: SafeTensorsEntry] = [:]
+        for (name, value) in object {
+            if name == "__metadata__" {
+                guard let dict = value as? [String: Any] else {
+                    throw .invalidHeader(file: path, reason: "__metadata__ is not an object")
+                }
+                for (key, item) in dict { metadata[key] = Self.metadataText(item) }
+                continue
+            }
+            entries[name] = try Self.parseEntry(name: name, value: value, file: path, dataSize: dataSize)
+        }
+        // No two byte ranges may overlap (empty tensors occupy nothing).
+        let ordered = entries.values.filter { !$0.byteRange.isEmpty }.sorted {
+            ($0.byteRange.lowerBound, $0.name) < ($1.byteRange.lowerBound, $1.name)
+        }
+        for (a, b) in zip(ordered, ordered.dropFirst()) where b.byteRange.lowerBound < a.byteRange.upperBound {
+            throw .overlappingTensors(file: path, first: a.name, second: b.name)
+        }
+        self.metadata = metadata
+        self.entries = entries
+    }
+
+    /// Opens and validates a safetensors file.
+    public convenience init(url: URL) throws(WeightError) {
+        try self.init(path: url.path)
+    }
+
+    private static func metadataText(_ item: Any) -> String {
+        if let string = item as? String { return string }
+        if let data = try? JSONSerialization.data(withJSONObject: item, options: [.fragmentsAllowed]),
+            let text = String(data: data, encoding: .utf8)
+        {
+            return text
+        }
+        return String(describing: item)
+    }
+
+    private static func parseEntry(name: String, value: Any, file: String, dataSize: Int) throws(WeightError)
+        -> SafeTensorsEntry
+    {
+        guard let dict = value as? [String: Any] else {
+            throw .invalidEntry(file: file, key: name, reason: "entry is not an object")
+        }
+        guard let dtypeName = dict["dtype"] as? String else {
+            throw .invalidEntry(file: file, key: name, reason: "missing 'dtype'")
+        }
+        guard let dtype = DType(rawValue: dtypeName) else {
+            throw .unknownDType(file: file, key: name, dtype: dtypeName)
+        }
+        guard let shapeValues = dict["shape"] as? [Any] else {
+            throw .invalidEntry(file: file, key: name, reason: "missing 'shape'")
+        }
+        var shape: [Int] = []
+        for item in shapeValues {
+            guard let number = item as? NSNumber, let extent = Int(exactly: number.doubleValue), extent >= 0,
+                !(item is Bool)
+            else {
+                throw .invalidEntry(file: file, key: name, reason: "shape \(shapeValues) has a non-integer or negative extent")
+            }
+            shape.append(extent)
+        }
+        guard let offsets = dict["data_offsets"] as? [Any], offsets.count == 2,
+            let begin = (offsets[0] as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) }),
+            let end = (offsets[1] as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) })
+        else {
+            throw .invalidEntry(file: file, key: name, reason: "'data_offsets' must be two integers")
+        }
+        guard begin >= 0, end >= begin else {
+            throw .invalidEntry(file: file, key: name, reason: "data_offsets [\(begin), \(end)] are not an ascending range")
+        }
+        guard end <= dataSize else {
+            throw .offsetsOutOfBounds(file: file, key: name, end: end, dataSize: dataSize)
+        }
+        var elements = 1
+        for extent in shape {
+            let (product, overflow) = elements.multipliedReportingOverflow(by: extent)
+            guard !overflow else {
+                throw .invalidEntry(file: file, key: name, reason: "shape \(shape) overflows")
+            }
+            elements = product
+        }
+        let expectedBytes = elements * dtype.size
+        guard expectedBytes == end - begin else {
+            throw .sizeMismatch(file: file, key: name, expectedBytes: expectedBytes, actualBytes: end - begin)
+        }
+        return SafeTensorsEntry(name: name, dtype: dtype, shape: shape, byteRange: begin..<end)
+    }
+
+    /// The tensor names, sorted.
+    public var names: [String] { entries.keys.sorted() }
+
+    private func entry(_ name: String) throws(WeightError) -> SafeTensorsEntry {
+        guard let entry = entries[name] else { throw .missingTensor(file: path, key: name) }
+        return entry
+    }
+
+    private func rawPointer(_ entry: SafeTensorsEntry) -> UnsafeRawPointer {
+        dataBase + entry.byteRange.lowerBound
+    }
+
+    /// A floating-point tensor. F32 data aligned to 4 bytes is used in place; F16/BF16 are
+    /// converted to `Float` once.
+    /// - Throws: `.missingTensor`, or `.dtypeMismatch` for integer dtypes.
+    public func floatTensor(_ name: String) throws(WeightError) -> Tensor<Float> {
+        let entry = try entry(name)
+        let raw = rawPointer(entry)
+        let count = entry.shape.reduce(1, *)
+        switch entry.dtype {
+        case .f32:
+            if Int(bitPattern: raw) % MemoryLayout<Float>.alignment == 0 {
+                let pointer = UnsafeMutablePointer(mutating: raw.assumingMemoryBound(to: Float.self))
+                return Tensor(shape: entry.shape, buffer: TensorBuffer(borrowing: pointer, count: count, owner: mapping))
+            }
+            return Tensor(shape: entry.shape) { out in
+                for i in 0..<count { out[i] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian) }
+            }
+        case .f16:
+            return Tensor(shape: entry.shape) { out in
+                for i in 0..<count { out[i] = floatFromHalfBits(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) }
+            }
+        case .bf16:
+            return Tensor(shape: entry.shape) { out in
+                for i in 0..<count {
+                    let bits = UInt32(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) << 16
+                    out[i] = Float(bitPattern: bits)
+                }
+            }
+        case .i64, .i32, .u8, .bool:
+            throw .dtypeMismatch(file: path, key: name, expected: "F32, F16 or BF16", actual: entry.dtype.rawValue)
+        }
+    }
+
+    /// An integer tensor as `Int32` (I64 values must fit; U8 and BOOL are widened).
+    /// - Throws: `.missingTensor`, `.dtypeMismatch` for float dtypes, `.valueOutOfRange`.
+    public func intTensor(_ name: String) throws(WeightError) -> Tensor<Int32> {
+        let entry = try entry(name)
+        let raw = rawPointer(entry)
+        let count = entry.shape.reduce(1, *)
+        switch entry.dtype {
+        case .i64:
+            for i in 0..<count {
+                let value = Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))
+                if Int32(exactly: value) == nil { throw .valueOutOfRange(file: path, key: name, value: value) }
+            }
+            return Tensor(shape: entry.shape) { out in
+                for i in 0..<count { out[i] = Int32(truncatingIfNeeded: Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))) }
+            }
+        case .i32:
+            return Tensor(shape: entry.shape) { out in
+                for i in 0..<count { out[i] = Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)) }
+            }
+        case .u8, .bool:
+            return Tensor(shape: entry.shape) { out in
+                for i in 0..<count { out[i] = Int32(raw.load(fromByteOffset: i, as: UInt8.self)) }
+            }
+        case .f32, .f16, .bf16:
+            throw .dtypeMismatch(file: path, key: name, expected: "I64, I32, U8 or BOOL", actual: entry.dtype.rawValue)
+        }
+    }
+
+    /// A boolean tensor: BOOL or U8 (non-zero is `true`), or an integer tensor compared with 0.
+    /// - Throws: `.missingTensor`, `.dtypeMismatch` for float dtypes.
+    public func boolTensor(_ name: String) throws(WeightError) -> Tensor<Bool> {
+        let ints = try intTensor(name)
+        return Tensor(shape: ints.shape) { out in
+            ints.withUnsafeBufferPointer { src in for i in 0..<src.count { out[i] = src[i] != 0 } }
+        }
+    }
+}
+
+/// Converts IEEE 754 half-precision bits to `Float` (portable: no `Float16` needed).
+package func floatFromHalfBits(_ bits: UInt16) -> Float {
+    let sign = UInt32(bits >> 15) << 31
+    let exponent = UInt32((bits >> 10) & 0x1F)
+    let mantissa = UInt32(bits & 0x3FF)
+    if exponent == 0 {
+        if mantissa == 0 { return Float(bitPattern: sign) }
+        // Subnormal half: value = mantissa · 2^-24.
+        let value = Float(mantissa) * Float(sign: .plus, exponent: -24, significand: 1)
+        return sign == 0 ? value : -value
+    }
+    if exponent == 0x1F {
+        return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13))
+    }
+    return Float(bitPattern: sign | ((exponent + 112) << 23) | (mantissa << 13))
+}
+
+/// Converts a `Float` to IEEE 754 half-precision bits, rounding to nearest even.
+package func halfBitsFromFloat(_ value: Float) -> UInt16 {
+    let bits = value.bitPattern
+    let sign = UInt16((bits >> 16) & 0x8000)
+    let exponent = Int((bits >> 23) & 0xFF)
+    var mantissa = bits & 0x7F_FFFF
+    if exponent == 0xFF { return sign | 0x7C00 | (mantissa != 0 ? 0x200 : 0) }
+    var e = exponent - 127 + 15
+    if e >= 0x1F { return sign | 0x7C00 }
+    if e <= 0 {
+        if e < -10 { return sign }
+        mantissa |= 0x80_0000
+        let shift = UInt32(14 - e)
+        var half = mantissa >> shift
+        let remainder = mantissa & ((1 << shift) - 1)
+        let halfway = UInt32(1) << (shift - 1)
+        if remainder > halfway || (remainder == halfway && (half & 1) == 1) { half += 1 }
+        return sign | UInt16(half)
+    }
+    var half = mantissa >> 13
+    let remainder = mantissa & 0x1FFF
+    if remainder > 0x1000 || (remainder == 0x1000 && (half & 1) == 1) {
+        half += 1
+        if half == 0x400 {
+            half = 0
+            e += 1
+            if e >= 0x1F { return sign | 0x7C00 }
+        }
+    }
+    return sign | UInt16(e << 10) | UInt16(half)
+}
