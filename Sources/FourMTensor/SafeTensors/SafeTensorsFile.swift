@@ -122,8 +122,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
         }
         var shape: [Int] = []
         for item in shapeValues {
-            guard let number = item as? NSNumber, let extent = Int(exactly: number.doubleValue), extent >= 0,
-                !(item is Bool)
+            guard let number = item as? NSNumber, String(cString: number.objCType) != "c",
+                let extent = Int(exactly: number.doubleValue), extent >= 0
             else {
                 throw .invalidEntry(file: file, key: name, reason: "shape \(shapeValues) has a non-integer or negative extent")
             }

@@ -1,0 +1,237 @@
+import Foundation
+import FourMTensor
+
+/// The constructor configuration of a 4M model (spec/model.md 1.2), read from a checkpoint's
+/// `__metadata__` or from a Hugging Face `config.json` with the same keys.
+///
+/// ```swift
+/// let file = try SafeTensorsFile(path: "4M-21_B/model.safetensors")
+/// let config = try FourMConfiguration(metadata: file.metadata, file: file.path)
+/// print(config.dim, config.domainsOut)
+/// ```
+public struct FourMConfiguration: Sendable, Equatable {
+    /// Modalities with an encoder embedding.
+    public var domainsIn: [Modality]
+    /// Modalities with a decoder embedding and output head.
+    public var domainsOut: [Modality]
+    /// Default image size (used by the global token modalities).
+    public var imageSize: Int
+    /// Default patch size.
+    public var patchSize: Int
+    /// Whether LayerNorms have a learned bias.
+    public var normBias: Bool
+    /// The MLP activation.
+    public var activation: Activation
+    /// Model width `D`.
+    public var dim: Int
+    /// Encoder blocks.
+    public var encoderDepth: Int
+    /// Decoder blocks.
+    public var decoderDepth: Int
+    /// Attention heads.
+    public var numHeads: Int
+    /// MLP width factor.
+    public var mlpRatio: Double
+    /// Bias on `qkv`, `q`, `kv`.
+    public var qkvBias: Bool
+    /// Bias on attention output projections.
+    public var projBias: Bool
+    /// Bias on MLP linears.
+    public var mlpBias: Bool
+    /// Gated (SwiGLU) MLP.
+    public var gatedMLP: Bool
+    /// LayerNorm on per-head q and k.
+    public var qkNorm: Bool
+    /// Causal decoder mask in the training-style forward.
+    public var decoderCausalMask: Bool
+    /// Separate-modality decoder mask in the training-style forward.
+    public var decoderSepMask: Bool
+    /// Decoder `mod_emb` is the encoder's tensor.
+    public var shareModalityEmbeddings: Bool
+    /// Keys present in the source that the reference accepts but inference ignores, or that
+    /// are unknown (tolerated), sorted.
+    public var ignoredKeys: [String]
+
+    /// Keys the reference requires (spec/model.md 1.2).
+    public static let requiredKeys = ["domains_in", "domains_out", "image_size", "patch_size", "norm_bias", "act_layer"]
+    /// Keys the reference accepts with no effect at inference.
+    public static let inertKeys: Set<String> = [
+        "drop_path_rate_encoder", "drop_path_rate_decoder", "shared_drop_path", "use_act_checkpoint",
+    ]
+
+    /// Reads a configuration from parsed values.
+    /// - Parameters:
+    ///   - values: key → value.
+    ///   - file: the source, for error messages.
+    /// - Throws: `ConfigurationError` naming the key.
+    public init(values: [String: ConfigValue], file: String) throws(ConfigurationError) {
+        var reader = Reader(values: values, file: file)
+        for key in Self.requiredKeys where values[key] == nil || values[key] == .null {
+            throw .missingKey(file: file, key: key)
+        }
+        imageSize = try reader.int("image_size", default: 224)
+        patchSize = try reader.int("patch_size", default: 16)
+        normBias = try reader.bool("norm_bias", default: true)
+        let act = try reader.string("act_layer", default: "SiLU")
+        guard let activation = Activation(rawValue: act) else {
+            throw .unsupported(file: file, key: "act_layer", value: act)
+        }
+        self.activation = activation
+        dim = try reader.int("dim", default: 768)
+        encoderDepth = try reader.int("encoder_depth", default: 12)
+        decoderDepth = try reader.int("decoder_depth", default: 12)
+        numHeads = try reader.int("num_heads", default: 12)
+        mlpRatio = try reader.double("mlp_ratio", default: 4.0)
+        qkvBias = try reader.bool("qkv_bias", default: true)
+        projBias = try reader.bool("proj_bias", default: true)
+        mlpBias = try reader.bool("mlp_bias", default: true)
+        gatedMLP = try reader.bool("gated_mlp", default: false)
+        qkNorm = try reader.bool("qk_norm", default: false)
+        decoderCausalMask = try reader.bool("decoder_causal_mask", default: false)
+        decoderSepMask = try reader.bool("decoder_sep_mask", default: true)
+        shareModalityEmbeddings = try reader.bool("share_modality_embeddings", default: true)
+        let registers = try reader.int("num_register_tokens", default: 0)
+        if registers != 0 {
+            // spec/model.md 6.12: the reference generation path crashes on register tokens.
+            throw .unsupported(file: file, key: "num_register_tokens", value: String(registers))
+        }
+        for key in Self.inertKeys { reader.consumed.insert(key) }
+        guard dim > 0, numHeads > 0, dim % numHeads == 0 else {
+            throw .invalidValue(file: file, key: "num_heads", expected: "a positive divisor of dim \(dim)", actual: String(numHeads))
+        }
+        guard dim % 4 == 0 else {
+            throw .invalidValue(file: file, key: "dim", expected: "a multiple of 4 (2-D sin-cos tables)", actual: String(dim))
+        }
+        guard encoderDepth >= 0, decoderDepth >= 0 else {
+            throw .invalidValue(file: file, key: "encoder_depth", expected: "non-negative depths", actual: "\(encoderDepth)/\(decoderDepth)")
+        }
+        guard mlpRatio > 0, mlpRatio.isFinite else {
+            throw .invalidValue(file: file, key: "mlp_ratio", expected: "a positive number", actual: String(mlpRatio))
+        }
+        guard imageSize > 0, patchSize > 0 else {
+            throw .invalidValue(file: file, key: "image_size", expected: "positive image and patch sizes", actual: "\(imageSize)/\(patchSize)")
+        }
+        domainsIn = try reader.modalities("domains_in", imageSize: imageSize, needEncoder: true)
+        domainsOut = try reader.modalities("domains_out", imageSize: imageSize, needEncoder: false)
+        ignoredKeys = values.keys.filter { !reader.consumed.contains($0) || Self.inertKeys.contains($0) }.sorted()
+    }
+
+    /// Reads the configuration from a checkpoint header's `__metadata__` strings.
+    public init(metadata: [String: String], file: String) throws(ConfigurationError) {
+        // spec/model.md 1.2: `None` → `null` everywhere, then YAML.
+        var values: [String: ConfigValue] = [:]
+        for (key, text) in metadata {
+            values[key] = text.count > 10_000 ? .string(text) : ConfigValue.parse(text.replacingOccurrences(of: "None", with: "null"))
+        }
+        try self.init(values: values, file: file)
+    }
+
+    /// Reads the configuration from a `config.json` (typed JSON values, same keys).
+    public init(jsonData: Data, file: String) throws(ConfigurationError) {
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: jsonData)
+        } catch {
+            throw .unreadable(file: file, reason: "invalid JSON (\(error.localizedDescription))")
+        }
+        guard let dict = object as? [String: Any] else {
+            throw .unreadable(file: file, reason: "the top level is not a JSON object")
+        }
+        var values: [String: ConfigValue] = [:]
+        for (key, item) in dict { values[key] = Self.value(fromJSON: item) }
+        try self.init(values: values, file: file)
+    }
+
+    static func value(fromJSON item: Any) -> ConfigValue {
+        switch item {
+        case is NSNull: return .null
+        case let s as String: return .string(s)
+        case let n as NSNumber:
+            if isJSONBoolean(n) { return .bool(n.boolValue) }
+            let type = String(cString: n.objCType)
+            if type != "d" && type != "f", let i = Int(exactly: n.doubleValue) { return .int(i) }
+            return .double(n.doubleValue)
+        case let list as [Any]: return .list(list.map(value(fromJSON:)))
+        case let dict as [String: Any]: return .mapping(dict.keys.sorted().map { ($0, value(fromJSON: dict[$0] as Any)) })
+        default: return .string(String(describing: item))
+        }
+    }
+
+    /// SwiGLU or plain MLP hidden width (spec/model.md 1.4).
+    public var mlpHiddenWidth: Int { MLP.hiddenWidth(dim: dim, ratio: mlpRatio, gated: gatedMLP) }
+
+    /// Head dimension `D / H`.
+    public var headDim: Int { dim / numHeads }
+
+    /// Registry information for a modality of this model.
+    public func info(_ modality: Modality) -> ModalityInfo? { ModalityRegistry.info(for: modality, imageSize: imageSize) }
+}
+
+/// True when an NSNumber came from a JSON boolean (objCType "c", as Foundation reports them).
+private func isJSONBoolean(_ n: NSNumber) -> Bool {
+    String(cString: n.objCType) == "c"
+}
+
+private struct Reader {
+    let values: [String: ConfigValue]
+    let file: String
+    var consumed: Set<String> = []
+
+    init(values: [String: ConfigValue], file: String) {
+        self.values = values
+        self.file = file
+    }
+
+    mutating func raw(_ key: String) -> ConfigValue? {
+        consumed.insert(key)
+        guard let v = values[key], v != .null else { return nil }
+        return v
+    }
+
+    mutating func int(_ key: String, default value: Int) throws(ConfigurationError) -> Int {
+        guard let v = raw(key) else { return value }
+        guard let i = v.intValue else { throw .invalidValue(file: file, key: key, expected: "an integer", actual: "'\(v)'") }
+        return i
+    }
+
+    mutating func double(_ key: String, default value: Double) throws(ConfigurationError) -> Double {
+        guard let v = raw(key) else { return value }
+        if let d = v.doubleValue { return d }
+        if let s = v.stringValue, let d = Double(s) { return d }  // PyYAML leaves '1e-06' a string
+        throw .invalidValue(file: file, key: key, expected: "a number", actual: "'\(v)'")
+    }
+
+    mutating func bool(_ key: String, default value: Bool) throws(ConfigurationError) -> Bool {
+        guard let v = raw(key) else { return value }
+        guard let b = v.boolValue else { throw .invalidValue(file: file, key: key, expected: "True or False", actual: "'\(v)'") }
+        return b
+    }
+
+    mutating func string(_ key: String, default value: String) throws(ConfigurationError) -> String {
+        guard let v = raw(key) else { return value }
+        guard let s = v.stringValue else { throw .invalidValue(file: file, key: key, expected: "a string", actual: "'\(v)'") }
+        return s
+    }
+
+    mutating func modalities(_ key: String, imageSize: Int, needEncoder: Bool) throws(ConfigurationError) -> [Modality] {
+        guard let v = raw(key) else { return [] }
+        guard let names = v.stringList else {
+            throw .invalidValue(file: file, key: key, expected: "a list of modality names", actual: "'\(v)'")
+        }
+        var out: [Modality] = []
+        for name in names {
+            let modality = Modality(rawValue: name)
+            guard let info = ModalityRegistry.info(for: modality, imageSize: imageSize) else {
+                throw .unknownModality(file: file, key: key, name: name)
+            }
+            if needEncoder ? !info.hasEncoder : !info.hasDecoder {
+                throw .invalidValue(file: file, key: key, expected: needEncoder ? "modalities with an encoder" : "modalities with a decoder", actual: "'\(name)'")
+            }
+            guard !out.contains(modality) else {
+                throw .invalidValue(file: file, key: key, expected: "distinct modalities", actual: "'\(name)' twice")
+            }
+            out.append(modality)
+        }
+        return out
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import FourMModels
+import FourMTensor
+import FourMTestSupport
+import Testing
+
+/// Golden parity with the reference forward passes: every `fm_forward` and `sampler_forward`
+/// case of the fixture manifest (spec/model.md 5.3–5.7). Tolerances come from each case:
+/// `|swift − ref| ≤ float_atol + float_rtol·|ref|`, where `float_atol` is 20× the measured
+/// float32-vs-float64 discrepancy of the reference itself (at least 1e-5), so it bounds
+/// accumulation-order differences and nothing more. Ids, positions and masks are exact.
+@Suite struct ForwardParityTests {
+    static let cases = Fixtures.caseNames(kinds: ["fm_forward", "sampler_forward"])
+
+    @Test func manifestIsReadable() {
+        #expect(Fixtures.manifestProblem == nil, "\(Fixtures.manifestProblem ?? "")")
+        if Fixtures.directory != nil { #expect(!Self.cases.isEmpty, "fixture folder has no fm_forward/sampler_forward cases") }
+    }
+
+    @Test(arguments: cases)
+    func matchesReference(_ name: String) throws {
+        let fixture = try CaseTensors(name)
+        let kind = fixture.object["kind"] as? String ?? ""
+        let model = try loadModel(fixture)
+        let states = try inputStates(fixture)
+        let (atol, rtol) = fixture.tolerance
+
+        if kind == "sampler_forward" {
+            let target = Modality(rawValue: try string(fixture.settings["target_domain"], "settings.target_domain"))
+            let pass = try model.maskedTargetPass(states, target: target)
+            try checkEncoder(fixture, pass.encoder, pass.encoderOutput, pass.context, atol: atol, rtol: rtol)
+            expectClose(pass.decoderTokens, try fixture.float("dec.tokens"), atol: atol, rtol: rtol, "\(name) dec.tokens")
+            expectClose(pass.decoderEmbeddings, try fixture.float("dec.emb"), atol: atol, rtol: rtol, "\(name) dec.emb")
+            expectClose(pass.decoderTokens + pass.decoderEmbeddings, try fixture.float("dec.input"), atol: atol, rtol: rtol, "\(name) dec.input")
+            #expect(pass.positions.scalars == (try fixture.int("dec.positions")).scalars, "\(name) dec.positions")
+            expectClose(pass.decoderOutput, try fixture.float("dec.output"), atol: atol, rtol: rtol, "\(name) dec.output")
+            let v = pass.logits.shape[2]
+            try checkLogits(fixture, prefix: "logits.\(target.rawValue)", rows: pass.logits.reshaped([-1, v]), atol: atol, rtol: rtol)
+        } else {
+            let encoderTokens = try int(fixture.settings["num_encoder_tokens"], "settings.num_encoder_tokens")
+            let decoderTokens = try int(fixture.settings["num_decoder_tokens"], "settings.num_decoder_tokens")
+            let order = (fixture.settings["decoder_modality_order"] as? [String])?.map { Modality(rawValue: $0) }
+            let result = try model.trainingForward(states, encoderTokens: encoderTokens, decoderTokens: decoderTokens, decoderOrder: order)
+            try checkEncoder(fixture, result.encoder, result.encoderOutput, result.context, atol: atol, rtol: rtol)
+            let dec = result.decoder
+            expectClose(dec.tokens, try fixture.float("dec.tokens"), atol: atol, rtol: rtol, "\(name) dec.tokens")
+            expectClose(dec.embeddings, try fixture.float("dec.emb"), atol: atol, rtol: rtol, "\(name) dec.emb")
+            expectClose(dec.tokens + dec.embeddings, try fixture.float("dec.input"), atol: atol, rtol: rtol, "\(name) dec.input")
+            #expect(dec.paddingMask.scalars == (try fixture.bool("dec.mask")).scalars, "\(name) dec.mask")
+            #expect(dec.targetIDs.scalars == (try fixture.int("dec.target_ids")).scalars, "\(name) dec.target_ids")
+            #expect(dec.modalityIDs.scalars == (try fixture.int("dec.mod_mask")).scalars, "\(name) dec.mod_mask")
+            #expect(dec.selfAttentionMask.scalars == (try fixture.bool("dec.self_attn_mask")).scalars, "\(name) dec.self_attn_mask")
+            expectClose(result.decoderOutput, try fixture.float("dec.output"), atol: atol, rtol: rtol, "\(name) dec.output")
+            // Every modality with stored logits must be produced, and no other.
+            let stored = Set(fixture.keys.filter { $0.hasPrefix("logits.") && $0.hasSuffix(".argmax") }.map { String($0.dropFirst(7).dropLast(7)) })
+            #expect(Set(result.logits.keys.map(\.rawValue)) == stored, "\(name) modalities with logits")
+            var losses: [Float] = []
+            for m in order ?? [] where fixture.has("loss.\(m.rawValue)") {
+                guard let logits = result.logits[m] else {
+                    losses.append(0)
+                    expectClose([0], try fixture.float("loss.\(m.rawValue)").scalars, atol: atol, rtol: rtol, "\(name) loss.\(m)")
+                    continue
+                }
+                let prefix = "logits.\(m.rawValue)"
+                #expect(logits.positions.scalars == (try fixture.int("\(prefix).positions")).scalars, "\(name) \(prefix).positions")
+                #expect(logits.targetIDs.scalars == (try fixture.int("\(prefix).target_ids")).scalars, "\(name) \(prefix).target_ids")
+                try checkLogits(fixture, prefix: prefix, rows: logits.values, atol: atol, rtol: rtol)
+                let loss = crossEntropy(logits.values, logits.targetIDs)
+                losses.append(loss)
+                expectClose([loss], try fixture.float("loss.\(m.rawValue)").scalars, atol: atol, rtol: rtol, "\(name) loss.\(m)")
+            }
+            if fixture.has("loss.total"), !losses.isEmpty {
+                expectClose([losses.reduce(0, +) / Float(losses.count)], try fixture.float("loss.total").scalars, atol: atol, rtol: rtol, "\(name) loss.total")
+            }
+        }
+    }
+
+    // MARK: helpers
+
+    func checkEncoder(_ f: CaseTensors, _ input: EncoderInput, _ output: Tensor<Float>, _ context: Tensor<Float>, atol: Float, rtol: Float) throws {
+        let name = f.object["name"] as? String ?? "?"
+        expectClose(input.tokens, try f.float("enc.tokens"), atol: atol, rtol: rtol, "\(name) enc.tokens")
+        expectClose(input.embeddings, try f.float("enc.emb"), atol: atol, rtol: rtol, "\(name) enc.emb")
+        expectClose(input.tokens + input.embeddings, try f.float("enc.input"), atol: atol, rtol: rtol, "\(name) enc.input")
+        #expect(input.paddingMask.scalars == (try f.bool("enc.mask")).scalars, "\(name) enc.mask")
+        #expect(input.modalityIDs.scalars == (try f.int("enc.mod_mask")).scalars, "\(name) enc.mod_mask")
+        expectClose(output, try f.float("enc.output"), atol: atol, rtol: rtol, "\(name) enc.output")
+        expectClose(context, try f.float("dec.context"), atol: atol, rtol: rtol, "\(name) dec.context")
+    }
+
+    /// Argmax (exact unless the stored top-2 gap is within tolerance), max, logsumexp and the
+    /// stored full rows.
+    func checkLogits(_ f: CaseTensors, prefix: String, rows: Tensor<Float>, atol: Float, rtol: Float) throws {
+        let name = f.object["name"] as? String ?? "?"
+        let v = rows.shape[1]
+        let values = rows.scalars
+        let count = rows.shape[0]
+        let argmax = try f.int("\(prefix).argmax").scalars
+        let gaps = try f.float("\(prefix).top2_gap").scalars
+        #expect(argmax.count == count, "\(name) \(prefix): \(count) rows, expected \(argmax.count)")
+        guard argmax.count == count else { return }
+        var maxes: [Float] = [], lse: [Float] = []
+        for r in 0..<count {
+            let row = values[(r * v)..<((r + 1) * v)]
+            let (best, bestIndex) = row.enumerated().reduce((-Float.infinity, 0)) { $1.element > $0.0 ? ($1.element, $1.offset) : $0 }
+            maxes.append(best)
+            lse.append(best + Float(Foundation.log(row.reduce(0.0) { $0 + Foundation.exp(Double($1 - best)) })))
+            if gaps[r] > 2 * (atol + rtol * abs(best)) {
+                #expect(Int32(bestIndex) == argmax[r], "\(name) \(prefix).argmax row \(r)")
+            }
+        }
+        expectClose(maxes, try f.float("\(prefix).max").scalars, atol: atol, rtol: rtol, "\(name) \(prefix).max")
+        expectClose(lse, try f.float("\(prefix).logsumexp").scalars, atol: atol, rtol: rtol, "\(name) \(prefix).logsumexp")
+        let index = try f.int("\(prefix).full_rows_index").scalars
+        let full = try f.float("\(prefix).full_rows")
+        let mine = index.flatMap { Array(values[(Int($0) * v)..<((Int($0) + 1) * v)]) }
+        expectClose(mine, full.scalars, atol: atol, rtol: rtol, "\(name) \(prefix).full_rows")
+    }
+
+    func crossEntropy(_ logits: Tensor<Float>, _ targets: Tensor<Int32>) -> Float {
+        let v = logits.shape[1]
+        let values = logits.scalars
+        var total = 0.0
+        for (r, t) in targets.scalars.enumerated() {
+            let row = values[(r * v)..<((r + 1) * v)].map(Double.init)
+            let m = row.max() ?? 0
+            total += m + Foundation.log(row.reduce(0) { $0 + Foundation.exp($1 - m) }) - row[Int(t)]
+        }
+        return Float(total / Double(max(targets.count, 1)))
+    }
+
+    func loadModel(_ f: CaseTensors) throws -> FourMModel {
+        let modelName = try string(f.object["model"], "model")
+        let file = try string(try Fixtures.modelObject(modelName)["file"], "models[].file")
+        return try FourMModel(path: try Fixtures.url(file).path)
+    }
+
+    func inputStates(_ f: CaseTensors) throws -> [(Modality, ModalityState)] {
+        let order = f.settings["mod_dict_order"] as? [String] ?? []
+        return try order.map { name in
+            let key = "in.\(name)"
+            let content: ModalityState.Content
+            if f.dtype("\(key).tensor") == "float32" {
+                let t = try f.float("\(key).tensor")
+                content = t.rank == 4 ? .pixels(t) : .embeddings(t)
+            } else {
+                content = .tokens(try f.int("\(key).tensor"))
+            }
+            let dam = f.has("\(key).decoder_attention_mask") ? try f.int("\(key).decoder_attention_mask") : nil
+            return (Modality(rawValue: name), ModalityState(
+                content: content, inputMask: try f.bool("\(key).input_mask"), targetMask: try f.bool("\(key).target_mask"), decoderAttentionMask: dam))
+        }
+    }
+
+    func string(_ value: Any?, _ what: String) throws -> String {
+        guard let s = value as? String else { throw FixtureError("manifest: \(what) is not a string") }
+        return s
+    }
+
+    func int(_ value: Any?, _ what: String) throws -> Int {
+        guard let n = value as? NSNumber else { throw FixtureError("manifest: \(what) is not a number") }
+        return n.intValue
+    }
+}
