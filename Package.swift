@@ -19,12 +19,14 @@ let package = Package(
         .target(name: "FourMTensor", dependencies: ["CBLAS"]),
         .target(name: "FourMModels", dependencies: ["FourMTensor"]),
         .target(name: "FourMTokenizers", dependencies: ["FourMTensor"]),
+        .target(name: "FourMDiffusion", dependencies: ["FourMTensor", "FourMTokenizers"]),
         .target(name: "FourMSampling", dependencies: ["FourMModels"]),
         .target(name: "FourMRetrieval", dependencies: ["FourMSampling", "FourMTokenizers"]),
         .target(
             name: "FourM",
             dependencies: [
-                "FourMTensor", "FourMModels", "FourMTokenizers", "FourMSampling", "FourMRetrieval",
+                "FourMTensor", "FourMModels", "FourMTokenizers", "FourMDiffusion", "FourMSampling",
+                "FourMRetrieval",
             ]),
         .executableTarget(
             name: "fourm-cli",
@@ -40,6 +42,9 @@ let package = Package(
         .testTarget(
             name: "FourMTokenizersTests",
             dependencies: ["FourMTokenizers", "FourMTensor", "FourMTestSupport"]),
+        .testTarget(
+            name: "FourMDiffusionTests",
+            dependencies: ["FourMDiffusion", "FourMTokenizers", "FourMTensor", "FourMTestSupport"]),
         .testTarget(
             name: "FourMModelsTests",
             dependencies: ["FourMModels", "FourMTensor", "FourMTestSupport"]),

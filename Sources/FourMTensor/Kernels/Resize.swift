@@ -106,8 +106,9 @@ extension Tensor where Scalar == Float {
         var outShape = shape
         outShape[rank - 2] = height
         outShape[rank - 1] = width
-        let rows = (0..<height).map { min(Int(Float($0) * Float(inH) / Float(height)), inH - 1) }
-        let cols = (0..<width).map { min(Int(Float($0) * Float(inW) / Float(width)), inW - 1) }
+        let rowScale = Float(inH) / Float(height), colScale = Float(inW) / Float(width)
+        let rows = (0..<height).map { min(Int((Float($0) * rowScale).rounded(.down)), inH - 1) }
+        let cols = (0..<width).map { min(Int((Float($0) * colScale).rounded(.down)), inW - 1) }
         return Tensor(shape: outShape) { out in
             withUnsafeBufferPointer { src in
                 for p in 0..<planes {
