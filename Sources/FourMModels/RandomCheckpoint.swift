@@ -1,0 +1,131 @@
+import FourMTensor
+
+/// Writes a random-weight checkpoint in the release format (every state-dict key of
+/// spec/model.md 3.9 / 4.6, sin-cos buffers, zero LayerNorm bias buffers, both names of
+/// shared `mod_emb`s, config in `__metadata__` as Python `str()` values). Used by tests,
+/// the benchmark and the README's first command; numbers are meaningless, shapes exact.
+package enum RandomCheckpoint {
+    /// The metadata strings the reference would write for `c`.
+    package static func metadata(_ c: FourMConfiguration) -> [String: String] {
+        func py(_ b: Bool) -> String { b ? "True" : "False" }
+        func list(_ ms: [Modality]) -> String { "[" + ms.map { "'\($0.rawValue)'" }.joined(separator: ", ") + "]" }
+        return [
+            "domains_in": list(c.domainsIn), "domains_out": list(c.domainsOut), "image_size": String(c.imageSize),
+            "patch_size": String(c.patchSize), "norm_bias": py(c.normBias), "act_layer": c.activation.rawValue,
+            "dim": String(c.dim), "encoder_depth": String(c.encoderDepth), "decoder_depth": String(c.decoderDepth),
+            "num_heads": String(c.numHeads), "mlp_ratio": String(c.mlpRatio), "qkv_bias": py(c.qkvBias),
+            "proj_bias": py(c.projBias), "mlp_bias": py(c.mlpBias), "gated_mlp": py(c.gatedMLP), "qk_norm": py(c.qkNorm),
+            "share_modality_embeddings": py(c.shareModalityEmbeddings),
+        ]
+    }
+
+    /// A configuration in the 4M-21 style (SwiGLU, no biases) with the given sizes.
+    package static func configuration(
+        dim: Int, depth: Int, heads: Int, domainsIn: [Modality], domainsOut: [Modality]
+    ) -> FourMConfiguration? {
+        var values: [String: ConfigValue] = [
+            "domains_in": .list(domainsIn.map { .string($0.rawValue) }), "domains_out": .list(domainsOut.map { .string($0.rawValue) }),
+            "image_size": .int(224), "patch_size": .int(16), "norm_bias": .bool(false), "act_layer": .string("SiLU"),
+            "dim": .int(dim), "encoder_depth": .int(depth), "decoder_depth": .int(depth), "num_heads": .int(heads),
+            "mlp_ratio": .double(4), "qkv_bias": .bool(false), "proj_bias": .bool(false), "mlp_bias": .bool(false),
+            "gated_mlp": .bool(true), "qk_norm": .bool(false),
+        ]
+        values["share_modality_embeddings"] = .bool(true)
+        return try? FourMConfiguration(values: values, file: "random")
+    }
+
+    /// Every tensor of a checkpoint for `c`, drawn from N(0, 0.02²) (norm weights 1 + noise).
+    package static func writer(for c: FourMConfiguration, seed: UInt64 = 0) -> SafeTensorsWriter {
+        var rng = SeededGenerator(seed: seed)
+        var w = SafeTensorsWriter(metadata: metadata(c))
+        let d = c.dim, hidden = c.mlpHiddenWidth, hd = c.headDim
+        func random(_ shape: [Int]) -> Tensor<Float> { Tensor.randomNormal(shape: shape, std: 0.02, using: &rng) }
+        func norm(_ prefix: String, _ dim: Int) {
+            w.add("\(prefix).weight", Tensor(shape: [dim], scalars: (0..<dim).map { _ in 1 + 0.1 * rng.nextNormal() }))
+            w.add("\(prefix).bias", c.normBias ? random([dim]) : Tensor(zeros: [dim]))
+        }
+        func lin(_ prefix: String, _ inputs: Int, _ outputs: Int, bias: Bool) {
+            w.add("\(prefix).weight", random([outputs, inputs]))
+            if bias { w.add("\(prefix).bias", random([outputs])) }
+        }
+        func attention(_ prefix: String, cross: Bool) {
+            if cross {
+                lin("\(prefix).q", d, d, bias: c.qkvBias)
+                lin("\(prefix).kv", d, 2 * d, bias: c.qkvBias)
+            } else {
+                lin("\(prefix).qkv", d, 3 * d, bias: c.qkvBias)
+            }
+            lin("\(prefix).proj", d, d, bias: c.projBias)
+            if c.qkNorm {
+                norm("\(prefix).q_norm", hd)
+                norm("\(prefix).k_norm", hd)
+            }
+        }
+        func mlp(_ prefix: String) {
+            lin("\(prefix).fc1", d, hidden, bias: c.mlpBias)
+            lin("\(prefix).fc2", hidden, d, bias: c.mlpBias)
+            if c.gatedMLP { lin("\(prefix).fc3", d, hidden, bias: c.mlpBias) }
+        }
+        func positions(_ info: ModalityInfo) -> Tensor<Float> {
+            switch info.kind {
+            case .pixels, .imageTokens:
+                if info.learnedPositions { return random([1, info.tokenCount, d]) }
+                return sinCosTable2D(gridHeight: info.gridSize, gridWidth: info.gridSize, dim: d).reshaped([1, info.tokenCount, d])
+            case .sequence, .sequenceEmbedding:
+                return sinCosTable1D(rows: ModalityInfo.sequencePositionRows, dim: d).reshaped([1, ModalityInfo.sequencePositionRows, d])
+            }
+        }
+        var modEmb: [Modality: Tensor<Float>] = [:]
+        for m in c.domainsIn {
+            guard let info = c.info(m) else { continue }
+            let p = "encoder_embeddings.\(m.rawValue)"
+            switch info.kind {
+            case .pixels: lin("\(p).proj", info.patchSize * info.patchSize * info.channels, d, bias: false)
+            case .imageTokens, .sequence: w.add("\(p).token_emb.weight", random([info.vocabularySize, d]))
+            case .sequenceEmbedding: lin("\(p).emb_proj", info.embeddingWidth, d, bias: true)
+            }
+            w.add("\(p).pos_emb", positions(info))
+            let emb = random([1, 1, d])
+            modEmb[m] = emb
+            w.add("\(p).mod_emb", emb)
+        }
+        for m in c.domainsOut {
+            guard let info = c.info(m) else { continue }
+            let p = "decoder_embeddings.\(m.rawValue)"
+            w.add("\(p).pos_emb", positions(info))
+            w.add("\(p).mod_emb", c.shareModalityEmbeddings ? (modEmb[m] ?? random([1, 1, d])) : random([1, 1, d]))
+            let table = random([info.vocabularySize, d])
+            w.add("\(p).token_emb.weight", table)
+            w.add("\(p).to_logits.weight", table)
+        }
+        for i in 0..<c.encoderDepth {
+            norm("encoder.\(i).norm1", d)
+            attention("encoder.\(i).attn", cross: false)
+            norm("encoder.\(i).norm2", d)
+            mlp("encoder.\(i).mlp")
+        }
+        norm("encoder_norm", d)
+        lin("decoder_proj_context", d, d, bias: true)
+        for i in 0..<c.decoderDepth {
+            norm("decoder.\(i).norm1", d)
+            attention("decoder.\(i).self_attn", cross: false)
+            norm("decoder.\(i).query_norm", d)
+            norm("decoder.\(i).context_norm", d)
+            attention("decoder.\(i).cross_attn", cross: true)
+            norm("decoder.\(i).norm2", d)
+            mlp("decoder.\(i).mlp")
+        }
+        norm("decoder_norm", d)
+        w.add("mask_token", random([1, 1, d]))
+        return w
+    }
+
+    /// The 4M-21 domain lists (spec/model.md 1.3).
+    package static let fourM21In: [Modality] = [
+        "caption", "t5_caption", "det", "metadata", "rgb@224", "tok_rgb@224", "tok_normal@224", "tok_depth@224",
+        "tok_semseg@224", "tok_clip@224", "human_poses", "tok_dinov2@224", "tok_dinov2_global", "tok_imagebind@224",
+        "tok_imagebind_global", "tok_sam_edge@224", "tok_canny_edge@224", "color_palette", "sam_instance",
+    ]
+    /// The 4M-21 output domains.
+    package static let fourM21Out: [Modality] = fourM21In.filter { $0 != "t5_caption" && $0 != "rgb@224" }
+}
