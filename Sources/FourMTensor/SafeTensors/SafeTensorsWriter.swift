@@ -73,8 +73,8 @@ public struct SafeTensorsWriter: Sendable {
         items.append(item)
     }
 
-    /// The complete file: 8-byte header length, JSON header padded with spaces to 8 bytes, data.
-    public func serialized() -> [UInt8] {
+    /// The header bytes: 8-byte length, then JSON padded with spaces to a multiple of 8.
+    private func headerBytes() -> [UInt8] {
         var header: [String: Any] = [:]
         var offset = 0
         for item in items {
@@ -88,18 +88,27 @@ public struct SafeTensorsWriter: Sendable {
         var json = (try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])).map { [UInt8]($0) } ?? Array("{}".utf8)
         while (json.count + 8) % 8 != 0 { json.append(0x20) }
         var out: [UInt8] = []
-        out.reserveCapacity(8 + json.count + offset)
         append64(UInt64(json.count), to: &out)
-        out += json
+        return out + json
+    }
+
+    /// The complete file in memory.
+    public func serialized() -> [UInt8] {
+        var out = headerBytes()
         for item in items { out += item.bytes }
         return out
     }
 
-    /// Writes the file atomically.
+    /// Writes the file (header, then each tensor's bytes, streamed; no whole-file copy).
     /// - Throws: `WeightError.writeFailed` naming the path.
     public func write(to path: String) throws(WeightError) {
+        let url = URL(fileURLWithPath: path)
         do {
-            try Data(serialized()).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try Data(headerBytes()).write(to: url)
+            let handle = try FileHandle(forWritingTo: url)
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            for item in items { try handle.write(contentsOf: item.bytes) }
         } catch {
             throw .writeFailed(file: path, reason: error.localizedDescription)
         }
