@@ -57,7 +57,12 @@ public func layerNorm(_ x: Tensor<Float>, weight: Tensor<Float>?, bias: Tensor<F
         x.withUnsafeBufferPointer { px in
             withOptionalPointer(weight) { pw in
                 withOptionalPointer(bias) { pb in
-                    layerNormKernel(px.baseAddress!, out.baseAddress!, rows: rows, dim: dim, weight: pw, bias: pb, eps: eps)
+                    let (src, dst) = (SendableConstPointer(px.baseAddress!), SendablePointer(out.baseAddress!))
+                    let (w, b) = (pw.map(SendableConstPointer.init), pb.map(SendableConstPointer.init))
+                    parallelChunks(rows, minimumPerChunk: max(1, 16_384 / max(dim, 1))) { range in
+                        layerNormKernel(src.base + range.lowerBound * dim, dst.base + range.lowerBound * dim, rows: range.count, dim: dim,
+                                        weight: w?.base, bias: b?.base, eps: eps)
+                    }
                 }
             }
         }
@@ -68,21 +73,26 @@ public func layerNorm(_ x: Tensor<Float>, weight: Tensor<Float>?, bias: Tensor<F
 public func softmax(_ x: Tensor<Float>) -> Tensor<Float> {
     var y = x
     let cols = x.shape.last ?? 1
-    y.withUnsafeMutableBufferPointer { softmaxRowsKernel($0.baseAddress!, rows: $0.count / max(cols, 1), cols: cols) }
+    y.withUnsafeMutableBufferPointer { buffer in
+        let base = SendablePointer(buffer.baseAddress!)
+        parallelChunks(buffer.count / max(cols, 1), minimumPerChunk: max(1, 16_384 / max(cols, 1))) { range in
+            softmaxRowsKernel(base.base + range.lowerBound * cols, rows: range.count, cols: cols)
+        }
+    }
     return y
 }
 
 /// Exact (erf) GELU, element-wise.
 public func gelu(_ x: Tensor<Float>) -> Tensor<Float> {
     var y = x
-    y.withUnsafeMutableBufferPointer { geluKernel($0.baseAddress!, count: $0.count) }
+    y.withUnsafeMutableBufferPointer { elementwise($0) { geluKernel($0, count: $1) } }
     return y
 }
 
 /// SiLU (x·sigmoid(x)), element-wise.
 public func silu(_ x: Tensor<Float>) -> Tensor<Float> {
     var y = x
-    y.withUnsafeMutableBufferPointer { siluKernel($0.baseAddress!, count: $0.count) }
+    y.withUnsafeMutableBufferPointer { elementwise($0) { siluKernel($0, count: $1) } }
     return y
 }
 
@@ -91,9 +101,26 @@ public func swiglu(_ gate: Tensor<Float>, _ linear: Tensor<Float>) -> Tensor<Flo
     precondition(gate.shape == linear.shape, "swiglu: shapes \(gate.shape) and \(linear.shape) differ")
     var y = gate
     y.withUnsafeMutableBufferPointer { g in
-        linear.withUnsafeBufferPointer { l in swigluKernel(g.baseAddress!, l.baseAddress!, count: g.count) }
+        linear.withUnsafeBufferPointer { l in
+            let other = SendableConstPointer(l.baseAddress!)
+            elementwise(g) { start, count, offset in swigluKernel(start, other.base + offset, count: count) }
+        }
     }
     return y
+}
+
+/// Splits an element-wise kernel over threads for large buffers.
+package func elementwise(_ buffer: UnsafeMutableBufferPointer<Float>, _ kernel: @Sendable (UnsafeMutablePointer<Float>, Int) -> Void) {
+    elementwise(buffer) { start, count, _ in kernel(start, count) }
+}
+
+/// Like ``elementwise(_:_:)``, also passing each chunk's offset (for a second operand).
+package func elementwise(_ buffer: UnsafeMutableBufferPointer<Float>, _ kernel: @Sendable (UnsafeMutablePointer<Float>, Int, Int) -> Void) {
+    guard let base = buffer.baseAddress else { return }
+    let pointer = SendablePointer(base)
+    parallelChunks(buffer.count, minimumPerChunk: 32_768) { range in
+        kernel(pointer.base + range.lowerBound, range.count, range.lowerBound)
+    }
 }
 
 /// Element-wise sum of equal shapes.
@@ -117,16 +144,15 @@ public func attention(q: Tensor<Float>, k: Tensor<Float>, v: Tensor<Float>, head
     let (batch, queries, dim) = (q.shape[0], q.shape[1], q.shape[2])
     let keys = k.shape[1]
     precondition(k.shape[0] == batch && k.shape[2] == dim && dim % heads == 0, "attention: bad shapes \(q.shape) \(k.shape)")
-    var scratch = [Float](repeating: 0, count: max(queries * keys, 1))
     return Tensor(shape: q.shape) { out in
         q.withUnsafeBufferPointer { pq in
             k.withUnsafeBufferPointer { pk in
                 v.withUnsafeBufferPointer { pv in
-                    scratch.withUnsafeMutableBufferPointer { ps in
+                    do {
                         func run(_ layout: AttentionMaskLayout?) {
                             attentionKernel(q: pq.baseAddress!, k: pk.baseAddress!, v: pv.baseAddress!, out: out.baseAddress!,
                                             batch: batch, queries: queries, keys: keys, heads: heads, headDim: dim / heads,
-                                            mask: layout, scratch: ps.baseAddress!)
+                                            mask: layout)
                         }
                         switch mask {
                         case .none:
@@ -165,6 +191,9 @@ public struct ComputeOptions: Sendable, Equatable {
         self.threadCount = threadCount
     }
 
-    /// Applies the options process-wide (OpenBLAS thread count).
-    public func apply() { setBLASThreadCount(threadCount) }
+    /// Applies the options process-wide (OpenBLAS thread count and FourM's own loops).
+    public func apply() {
+        setBLASThreadCount(threadCount)
+        computeThreadCount = max(1, threadCount)
+    }
 }

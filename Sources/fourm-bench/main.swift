@@ -5,6 +5,7 @@ import FourMTensor
 // fourm-bench: `swift run -c release fourm-bench [--json FILE] [--quick]`.
 // Prints a markdown table; figures are wall-clock seconds (mean ± std, min) and GFLOP/s.
 
+restartWithFasterBLASCoreIfUseful()
 var jsonPath: String? = nil
 var quick = false
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
@@ -28,7 +29,7 @@ while let argument = arguments.next() {
 #endif
 ComputeOptions().apply()
 print("# fourm-bench")
-print("threads: \(blasThreadCount()) · build: \(buildConfiguration) · commit: \(gitCommit()) · cpu: \(cpuName())\n")
+print("threads: \(blasThreadCount()) · build: \(buildConfiguration) · commit: \(gitCommit()) · cpu: \(cpuName()) · OpenBLAS core: \(openBLASCoreName())\n")
 var rows: [Row] = []
 
 // MARK: sgemm at the 4M widths: activations [196, K] × weights [N, K]ᵀ.
@@ -50,6 +51,20 @@ for (label, m, k, n) in gemmShapes {
     }
 }
 let sgemmRate = bShapeFlops / bShapeSeconds / 1e9
+
+// MARK: the other kernels of one 4M-B block at 196 tokens.
+do {
+    let x = Tensor<Float>.randomNormal(shape: [1, 196, 768], using: &rng)
+    let q = Tensor<Float>.randomNormal(shape: [1, 196, 768], using: &rng)
+    let k = Tensor<Float>.randomNormal(shape: [1, 196, 768], using: &rng)
+    let w = Tensor<Float>.randomNormal(shape: [768], using: &rng)
+    let gate = Tensor<Float>.randomNormal(shape: [196, 2048], using: &rng)
+    rows.append(Row(name: "attention 12 heads 196×196×64", timing: measure(repeats: 20, budget: 2) { _ = attention(q: q, k: k, v: k, heads: 12) },
+                    flops: 4 * 196 * 196 * 768))
+    rows.append(Row(name: "layer norm 196×768", timing: measure(repeats: 50, budget: 1) { _ = layerNorm(x, weight: w, bias: w) }, flops: nil))
+    rows.append(Row(name: "softmax 2352×196", timing: measure(repeats: 50, budget: 1) { _ = softmax(q.reshaped([2352, 64])) }, flops: nil))
+    rows.append(Row(name: "swiglu 196×2048", timing: measure(repeats: 50, budget: 1) { _ = swiglu(gate, gate) }, flops: nil))
+}
 
 // MARK: one encoder + decoder pass of a random 4M-21_B model (rgb@224 → tok_depth@224).
 if !quick {
@@ -88,7 +103,7 @@ print(String(format: "\nsgemm rate over the 4M-B block shapes: %.1f GFLOP/s", sg
 
 if let jsonPath {
     let object: [String: Any] = [
-        "threads": blasThreadCount(), "build": buildConfiguration, "commit": gitCommit(), "cpu": cpuName(),
+        "threads": blasThreadCount(), "openblas_core": openBLASCoreName(), "build": buildConfiguration, "commit": gitCommit(), "cpu": cpuName(),
         "sgemm_rate_gflops": sgemmRate, "cases": rows.map(\.json),
     ]
     do {

@@ -1,8 +1,23 @@
 import ArgumentParser
 import Foundation
+import FourMTensor
 
 @main
 struct FourMCommand: AsyncParsableCommand {
+    static func main() async {
+        restartWithFasterBLASCoreIfUseful()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "fourm",
         abstract: "Run 4M / 4M-21 any-to-any vision models on the CPU.",

@@ -18,11 +18,12 @@ package struct AttentionMaskLayout {
 ///
 /// q: [B, Lq, H·hd], k and v: [B, Lk, H·hd], out: [B, Lq, H·hd], all contiguous with row
 /// stride H·hd. Scores are (q·kᵀ)·hd^-0.5; blocked pairs are replaced by −FLT_MAX (so a fully
-/// blocked row is uniform, as in the reference); Lk = 0 yields zeros. `scratch` holds Lq·Lk.
+/// blocked row is uniform, as in the reference); Lk = 0 yields zeros. Parallel over (batch, head)
+/// with single-threaded BLAS inside.
 package func attentionKernel(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
     out: UnsafeMutablePointer<Float>, batch: Int, queries: Int, keys: Int, heads: Int,
-    headDim: Int, mask: AttentionMaskLayout?, scratch: UnsafeMutablePointer<Float>
+    headDim: Int, mask: AttentionMaskLayout?
 ) {
     let dim = heads * headDim
     if keys == 0 {
@@ -30,25 +31,36 @@ package func attentionKernel(
         return
     }
     let scale = Float(1.0 / Double(headDim).squareRoot())
-    for b in 0..<batch {
-        let qb = q + b * queries * dim
-        let kb = k + b * keys * dim
-        let vb = v + b * keys * dim
-        let ob = out + b * queries * dim
-        for h in 0..<heads {
-            gemm(qb + h * headDim, kb + h * headDim, scratch, m: queries, n: keys, k: headDim,
-                 lda: dim, ldb: dim, ldc: keys, transposeB: true, alpha: scale)
-            if let mask {
+    let (qp, kp, vp, op) = (SendableConstPointer(q), SendableConstPointer(k), SendableConstPointer(v), SendablePointer(out))
+    let maskPointer = mask.map { SendableConstPointer($0.blocked) }
+    let maskBatchStride = mask?.batchStride ?? 0, maskQueryStride = mask?.queryStride ?? 0
+    // One task per (batch, head); each chunk owns a scores buffer and single-threaded BLAS.
+    let work = { @Sendable (range: Range<Int>) in
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: queries * keys)
+        defer { scores.deallocate() }
+        for task in range {
+            let b = task / heads, h = task % heads
+            let qb = qp.base + b * queries * dim + h * headDim
+            let kb = kp.base + b * keys * dim + h * headDim
+            let vb = vp.base + b * keys * dim + h * headDim
+            let ob = op.base + b * queries * dim + h * headDim
+            gemm(qb, kb, scores, m: queries, n: keys, k: headDim, lda: dim, ldb: dim, ldc: keys, transposeB: true, alpha: scale)
+            if let maskPointer {
                 for i in 0..<queries {
-                    let row = scratch + i * keys
-                    let blockedRow = mask.blocked + b * mask.batchStride + i * mask.queryStride
+                    let row = scores + i * keys
+                    let blockedRow = maskPointer.base + b * maskBatchStride + i * maskQueryStride
                     for j in 0..<keys where blockedRow[j] { row[j] = attentionFillValue }
                 }
             }
-            softmaxRowsKernel(scratch, rows: queries, cols: keys)
-            gemm(scratch, vb + h * headDim, ob + h * headDim, m: queries, n: headDim, k: keys,
-                 lda: keys, ldb: dim, ldc: dim, transposeB: false)
+            softmaxRowsKernel(scores, rows: queries, cols: keys)
+            gemm(scores, vb, ob, m: queries, n: headDim, k: keys, lda: keys, ldb: dim, ldc: dim, transposeB: false)
         }
+    }
+    let tasks = batch * heads
+    if tasks >= 2 && computeThreadCount > 1 {
+        withSingleThreadedBLAS { parallelChunks(tasks, work) }
+    } else {
+        work(0..<tasks)
     }
 }
 

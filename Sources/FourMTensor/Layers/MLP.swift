@@ -23,21 +23,20 @@ package struct MLP: Sendable {
         var hidden = fc1(x)
         if let fc3 {
             let linearBranch = fc3(x)
+            let activation = activation
             hidden.withUnsafeMutableBufferPointer { g in
                 linearBranch.withUnsafeBufferPointer { l in
-                    switch activation {
-                    case .silu: swigluKernel(g.baseAddress!, l.baseAddress!, count: g.count)
-                    case .gelu: gegluKernel(g.baseAddress!, l.baseAddress!, count: g.count)
+                    let other = SendableConstPointer(l.baseAddress!)
+                    elementwise(g) { start, count, offset in
+                        switch activation {
+                        case .silu: swigluKernel(start, other.base + offset, count: count)
+                        case .gelu: gegluKernel(start, other.base + offset, count: count)
+                        }
                     }
                 }
             }
         } else {
-            hidden.withUnsafeMutableBufferPointer { h in
-                switch activation {
-                case .silu: siluKernel(h.baseAddress!, count: h.count)
-                case .gelu: geluKernel(h.baseAddress!, count: h.count)
-                }
-            }
+            hidden = activation == .silu ? silu(hidden) : gelu(hidden)
         }
         return fc2(hidden)
     }
