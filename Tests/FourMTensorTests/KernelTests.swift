@@ -71,7 +71,7 @@ import Testing
         expectClose(attention(q: q, k: k, v: v, heads: heads).scalars,
                     attentionReference(q: q.scalars, k: k.scalars, v: v.scalars, batch: batch, queries: queries, keys: keys, heads: heads,
                                        headDim: headDim, blocked: nil, maskBatchStride: 0, maskQueryStride: 0), atol: 1e-5, "attention")
-        // Full mask with some fully blocked rows (uniform, like the reference's −FLT_MAX fill).
+        // Full mask with some fully blocked rows (zero output).
         let pattern = (0..<(batch * queries * keys)).map { i in (i % 3 == 0) || (i / max(keys, 1)) % 4 == 1 }
         let full = Tensor<Bool>(shape: [batch, queries, keys], scalars: pattern)
         expectClose(attention(q: q, k: k, v: v, heads: heads, mask: .full(full)).scalars,

@@ -17,8 +17,10 @@ package struct AttentionMaskLayout {
 /// Scaled dot-product attention over heads.
 ///
 /// q: [B, Lq, H·hd], k and v: [B, Lk, H·hd], out: [B, Lq, H·hd], all contiguous with row
-/// stride H·hd. Scores are (q·kᵀ)·hd^-0.5; blocked pairs are replaced by −FLT_MAX (so a fully
-/// blocked row is uniform, as in the reference); Lk = 0 yields zeros. Parallel over (batch, head)
+/// stride H·hd. Scores are (q·kᵀ)·hd^-0.5; blocked pairs are replaced by −FLT_MAX; a query
+/// with no valid key (every key blocked, or Lk = 0) gets a zero output, as the reference
+/// gives for an empty context (spec/model.md 5.8). That also makes a batch of states with
+/// different valid counts exactly equal to running them one by one. Parallel over (batch, head)
 /// with single-threaded BLAS inside.
 package func attentionKernel(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
@@ -45,14 +47,21 @@ package func attentionKernel(
             let vb = vp.base + b * keys * dim + h * headDim
             let ob = op.base + b * queries * dim + h * headDim
             gemm(qb, kb, scores, m: queries, n: keys, k: headDim, lda: dim, ldb: dim, ldc: keys, transposeB: true, alpha: scale)
+            var emptyRows: [Int] = []
             if let maskPointer {
                 for i in 0..<queries {
                     let row = scores + i * keys
                     let blockedRow = maskPointer.base + b * maskBatchStride + i * maskQueryStride
-                    for j in 0..<keys where blockedRow[j] { row[j] = attentionFillValue }
+                    var open = 0
+                    for j in 0..<keys {
+                        if blockedRow[j] { row[j] = attentionFillValue } else { open += 1 }
+                    }
+                    if open == 0 { emptyRows.append(i) }
                 }
             }
             softmaxRowsKernel(scores, rows: queries, cols: keys)
+            // A query with no valid key attends to nothing: zero output (spec/model.md 5.8).
+            for i in emptyRows { (scores + i * keys).initialize(repeating: 0, count: keys) }
             gemm(scores, vb, ob, m: queries, n: headDim, k: keys, lda: keys, ldb: dim, ldc: dim, transposeB: false)
         }
     }
@@ -89,8 +98,11 @@ package func attentionReference(
                     }
                 }
                 let m = scores.max() ?? 0
-                let e = scores.map { Foundation.exp($0 - m) }
-                let s = e.reduce(0, +)
+                var e = scores.map { Foundation.exp($0 - m) }
+                if let blocked, (0..<keys).allSatisfy({ blocked[b * maskBatchStride + i * maskQueryStride + $0] }) {
+                    e = [Double](repeating: 0, count: keys)
+                }
+                let s = max(e.reduce(0, +), .leastNormalMagnitude)
                 for d in 0..<headDim {
                     var acc = 0.0
                     for j in 0..<keys { acc += e[j] / s * Double(v[(b * keys + j) * dim + h * headDim + d]) }
