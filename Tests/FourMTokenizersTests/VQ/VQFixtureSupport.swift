@@ -1,0 +1,108 @@
+import Foundation
+import FourMTensor
+import FourMTestSupport
+import FourMTokenizers
+import Testing
+
+/// Shared helpers of the VQ tokenizer tests (a namespace, so nothing collides with helpers of
+/// other suites in this test module).
+enum VQFixtureSupport {
+    /// Registers every ViT preset of `manifest.json` → `presets` (the small `vit_fixture_*`
+    /// presets the fixture tokenizers name as `enc_type` / `dec_type`). Idempotent.
+    static func registerPresets() throws {
+        for (name, preset) in try manifestPresets() { VQPresets.register(preset, as: name) }
+    }
+
+    /// The ViT presets of the manifest, read from their reference hyper-parameters.
+    static func manifestPresets() throws -> [String: VQViTPreset] {
+        guard let presets = Fixtures.manifest?["presets"] as? [String: Any] else {
+            throw FixtureError("manifest.json has no 'presets' object")
+        }
+        var out: [String: VQViTPreset] = [:]
+        for (name, value) in presets {
+            guard let entry = value as? [String: Any], let cls = entry["cls"] as? String,
+                cls == "ViTEncoder" || cls == "ViTDecoder"
+            else { continue }
+            guard let dim = (entry["dim_tokens"] as? NSNumber)?.intValue,
+                let depth = (entry["depth"] as? NSNumber)?.intValue,
+                let heads = (entry["num_heads"] as? NSNumber)?.intValue
+            else { throw FixtureError("preset '\(name)' lacks dim_tokens / depth / num_heads") }
+            let ratio = (entry["mlp_ratio"] as? NSNumber)?.doubleValue ?? 4
+            let qkvBias = (entry["qkv_bias"] as? Bool) ?? true
+            out[name] = VQViTPreset(
+                dim: dim, depth: depth, heads: heads, mlpRatio: ratio, qkvBias: qkvBias,
+                normEps: try layerNormEps(entry["norm_layer"] as? String, preset: name))
+        }
+        return out
+    }
+
+    /// `nn.LayerNorm(eps=1e-6)` → 1e-6 (the PyTorch default 1e-5 when no eps is written).
+    static func layerNormEps(_ text: String?, preset: String) throws -> Float {
+        guard let text else { return 1e-6 }
+        guard let range = text.range(of: "eps=") else { return 1e-5 }
+        let tail = text[range.upperBound...].prefix { "0123456789.eE-+".contains($0) }
+        guard let eps = Float(tail) else { throw FixtureError("preset '\(preset)': cannot read eps from '\(text)'") }
+        return eps
+    }
+
+    /// Absolute path of a fixture model's checkpoint, from `models[]` of the manifest.
+    static func modelPath(_ model: String) throws -> String {
+        guard let file = try Fixtures.modelObject(model)["file"] as? String else {
+            throw FixtureError("model '\(model)' has no file")
+        }
+        return try Fixtures.url(file).path
+    }
+
+    /// A string field of a manifest object.
+    static func text(_ value: Any?, _ what: String) throws -> String {
+        guard let s = value as? String else { throw FixtureError("\(what) is not a string") }
+        return s
+    }
+
+    /// Compares with the case tolerance, records an issue on failure, and prints the worst
+    /// difference relative to the tolerance (so a run shows how much headroom each stage has).
+    static func checkClose(
+        _ actual: Tensor<Float>, _ expected: Tensor<Float>, atol: Float, rtol: Float, _ label: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        expectClose(actual, expected, atol: atol, rtol: rtol, label, sourceLocation: sourceLocation)
+        guard actual.shape == expected.shape else { return }
+        let a = actual.scalars, e = expected.scalars
+        var worstAbs: Float = 0, worstRatio: Float = 0
+        for i in 0..<a.count {
+            let diff = abs(a[i] - e[i])
+            worstAbs = max(worstAbs, diff)
+            worstRatio = max(worstRatio, diff / (atol + rtol * abs(e[i])))
+        }
+        print("[VQ parity] \(label): max |diff| \(worstAbs), \(worstRatio) of tolerance (atol \(atol), rtol \(rtol))")
+    }
+
+    /// Ids must match exactly (shape and every value).
+    static func checkIDs(_ actual: Tensor<Int32>, _ expected: Tensor<Int32>, _ label: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(actual.shape == expected.shape, "\(label): shape", sourceLocation: sourceLocation)
+        let mismatches = zip(actual.scalars, expected.scalars).filter { $0 != $1 }.count
+        #expect(actual.scalars == expected.scalars, "\(label): \(mismatches) of \(expected.count) ids differ", sourceLocation: sourceLocation)
+    }
+
+    /// Copies a checkpoint into a fresh temporary file, optionally editing metadata and tensors.
+    /// - Parameters:
+    ///   - metadata: keys to set (nil value: remove the key).
+    ///   - dropping: tensors to leave out.
+    ///   - adding: extra tensors.
+    static func rewrite(
+        _ source: String, metadata edits: [String: String?] = [:], dropping: Set<String> = [],
+        adding: [String: Tensor<Float>] = [:]
+    ) throws -> String {
+        let file = try SafeTensorsFile(path: source)
+        var metadata = file.metadata
+        for (key, value) in edits { metadata[key] = value }
+        var writer = SafeTensorsWriter(metadata: metadata)
+        for name in file.names where !dropping.contains(name) { writer.add(name, try file.floatTensor(name)) }
+        for (name, tensor) in adding { writer.add(name, tensor) }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vq-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent(URL(fileURLWithPath: source).lastPathComponent).path
+        try writer.write(to: path)
+        return path
+    }
+}
