@@ -15,7 +15,7 @@ extension FourMModel {
     ///   - decoderOrder: the order of decoder modalities (default: state order).
     /// - Throws: `ModelError` for states that do not fit the model.
     public func trainingForward(
-        _ states: [(Modality, ModalityState)], encoderTokens: Int, decoderTokens: Int, decoderOrder: [Modality]? = nil
+        _ states: ModalityDictionary, encoderTokens: Int, decoderTokens: Int, decoderOrder: [Modality]? = nil
     ) throws(ModelError) -> TrainingForwardResult {
         let d = configuration.dim
         let input = try encoderInput(states, tokenCount: encoderTokens)
@@ -24,7 +24,7 @@ extension FourMModel {
         let batch = input.tokens.shape[0]
 
         // Decoder records in the requested order.
-        let present = states.filter { decoderEmbeddings[$0.0] != nil }
+        let present = states.entries.filter { decoderEmbeddings[$0.modality] != nil }.map { ($0.modality, $0.state) }
         var ordered: [(Modality, ModalityState)] = []
         for m in decoderOrder ?? present.map(\.0) {
             if let entry = present.first(where: { $0.0 == m }) { ordered.append(entry) }

@@ -86,7 +86,7 @@ public struct MaskedTargetPass: Sendable {
 /// var target = ModalityState(tokens: Tensor(zeros: [1, 196]))
 /// target.inputMask = Tensor(repeating: true, shape: [1, 196])
 /// target.targetMask = Tensor(repeating: false, shape: [1, 196])
-/// let pass = try model.maskedTargetPass([(.rgb224, photo), (.tokDepth224, target)], target: .tokDepth224)
+/// let pass = try model.maskedTargetPass([.rgb224: photo, .tokDepth224: target], target: .tokDepth224)
 /// ```
 public struct FourMModel: Sendable {
     /// The configuration the model was built from.
@@ -182,7 +182,7 @@ public struct FourMModel: Sendable {
     /// valid tokens first in state order, then padding; keeps `tokenCount` slots
     /// (default: the largest valid count of the batch).
     /// - Throws: `ModelError` for states that do not fit the model.
-    public func encoderInput(_ states: [(Modality, ModalityState)], tokenCount: Int? = nil) throws(ModelError) -> EncoderInput {
+    public func encoderInput(_ states: ModalityDictionary, tokenCount: Int? = nil) throws(ModelError) -> EncoderInput {
         let d = configuration.dim
         var batch: Int? = nil
         var xs: [Tensor<Float>] = [], es: [Tensor<Float>] = [], masks: [Tensor<Bool>] = [], ids: [Int32] = []
@@ -198,7 +198,7 @@ public struct FourMModel: Sendable {
             ids.append(m.id)
             lengths.append(state.length)
         }
-        let b = batch ?? states.first?.1.batchSize ?? 1
+        let b = batch ?? (states.batchSize > 0 ? states.batchSize : 1)
         let total = lengths.reduce(0, +)
         // Per batch row: the concatenated positions, valid ones first, then masked ones.
         var order = [[Int]](repeating: [], count: b)
@@ -310,12 +310,12 @@ public struct FourMModel: Sendable {
     ///   - target: the modality to decode; must be an image-like output of the model.
     ///   - positions: per batch row, the positions to query (ROAR); default: all targets.
     /// - Throws: `ModelError` for states or targets that do not fit the model.
-    public func maskedTargetPass(_ states: [(Modality, ModalityState)], target: Modality, positions: [[Int]]? = nil) throws(ModelError) -> MaskedTargetPass {
+    public func maskedTargetPass(_ states: ModalityDictionary, target: Modality, positions: [[Int]]? = nil) throws(ModelError) -> MaskedTargetPass {
         let embedding = try decoderEmbedding(target)
         guard embedding.info.kind == .imageTokens else {
             throw .invalidState(modality: target.rawValue, field: "target", expected: "an image-like target for a MaskGIT/ROAR pass", actual: "\(embedding.info.kind)")
         }
-        guard let state = states.first(where: { $0.0 == target })?.1 else {
+        guard let state = states[target] else {
             throw .invalidState(modality: target.rawValue, field: "state", expected: "an entry for the target", actual: "none")
         }
         let b = state.batchSize, length = state.length

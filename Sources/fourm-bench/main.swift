@@ -84,7 +84,7 @@ if !quick {
     var depth = ModalityState(tokens: Tensor(zeros: [1, 196]))
     depth.inputMask = Tensor(repeating: true, shape: [1, 196])
     depth.targetMask = Tensor(repeating: false, shape: [1, 196])
-    let states: [(Modality, ModalityState)] = [(.rgb224, ModalityState(pixels: pixels)), (.tokDepth224, depth)]
+    let states: ModalityDictionary = [.rgb224: ModalityState(pixels: pixels), .tokDepth224: depth]
     let timing = try measure(warmup: 1, repeats: 5, budget: 10) { _ = try model.maskedTargetPass(states, target: .tokDepth224) }
     // FLOPs (2 per multiply-add): encoder N=196, decoder M=196 over N=196 context.
     let d = 768.0, f = Double(config.mlpHiddenWidth), n = 196.0, mm = 196.0

@@ -135,9 +135,9 @@ import Testing
         return try FourMModel(path: try Fixtures.url(file).path)
     }
 
-    func inputStates(_ f: CaseTensors) throws -> [(Modality, ModalityState)] {
+    func inputStates(_ f: CaseTensors) throws -> ModalityDictionary {
         let order = f.settings["mod_dict_order"] as? [String] ?? []
-        return try order.map { name in
+        return ModalityDictionary(try order.map { name in
             let key = "in.\(name)"
             let content: ModalityState.Content
             if f.dtype("\(key).tensor") == "float32" {
@@ -149,7 +149,7 @@ import Testing
             let dam = f.has("\(key).decoder_attention_mask") ? try f.int("\(key).decoder_attention_mask") : nil
             return (Modality(rawValue: name), ModalityState(
                 content: content, inputMask: try f.bool("\(key).input_mask"), targetMask: try f.bool("\(key).target_mask"), decoderAttentionMask: dam))
-        }
+        })
     }
 
     func string(_ value: Any?, _ what: String) throws -> String {

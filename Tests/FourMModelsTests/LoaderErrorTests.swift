@@ -91,14 +91,14 @@ import Testing
         let model = try FourMModel(path: try variant())
         let caption = ModalityState(tokens: Tensor(shape: [1, 3], scalars: [5, 30000, 3]))
         #expect(throws: ModelError.tokenOutOfRange(modality: "caption", id: 30000, vocabularySize: 30000)) {
-            try model.encoderInput([(.caption, caption)])
+            try model.encoderInput([.caption: caption])
         }
     }
 
     @Test func rejectsWrongPixelShape() throws {
         let model = try FourMModel(path: try variant())
         let rgb = ModalityState(pixels: Tensor(zeros: [1, 3, 64, 64]))
-        #expect(throws: ModelError.self) { try model.encoderInput([(.rgb224, rgb)]) }
+        #expect(throws: ModelError.self) { try model.encoderInput([.rgb224: rgb]) }
     }
 }
 

@@ -16,8 +16,8 @@ package struct AttentionMaskLayout {
 
 /// Scaled dot-product attention over heads.
 ///
-/// q: [B, Lq, H·hd], k and v: [B, Lk, H·hd], out: [B, Lq, H·hd], all contiguous with row
-/// stride H·hd. Scores are (q·kᵀ)·hd^-0.5; blocked pairs are replaced by −FLT_MAX; a query
+/// q: [B, Lq, H·hd], k and v: [B, Lk, H·hd], out: [B, Lq, H·hd], rows of stride H·hd; k and v
+/// may sit in larger per-batch buffers (`keyBatchStride` elements apart, e.g. a KV cache). Scores are (q·kᵀ)·hd^-0.5; blocked pairs are replaced by −FLT_MAX; a query
 /// with no valid key (every key blocked, or Lk = 0) gets a zero output, as the reference
 /// gives for an empty context (spec/model.md 5.8). That also makes a batch of states with
 /// different valid counts exactly equal to running them one by one. Parallel over (batch, head)
@@ -25,9 +25,10 @@ package struct AttentionMaskLayout {
 package func attentionKernel(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
     out: UnsafeMutablePointer<Float>, batch: Int, queries: Int, keys: Int, heads: Int,
-    headDim: Int, mask: AttentionMaskLayout?
+    headDim: Int, mask: AttentionMaskLayout?, keyBatchStride: Int? = nil
 ) {
     let dim = heads * headDim
+    let kvStride = keyBatchStride ?? keys * dim
     if keys == 0 {
         out.initialize(repeating: 0, count: batch * queries * dim)
         return
@@ -43,8 +44,8 @@ package func attentionKernel(
         for task in range {
             let b = task / heads, h = task % heads
             let qb = qp.base + b * queries * dim + h * headDim
-            let kb = kp.base + b * keys * dim + h * headDim
-            let vb = vp.base + b * keys * dim + h * headDim
+            let kb = kp.base + b * kvStride + h * headDim
+            let vb = vp.base + b * kvStride + h * headDim
             let ob = op.base + b * queries * dim + h * headDim
             gemm(qb, kb, scores, m: queries, n: keys, k: headDim, lda: dim, ldb: dim, ldc: keys, transposeB: true, alpha: scale)
             var emptyRows: [Int] = []
