@@ -16,9 +16,11 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", path: "Sources/CBLAS",
             providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg-dev"])]),
         .target(name: "FourMTensor", dependencies: ["CBLAS"]),
         .target(name: "FourMModels", dependencies: ["FourMTensor"]),
-        .target(name: "FourMTokenizers", dependencies: ["FourMTensor"]),
+        .target(name: "FourMTokenizers", dependencies: ["FourMTensor", "CPNG", "CJPEG"]),
         .target(name: "FourMDiffusion", dependencies: ["FourMTensor", "FourMTokenizers"]),
         .target(name: "FourMSampling", dependencies: ["FourMModels"]),
         .target(name: "FourMRetrieval", dependencies: ["FourMSampling", "FourMTokenizers"]),

@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
 # Installs what FourM needs on Debian/Ubuntu beyond a Swift toolchain: OpenBLAS (cblas.h and
-# libopenblas). Safe to run again. Uses sudo when not root.
+# libopenblas), libpng and libjpeg(-turbo). Safe to run again. Uses sudo when not root.
 set -euo pipefail
-packages=(libopenblas-dev)
-if [ -f /usr/include/x86_64-linux-gnu/cblas.h ] || [ -f /usr/include/aarch64-linux-gnu/cblas.h ] || [ -f /usr/include/cblas.h ]; then
-    if dpkg -s "${packages[@]}" >/dev/null 2>&1; then exit 0; fi
-fi
+packages=(libopenblas-dev libpng-dev libjpeg-dev)
+if dpkg -s "${packages[@]}" >/dev/null 2>&1; then exit 0; fi
 sudo=""
 if [ "$(id -u)" != "0" ]; then sudo="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
