@@ -48,6 +48,9 @@ let package = Package(
             name: "FourMDiffusionTests",
             dependencies: ["FourMDiffusion", "FourMTokenizers", "FourMTensor", "FourMTestSupport"]),
         .testTarget(
+            name: "FourMSamplingTests",
+            dependencies: ["FourMSampling", "FourMModels", "FourMTensor", "FourMTestSupport"]),
+        .testTarget(
             name: "FourMModelsTests",
             dependencies: ["FourMModels", "FourMTensor", "FourMTestSupport"]),
     ],
