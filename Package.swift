@@ -36,7 +36,7 @@ let package = Package(
                 "FourM", "FourMModels", "FourMTensor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .executableTarget(name: "fourm-bench", dependencies: ["FourMModels", "FourMTensor"]),
+        .executableTarget(name: "fourm-bench", dependencies: ["FourMModels", "FourMTensor", "FourMSampling"]),
         .target(
             name: "FourMTestSupport", dependencies: ["FourMTensor", "FourMModels"],
             path: "Tests/FourMTestSupport"),

@@ -1,5 +1,6 @@
 import Foundation
 import FourMModels
+import FourMSampling
 import FourMTensor
 
 // fourm-bench: `swift run -c release fourm-bench [--json FILE] [--quick]`.
@@ -8,13 +9,15 @@ import FourMTensor
 restartWithFasterBLASCoreIfUseful()
 var jsonPath: String? = nil
 var quick = false
+var only: String? = nil
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
     case "--json": jsonPath = arguments.next()
     case "--quick": quick = true
+    case "--only": only = arguments.next()
     case "--help", "-h":
-        print("usage: fourm-bench [--json FILE] [--quick]\n  --quick  skip the 4M-B model pass (sgemm table only)")
+        print("usage: fourm-bench [--json FILE] [--quick] [--only NAME]\n  --quick  skip the 4M-B model cases (kernel table only)\n  --only   run only the model cases whose name contains NAME")
         exit(0)
     default:
         FileHandle.standardError.write(Data("fourm-bench: unknown argument '\(argument)' (try --help)\n".utf8))
@@ -39,7 +42,7 @@ let gemmShapes: [(String, Int, Int, Int)] = [
 ]
 var rng = SeededGenerator(seed: 1)
 var bShapeFlops = 0.0, bShapeSeconds = 0.0
-for (label, m, k, n) in gemmShapes {
+for (label, m, k, n) in gemmShapes where only == nil {
     let a = Tensor<Float>.randomUniform(shape: [m, k], using: &rng)
     let w = Tensor<Float>.randomUniform(shape: [n, k], using: &rng)
     let timing = measure(warmup: 2, repeats: 20, budget: 2) { _ = linear(a, weight: w) }
@@ -50,10 +53,12 @@ for (label, m, k, n) in gemmShapes {
         bShapeSeconds += timing.mean
     }
 }
-let sgemmRate = bShapeFlops / bShapeSeconds / 1e9
+let sgemmRate = bShapeSeconds > 0 ? bShapeFlops / bShapeSeconds / 1e9 : .nan
+let onlyFilter = only
+func wanted(_ name: String) -> Bool { onlyFilter.map { name.contains($0) } ?? true }
 
 // MARK: the other kernels of one 4M-B block at 196 tokens.
-do {
+if only == nil {
     let x = Tensor<Float>.randomNormal(shape: [1, 196, 768], using: &rng)
     let q = Tensor<Float>.randomNormal(shape: [1, 196, 768], using: &rng)
     let k = Tensor<Float>.randomNormal(shape: [1, 196, 768], using: &rng)
@@ -71,9 +76,12 @@ if !quick {
     guard let config = RandomCheckpoint.configuration(dim: 768, depth: 12, heads: 12, domainsIn: RandomCheckpoint.fourM21In, domainsOut: RandomCheckpoint.fourM21Out) else {
         fatalError("internal: the 4M-21_B configuration is invalid")
     }
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("fourm-bench-4M-21_B.safetensors").path
+    // Kept between runs (same seed, same bytes); FOURM_BENCH_REWRITE=1 writes it again.
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("fourm-bench-4M-21_B-seed7.safetensors").path
     let writeStart = Date()
-    try RandomCheckpoint.writer(for: config, seed: 7, fast: true).write(to: path)
+    if !FileManager.default.fileExists(atPath: path) || ProcessInfo.processInfo.environment["FOURM_BENCH_REWRITE"] != nil {
+        try RandomCheckpoint.writer(for: config, seed: 7, fast: true).write(to: path)
+    }
     let writeSeconds = Date().timeIntervalSince(writeStart)
     let loadStart = Date()
     let model = try FourMModel(path: path)
@@ -85,15 +93,39 @@ if !quick {
     depth.inputMask = Tensor(repeating: true, shape: [1, 196])
     depth.targetMask = Tensor(repeating: false, shape: [1, 196])
     let states: ModalityDictionary = [.rgb224: ModalityState(pixels: pixels), .tokDepth224: depth]
-    let timing = try measure(warmup: 1, repeats: 5, budget: 10) { _ = try model.maskedTargetPass(states, target: .tokDepth224) }
+    let timing = wanted("pass") ? try measure(warmup: 1, repeats: 5, budget: 10) { _ = try model.maskedTargetPass(states, target: .tokDepth224) } : Timing(samples: [.nan])
     // FLOPs (2 per multiply-add): encoder N=196, decoder M=196 over N=196 context.
     let d = 768.0, f = Double(config.mlpHiddenWidth), n = 196.0, mm = 196.0
     let encoderBlock = 2 * n * (d * 3 * d + d * d + 3 * d * f) + 4 * n * n * d
     let decoderBlock = 2 * mm * (d * 3 * d + d * d) + 4 * mm * mm * d + 2 * mm * (d * d + d * d) + 2 * n * 2 * d * d + 4 * mm * n * d + 2 * mm * 3 * d * f
     let flops = 12 * encoderBlock + 12 * decoderBlock + 2 * n * d * 768 + 2 * n * d * d + 2 * mm * d * 8192
-    rows.append(Row(name: "4M-21_B encoder + decoder pass (196 rgb patches → 196 tok_depth)", timing: timing, flops: flops,
-                    note: String(format: "%.0f%% of sgemm rate; reference PyTorch 0.567 s", flops / timing.mean / 1e9 / sgemmRate * 100)))
-    try? FileManager.default.removeItem(atPath: path)
+    if wanted("pass") { rows.append(Row(name: "4M-21_B encoder + decoder pass (196 rgb patches → 196 tok_depth)", timing: timing, flops: flops,
+                    note: String(format: "%.0f%% of sgemm rate; reference PyTorch 0.567 s", flops / timing.mean / 1e9 / sgemmRate * 100))) }
+
+    // Generation cases (spec/generation.md; same settings as the reference measurements).
+    let rgb: ModalityDictionary = [.rgb224: ModalityState(pixels: pixels), .tokDepth224: .emptyImageTarget(batch: 1, tokens: 196)]
+    let oneStep = [GenerationStep(target: .tokDepth224, scheme: .maskGIT, tokenCount: 196, temperature: 1)]
+    if wanted("rgb2depth") { rows.append(Row(name: "rgb2depth_1step (MaskGIT, 1 step)", timing: try measure(repeats: 3, budget: 10) {
+        _ = try generate(model, dictionary: rgb, schedule: oneStep, options: GenerationOptions(seed: 1))
+    }, flops: nil, note: "reference 0.567 s, target ≤ 0.42 s")) }
+
+    let captionIDs: [Int32] = [4321, 5050, 6261, 4321, 8545, 4926, 5122, 4925, 4321, 4269]
+    let text: ModalityDictionary = [.caption: .textCondition(captionIDs), .tokRGB224: .emptyImageTarget(batch: 1, tokens: 196)]
+    let caption2rgb = try buildChainedSchedule(
+        conditions: [.caption],
+        targets: [TargetSettings(.tokRGB224, scheme: .maskGIT, tokens: 196, steps: 8, tokenSchedule: .linear, temperature: 3, guidance: .scale(3))],
+        growConditioning: false)
+    if wanted("caption2rgb") { rows.append(Row(name: "caption2rgb_8step (MaskGIT 8 linear, guidance 3, τ 3)", timing: try measure(warmup: 0, repeats: 2, budget: 20) {
+        _ = try generate(model, dictionary: text, schedule: caption2rgb, options: GenerationOptions(seed: 1))
+    }, flops: nil, note: "reference 6.17 s, target ≤ 3.1 s")) }
+
+    let toCaption: ModalityDictionary = [.rgb224: ModalityState(pixels: pixels), .caption: .emptySequenceTarget(batch: 1, tokens: 33)]
+    let ar = [GenerationStep(target: .caption, scheme: .autoregressive, tokenCount: nil, temperature: 0)]
+    var generated = 0
+    if wanted("rgb2caption") { rows.append(Row(name: "rgb2caption_ar32 (32 greedy tokens, KV cache)", timing: try measure(warmup: 0, repeats: 3, budget: 10) {
+        _ = try generate(model, dictionary: toCaption, schedule: ar) { generated = $0.generatedSequence.first.map { $0.count - 1 } ?? 0 }
+    }, flops: nil, note: "reference 4.68 s, target ≤ 0.9 s")) }
+    if wanted("rgb2caption") && generated != 32 { print("note: the random model stopped after \(generated) tokens instead of 32") }
 }
 
 print("| case | mean s ± std | min s | GFLOP/s | note |")
