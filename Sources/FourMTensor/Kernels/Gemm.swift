@@ -14,10 +14,27 @@ package func gemm(
         for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
         return
     }
+    if m <= gemvRowLimit {
+        // A few rows (autoregressive decoding): sgemm would pack the whole weight matrix on
+        // every call; matrix-vector products read it once.
+        for i in 0..<m {
+            if transposeB {
+                // c[i, :] = alpha · B[n, k] · a[i, :]
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), alpha, b, Int32(ldb), a + i * lda, 1, beta, c + i * ldc, 1)
+            } else {
+                // c[i, :] = alpha · B[k, n]ᵀ · a[i, :]
+                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(n), alpha, b, Int32(ldb), a + i * lda, 1, beta, c + i * ldc, 1)
+            }
+        }
+        return
+    }
     cblas_sgemm(
         CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
         Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
+
+/// Up to this many rows, ``gemm`` uses one sgemv per row.
+package let gemvRowLimit = 4
 
 /// Plain triple loop twin of ``gemm`` (Double accumulation), used by tests.
 package func gemmReference(
