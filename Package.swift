@@ -33,7 +33,7 @@ let package = Package(
         .executableTarget(
             name: "fourm-cli",
             dependencies: [
-                "FourM", "FourMModels", "FourMTensor",
+                "FourM", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMSampling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "fourm-bench", dependencies: ["FourMModels", "FourMTensor", "FourMSampling"]),
@@ -50,6 +50,7 @@ let package = Package(
         .testTarget(
             name: "FourMSamplingTests",
             dependencies: ["FourMSampling", "FourMModels", "FourMTensor", "FourMTestSupport"]),
+        .testTarget(name: "FourMCLITests", dependencies: ["FourMTestSupport"]),
         .testTarget(
             name: "FourMModelsTests",
             dependencies: ["FourMModels", "FourMTensor", "FourMTestSupport"]),

@@ -1,0 +1,89 @@
+import Foundation
+import FourMTestSupport
+import Testing
+
+/// Runs the built `fourm` executable (it sits next to the test bundle) and checks output and
+/// exit codes.
+@Suite struct CLITests {
+    static var binary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fourm")
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    func run(_ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["FOURM_KEEP_BLAS_CORE"] = "1"
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test func binaryWasBuilt() {
+        #expect(FileManager.default.isExecutableFile(atPath: Self.binary.path), "no fourm at \(Self.binary.path)")
+    }
+
+    @Test func inspectsEveryFixtureCheckpoint() throws {
+        guard let directory = Fixtures.directory else { return }
+        let models = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("models").path).filter { $0.hasSuffix(".safetensors") }
+        #expect(!models.isEmpty)
+        for name in models {
+            let result = try run(["inspect", directory.appendingPathComponent("models/\(name)").path, "--tensors"])
+            #expect(result.status == 0, "\(name): \(result.stderr)")
+            #expect(result.stdout.contains("tensor list:"), "\(name)")
+            if result.stdout.contains("kind: 4M model") {
+                #expect(result.stdout.contains("modalities out") && result.stdout.contains("strict load: ok"), "\(name)")
+            }
+        }
+    }
+
+    @Test func badFilesFailWithOneLine() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("broken-\(UUID()).safetensors").path
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: path))
+        let result = try run(["inspect", path])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("truncated") && result.stderr.trimmingCharacters(in: .newlines).split(separator: "\n").count == 1, "\(result.stderr)")
+        let missing = try run(["inspect", "/nonexistent/model.safetensors"])
+        #expect(missing.status != 0 && missing.stderr.contains("/nonexistent/model.safetensors"))
+    }
+
+    @Test func writesAndInspectsARandomModel() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("random-\(UUID()).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let written = try run(["write-random-model", path, "--seed", "3"])
+        #expect(written.status == 0, "\(written.stderr)")
+        let inspected = try run(["inspect", path])
+        #expect(inspected.status == 0 && inspected.stdout.contains("tok_dinov2_global"))
+    }
+
+    @Test func tokenizesAndDecodesText() throws {
+        guard let directory = Fixtures.directory else { return }
+        let vocabulary = directory.appendingPathComponent("text_tokenizer_4m_wordpiece_30k.json").path
+        let encoded = try run(["tokenize", "--tokenizer", vocabulary, "a dog on a couch", "[S_1]"])
+        #expect(encoded.status == 0)
+        #expect(encoded.stdout == "4321 4232 4926 4321 4228\n5\n")
+        let decoded = try run(["tokenize", "--tokenizer", vocabulary, "--decode", "4321 4232 4926 4321 4228"])
+        #expect(decoded.stdout == "a dog on a couch\n")
+        let lines = FileManager.default.temporaryDirectory.appendingPathComponent("captions-\(UUID()).txt").path
+        try "a dog on a couch\nA Man\n".write(toFile: lines, atomically: true, encoding: .utf8)
+        let fromFile = try run(["tokenize", "--tokenizer", vocabulary, "--file", lines])
+        #expect(fromFile.stdout == "4321 4232 4926 4321 4228\n4321 5050\n")
+        let bad = try run(["tokenize", "--tokenizer", vocabulary, "--decode", "12 x"])
+        #expect(bad.status != 0 && bad.stderr.contains("'x' is not an integer id"))
+        let noInput = try run(["tokenize", "--tokenizer", vocabulary])
+        #expect(noInput.status != 0)
+    }
+}
