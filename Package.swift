@@ -51,6 +51,7 @@ let package = Package(
             name: "FourMSamplingTests",
             dependencies: ["FourMSampling", "FourMModels", "FourMTensor", "FourMTestSupport"]),
         .testTarget(name: "FourMCLITests", dependencies: ["FourMTestSupport"]),
+        .testTarget(name: "FourMRetrievalTests", dependencies: ["FourMRetrieval", "FourMTensor"]),
         .testTarget(
             name: "FourMModelsTests",
             dependencies: ["FourMModels", "FourMTensor", "FourMTestSupport"]),
