@@ -49,7 +49,7 @@ let package = Package(
             dependencies: ["FourMDiffusion", "FourMTokenizers", "FourMTensor", "FourMTestSupport"]),
         .testTarget(
             name: "FourMSamplingTests",
-            dependencies: ["FourMSampling", "FourMModels", "FourMTensor", "FourMTestSupport"]),
+            dependencies: ["FourMSampling", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMTestSupport"]),
         .testTarget(name: "FourMCLITests", dependencies: ["FourMTestSupport"]),
         .testTarget(name: "FourMRetrievalTests", dependencies: ["FourMRetrieval", "FourMTensor"]),
         .testTarget(

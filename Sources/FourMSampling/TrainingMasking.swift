@@ -187,3 +187,54 @@ public func gamma(_ alpha: Double, using rng: inout SeededGenerator) -> Double {
         if u < 1 - 0.0331 * x * x * x * x || log(max(u, 1e-300)) < 0.5 * x * x + d * (1 - v + log(v)) { return d * v }
     }
 }
+
+extension ModalityState {
+    /// `TransferMasking`'s input sequence (spec/generation.md 7.4): `ids + [EOS]` (truncated to
+    /// `maxTokens`) as encoder input at the start of a `2·(maxTokens+1)` row, and a lone
+    /// `[S_1]` target at offset `maxTokens`.
+    public static func transferInputSequence(_ ids: [Int32], maxTokens: Int) -> ModalityState {
+        let length = 2 * (maxTokens + 1)
+        let content = Array((ids + [SpecialTokens.eos]).prefix(maxTokens))
+        var tokens = [Int32](repeating: SpecialTokens.pad, count: length)
+        var input = [Bool](repeating: true, count: length), target = input
+        var attention = [Int32](repeating: 0, count: length)
+        for (i, id) in content.enumerated() {
+            tokens[i] = id
+            input[i] = false
+        }
+        tokens[maxTokens] = SpecialTokens.s1
+        target[maxTokens] = false
+        attention[maxTokens] = 1
+        return ModalityState(content: .tokens(Tensor(shape: [1, length], scalars: tokens)), inputMask: Tensor(shape: [1, length], scalars: input),
+                             targetMask: Tensor(shape: [1, length], scalars: target), decoderAttentionMask: Tensor(shape: [1, length], scalars: attention))
+    }
+
+    /// `TransferMasking`'s target sequence (spec 7.4): nothing input, `[S_1] ids [EOS] [S_2]`
+    /// (content truncated to `maxTokens`) as causal targets from offset `maxTokens`.
+    public static func transferTargetSequence(_ ids: [Int32], maxTokens: Int) -> ModalityState {
+        let length = 2 * (maxTokens + 1)
+        let content = [SpecialTokens.s1] + Array((ids + [SpecialTokens.eos]).prefix(maxTokens)) + [SpecialTokens.s2]
+        var tokens = [Int32](repeating: SpecialTokens.pad, count: length)
+        let input = [Bool](repeating: true, count: length)
+        var target = input
+        var attention = [Int32](repeating: 0, count: length)
+        for (i, id) in content.enumerated() where maxTokens + i < length {
+            tokens[maxTokens + i] = id
+            target[maxTokens + i] = false
+            attention[maxTokens + i] = 1
+        }
+        return ModalityState(content: .tokens(Tensor(shape: [1, length], scalars: tokens)), inputMask: Tensor(shape: [1, length], scalars: input),
+                             targetMask: Tensor(shape: [1, length], scalars: target), decoderAttentionMask: Tensor(shape: [1, length], scalars: attention))
+    }
+
+    /// The reference's empty target of a T5-embedding modality (`initEmptyTarget` for seq_emb,
+    /// spec/generation.md 1.2): a `[B, max(n, 2)]` zero tensor, only position 0 given to the
+    /// encoder. (It cannot be generated; it exists for the unconditional pass.)
+    public static func emptyEmbeddingTarget(batch: Int, tokens: Int) -> ModalityState {
+        let length = max(tokens, 2)
+        var state = ModalityState(content: .tokens(Tensor(zeros: [batch, length])), inputMask: Tensor(repeating: true, shape: [batch, length]),
+                                  targetMask: Tensor(repeating: true, shape: [batch, length]))
+        state.emptyEmbeddingSequence()
+        return state
+    }
+}
