@@ -38,7 +38,7 @@ let package = Package(
             ]),
         .executableTarget(name: "fourm-bench", dependencies: ["FourMModels", "FourMTensor", "FourMSampling"]),
         .target(
-            name: "FourMTestSupport", dependencies: ["FourMTensor", "FourMModels"],
+            name: "FourMTestSupport", dependencies: ["FourMTensor", "FourMModels", "FourMTokenizers"],
             path: "Tests/FourMTestSupport"),
         .testTarget(name: "FourMTensorTests", dependencies: ["FourMTensor", "FourMTestSupport"]),
         .testTarget(
@@ -51,6 +51,7 @@ let package = Package(
             name: "FourMSamplingTests",
             dependencies: ["FourMSampling", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMTestSupport"]),
         .testTarget(name: "FourMCLITests", dependencies: ["FourMTestSupport"]),
+        .testTarget(name: "FourMTests", dependencies: ["FourM", "FourMTestSupport"]),
         .testTarget(name: "FourMRetrievalTests", dependencies: ["FourMRetrieval", "FourMTensor"]),
         .testTarget(
             name: "FourMModelsTests",

@@ -9,41 +9,10 @@ import Testing
 enum VQFixtureSupport {
     /// Registers every ViT preset of `manifest.json` → `presets` (the small `vit_fixture_*`
     /// presets the fixture tokenizers name as `enc_type` / `dec_type`). Idempotent.
-    static func registerPresets() throws {
-        for (name, preset) in try manifestPresets() { VQPresets.register(preset, as: name) }
-    }
+    static func registerPresets() throws { try FixturePresets.registerViTPresets() }
 
-    /// The ViT presets of the manifest, read from their reference hyper-parameters.
-    static func manifestPresets() throws -> [String: VQViTPreset] {
-        guard let presets = Fixtures.manifest?["presets"] as? [String: Any] else {
-            throw FixtureError("manifest.json has no 'presets' object")
-        }
-        var out: [String: VQViTPreset] = [:]
-        for (name, value) in presets {
-            guard let entry = value as? [String: Any], let cls = entry["cls"] as? String,
-                cls == "ViTEncoder" || cls == "ViTDecoder"
-            else { continue }
-            guard let dim = (entry["dim_tokens"] as? NSNumber)?.intValue,
-                let depth = (entry["depth"] as? NSNumber)?.intValue,
-                let heads = (entry["num_heads"] as? NSNumber)?.intValue
-            else { throw FixtureError("preset '\(name)' lacks dim_tokens / depth / num_heads") }
-            let ratio = (entry["mlp_ratio"] as? NSNumber)?.doubleValue ?? 4
-            let qkvBias = (entry["qkv_bias"] as? Bool) ?? true
-            out[name] = VQViTPreset(
-                dim: dim, depth: depth, heads: heads, mlpRatio: ratio, qkvBias: qkvBias,
-                normEps: try layerNormEps(entry["norm_layer"] as? String, preset: name))
-        }
-        return out
-    }
-
-    /// `nn.LayerNorm(eps=1e-6)` → 1e-6 (the PyTorch default 1e-5 when no eps is written).
-    static func layerNormEps(_ text: String?, preset: String) throws -> Float {
-        guard let text else { return 1e-6 }
-        guard let range = text.range(of: "eps=") else { return 1e-5 }
-        let tail = text[range.upperBound...].prefix { "0123456789.eE-+".contains($0) }
-        guard let eps = Float(tail) else { throw FixtureError("preset '\(preset)': cannot read eps from '\(text)'") }
-        return eps
-    }
+    /// The ViT presets of the manifest.
+    static func manifestPresets() throws -> [String: VQViTPreset] { try FixturePresets.vitPresets() }
 
     /// Absolute path of a fixture model's checkpoint, from `models[]` of the manifest.
     static func modelPath(_ model: String) throws -> String {

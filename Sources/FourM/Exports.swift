@@ -1,0 +1,102 @@
+// The public surface of `import FourM`, spelled out: every type a user needs, re-exported by
+// name from the target that defines it (STYLE.md 1).
+
+import FourMModels
+import FourMRetrieval
+import FourMSampling
+import FourMTensor
+import FourMTokenizers
+
+/// An n-dimensional array (see ``FourMTensor/Tensor``).
+public typealias Tensor = FourMTensor.Tensor
+/// Scalars a ``Tensor`` holds.
+public typealias TensorScalar = FourMTensor.TensorScalar
+/// A seedable random number generator.
+public typealias SeededGenerator = FourMTensor.SeededGenerator
+/// Thread settings.
+public typealias ComputeOptions = FourMTensor.ComputeOptions
+/// A strictly validated safetensors file.
+public typealias SafeTensorsFile = FourMTensor.SafeTensorsFile
+/// Writes safetensors files.
+public typealias SafeTensorsWriter = FourMTensor.SafeTensorsWriter
+/// Errors of weight files.
+public typealias WeightError = FourMTensor.WeightError
+
+/// A 4M domain name.
+public typealias Modality = FourMModels.Modality
+/// Registry information of a modality.
+public typealias ModalityInfo = FourMModels.ModalityInfo
+/// The representation of a modality.
+public typealias ModalityKind = FourMModels.ModalityKind
+/// One modality's tokens and masks.
+public typealias ModalityState = FourMModels.ModalityState
+/// The ordered input of the model.
+public typealias ModalityDictionary = FourMModels.ModalityDictionary
+/// The 4M encoder-decoder.
+public typealias FourMModel = FourMModels.FourMModel
+/// The model configuration.
+public typealias FourMConfiguration = FourMModels.FourMConfiguration
+/// Incremental decoding of a sequence target.
+public typealias SequenceDecoder = FourMModels.SequenceDecoder
+/// Errors of model calls.
+public typealias ModelError = FourMModels.ModelError
+
+/// How a target is decoded.
+public typealias GenerationScheme = FourMSampling.GenerationScheme
+/// One schedule step.
+public typealias GenerationStep = FourMSampling.GenerationStep
+/// Per-target schedule settings.
+public typealias TargetSettings = FourMSampling.TargetSettings
+/// Token-count schedules.
+public typealias TokenSchedule = FourMSampling.TokenSchedule
+/// Temperature schedules.
+public typealias TemperatureSchedule = FourMSampling.TemperatureSchedule
+/// Guidance scale or weights.
+public typealias GuidanceScale = FourMSampling.GuidanceScale
+/// Top-k / top-p.
+public typealias SamplingFilter = FourMSampling.SamplingFilter
+/// Options of a generation call.
+public typealias GenerationOptions = FourMSampling.GenerationOptions
+/// What one step did.
+public typealias StepReport = FourMSampling.StepReport
+/// A step-by-step generation.
+public typealias GenerationRun = FourMSampling.GenerationRun
+/// What generation needs from a model.
+public typealias TokenPredictor = FourMSampling.TokenPredictor
+/// Errors of schedules and generation.
+public typealias GenerationError = FourMSampling.GenerationError
+
+/// The WordPiece text tokenizer.
+public typealias WordPieceTokenizer = FourMTokenizers.WordPieceTokenizer
+/// Errors of the text tokenizer.
+public typealias TokenizerError = FourMTokenizers.TokenizerError
+/// ViT VQ-VAE and MLP image tokenizers.
+public typealias VQImageTokenizer = FourMTokenizers.VQImageTokenizer
+/// Errors of image tokenizers.
+public typealias VQTokenizerError = FourMTokenizers.VQTokenizerError
+/// An 8-bit image.
+public typealias Image = FourMTokenizers.Image
+/// Errors of image files.
+public typealias ImageError = FourMTokenizers.ImageError
+
+/// An exact nearest-neighbour index.
+public typealias EmbeddingIndex = FourMRetrieval.EmbeddingIndex
+/// Errors of retrieval.
+public typealias RetrievalError = FourMRetrieval.RetrievalError
+
+/// Builds a chained schedule (spec/generation.md 2.1); see ``FourMSampling/buildChainedSchedule(conditions:targets:growConditioning:)``.
+public func chainedSchedule(conditions: [Modality], targets: [TargetSettings], growConditioning: Bool) throws(GenerationError) -> [GenerationStep] {
+    try buildChainedSchedule(conditions: conditions, targets: targets, growConditioning: growConditioning)
+}
+
+/// Runs a schedule on a model and returns the final dictionary (spec/generation.md 3.4).
+public func runSchedule(_ model: any TokenPredictor, dictionary: ModalityDictionary, schedule: [GenerationStep], options: GenerationOptions = GenerationOptions(),
+                        progress: ((StepReport) -> Void)? = nil) throws(GenerationError) -> ModalityDictionary {
+    try FourMSampling.generate(model, dictionary: dictionary, schedule: schedule, options: options, progress: progress)
+}
+
+/// Multi-condition guidance (spec/generation.md 4.3).
+public func runMultiGuided(_ model: any TokenPredictor, unconditional: ModalityDictionary, conditions: [ModalityDictionary], schedule: [GenerationStep],
+                           options: GenerationOptions = GenerationOptions(), progress: ((StepReport) -> Void)? = nil) throws(GenerationError) -> ModalityDictionary {
+    try generateMultiGuided(model, unconditional: unconditional, conditions: conditions, schedule: schedule, options: options, progress: progress)
+}

@@ -1,0 +1,115 @@
+import Foundation
+import FourMModels
+import FourMTensor
+
+/// Where a 4M model and its tokenizers live on disk.
+///
+/// A bundle is a folder with the 4M checkpoint, the text tokenizer and one checkpoint per
+/// image tokenizer, named by a `bundle.json`:
+/// ```json
+/// { "model": "4M-21_B/model.safetensors",
+///   "text_tokenizer": "text_tokenizer_4m_wordpiece_30k.json",
+///   "tokenizers": { "tok_depth@224": "4M_tokenizers_depth_8k_224-448/model.safetensors" } }
+/// ```
+/// Without `bundle.json`, the released names are used: `model.safetensors` (or
+/// `4M*/model.safetensors`), `text_tokenizer_4m_wordpiece_30k.json`, and the folders of
+/// ``ModelBundle/releasedTokenizerFolders`` each holding `model.safetensors`.
+public struct ModelBundle: Sendable, Equatable {
+    /// The bundle folder.
+    public let directory: URL
+    /// The 4M checkpoint.
+    public let model: URL
+    /// The WordPiece `tokenizer.json`, if present.
+    public let textTokenizer: URL?
+    /// Tokenizer checkpoints by the modality they decode.
+    public let tokenizers: [Modality: URL]
+
+    /// Released tokenizer folder names by modality base name (the `EPFL-VILAB/4M_tokenizers_*`
+    /// repositories).
+    public static let releasedTokenizerFolders: [String: String] = [
+        "tok_rgb": "4M_tokenizers_rgb_16k_224-448", "tok_depth": "4M_tokenizers_depth_8k_224-448",
+        "tok_normal": "4M_tokenizers_normal_8k_224-448", "tok_canny_edge": "4M_tokenizers_edge_8k_224-512",
+        "tok_sam_edge": "4M_tokenizers_edge_8k_224-512", "tok_semseg": "4M_tokenizers_semseg_4k_224-448",
+        "tok_clip": "4M_tokenizers_CLIP-B16_8k_224-448", "tok_dinov2": "4M_tokenizers_DINOv2-B14_8k_224-448",
+        "tok_imagebind": "4M_tokenizers_ImageBind-H14_8k_224-448", "tok_dinov2_global": "4M_tokenizers_DINOv2-B14-global_8k_16_224",
+        "tok_imagebind_global": "4M_tokenizers_ImageBind-H14-global_8k_16_224", "sam_instance": "4M_tokenizers_sam-instance_1k_64",
+        "human_poses": "4M_tokenizers_human-poses_1k_8",
+    ]
+
+    /// Creates a bundle from explicit paths.
+    public init(directory: URL, model: URL, textTokenizer: URL?, tokenizers: [Modality: URL]) {
+        self.directory = directory
+        self.model = model
+        self.textTokenizer = textTokenizer
+        self.tokenizers = tokenizers
+    }
+
+    /// Reads `bundle.json` in `directory`, or finds the released file names.
+    /// - Throws: `.bundle` naming the file and what is wrong (missing model, unreadable JSON,
+    ///   a listed file that does not exist).
+    public init(directory: URL) throws(FourMError) {
+        let fm = FileManager.default
+        let path = directory.path
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw .bundle(path: path, reason: "not a folder")
+        }
+        let manifest = directory.appendingPathComponent("bundle.json")
+        if fm.fileExists(atPath: manifest.path) {
+            guard let data = fm.contents(atPath: manifest.path), let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+                throw .bundle(path: manifest.path, reason: "not a JSON object")
+            }
+            guard let model = object["model"] as? String else { throw .bundle(path: manifest.path, reason: "missing key 'model' (the 4M checkpoint)") }
+            func resolve(_ relative: String, _ key: String) throws(FourMError) -> URL {
+                let url = relative.hasPrefix("/") ? URL(fileURLWithPath: relative) : directory.appendingPathComponent(relative)
+                guard fm.fileExists(atPath: url.path) else { throw .bundle(path: manifest.path, reason: "'\(key)' names \(url.path), which does not exist") }
+                return url
+            }
+            let modelURL = try resolve(model, "model")
+            var text: URL? = nil
+            if let t = object["text_tokenizer"] {
+                guard let relative = t as? String else { throw .bundle(path: manifest.path, reason: "'text_tokenizer' must be a path string") }
+                text = try resolve(relative, "text_tokenizer")
+            }
+            var tokenizers: [Modality: URL] = [:]
+            if let list = object["tokenizers"] {
+                guard let dict = list as? [String: String] else { throw .bundle(path: manifest.path, reason: "'tokenizers' must map modality names to paths") }
+                for (name, relative) in dict { tokenizers[Modality(rawValue: name)] = try resolve(relative, "tokenizers.\(name)") }
+            }
+            self.init(directory: directory, model: modelURL, textTokenizer: text, tokenizers: tokenizers)
+            return
+        }
+        var model = directory.appendingPathComponent("model.safetensors")
+        if !fm.fileExists(atPath: model.path) {
+            let candidates = ((try? fm.contentsOfDirectory(atPath: path)) ?? []).sorted().filter { $0.hasPrefix("4M") && !$0.hasPrefix("4M_tokenizers") }
+            guard let found = candidates.map({ directory.appendingPathComponent($0).appendingPathComponent("model.safetensors") }).first(where: { fm.fileExists(atPath: $0.path) }) else {
+                throw .bundle(path: path, reason: "no bundle.json, no model.safetensors and no 4M*/model.safetensors")
+            }
+            model = found
+        }
+        let textURL = ["text_tokenizer_4m_wordpiece_30k.json", "tokenizer.json"].map { directory.appendingPathComponent($0) }.first { fm.fileExists(atPath: $0.path) }
+        var tokenizers: [Modality: URL] = [:]
+        let file: SafeTensorsFile
+        do { file = try SafeTensorsFile(path: model.path) } catch { throw .weights(error) }
+        let outputs: [Modality]
+        do { outputs = try FourMConfiguration(metadata: file.metadata, file: model.path).domainsOut } catch { throw .configuration(error) }
+        for m in outputs {
+            guard let folder = Self.releasedTokenizerFolders[m.baseName] else { continue }
+            let url = directory.appendingPathComponent(folder).appendingPathComponent("model.safetensors")
+            if fm.fileExists(atPath: url.path) { tokenizers[m] = url }
+        }
+        self.init(directory: directory, model: model, textTokenizer: textURL, tokenizers: tokenizers)
+    }
+
+    /// Output modalities of `outputs` that this bundle cannot decode: image-like ones without
+    /// a tokenizer, text-like ones without the text tokenizer.
+    public func missingDecoders(for outputs: [Modality], imageSize: Int = 224) -> [Modality] {
+        outputs.filter { m in
+            switch ModalityRegistry.info(for: m, imageSize: imageSize)?.kind {
+            case .imageTokens?: return tokenizers[m] == nil
+            case .sequence?: return textTokenizer == nil || ((m == .humanPoses || m == .samInstance) && tokenizers[m] == nil)
+            default: return false
+            }
+        }
+    }
+}

@@ -1,0 +1,289 @@
+import Foundation
+import FourMModels
+import FourMSampling
+import FourMTensor
+import FourMTokenizers
+
+/// A value a user hands to the ``Pipeline`` for one modality.
+public enum PipelineInput: Sendable {
+    /// A photo for `rgb@N` (resized, centre-cropped and ImageNet-normalised), or an image to
+    /// tokenize for a `tok_*` modality whose tokenizer takes pixels in [-1, 1].
+    case image(Image)
+    /// Text for a sequence modality (caption, det, metadata, …); conditions get `[EOS]`.
+    case text(String)
+    /// Ready token ids of one row (image tokens row-major, or sequence ids).
+    case tokens([Int32])
+    /// Precomputed pixels or feature maps `[1, C, H, W]` for a modality's input (`rgb@N`
+    /// pixels already normalised) or its tokenizer.
+    case tensor(Tensor<Float>)
+}
+
+/// Generation settings as the reference's recipes give them (spec/generation.md 5, 6.4).
+public struct SchedulePreset: Sendable {
+    /// Per-target settings.
+    public var targets: [TargetSettings]
+    /// Top-k / top-p of every step.
+    public var filter: SamplingFilter
+    /// Whether finished non-autoregressive targets join the guidance conditions.
+    public var growConditioning: Bool
+
+    /// Creates a preset.
+    public init(targets: [TargetSettings], filter: SamplingFilter = SamplingFilter(topP: 0.8), growConditioning: Bool = true) {
+        self.targets = targets
+        self.filter = filter
+        self.growConditioning = growConditioning
+    }
+
+    /// The reference's chained order of outputs (demo sampler `DEFAULT_ORDER`).
+    public static let defaultOrder: [String] = [
+        "tok_clip", "tok_dinov2", "tok_imagebind", "tok_depth", "tok_normal", "tok_semseg", "tok_canny_edge", "tok_sam_edge", "tok_rgb",
+        "caption", "det", "human_poses", "sam_instance", "color_palette", "metadata",
+    ]
+
+    /// RGB → every other output of `model` (spec 5, `DEFAULTS_RGB2X`): image-like targets ROAR
+    /// in 1 step at τ 0.01 with guidance 2, then the sequences autoregressively.
+    public static func rgbToAll(_ model: FourMModel, excluding inputs: [Modality] = []) -> SchedulePreset {
+        let temperatures: [String: Double] = ["caption": 0.3, "det": 0.7, "human_poses": 0.1, "sam_instance": 0.01, "color_palette": 0.1, "metadata": 0.1]
+        var targets: [TargetSettings] = []
+        for m in orderedOutputs(model, excluding: inputs) {
+            guard let info = model.configuration.info(m) else { continue }
+            if info.kind == .sequence {
+                targets.append(TargetSettings(m, scheme: .autoregressive, tokens: info.tokenCount, temperature: temperatures[m.baseName] ?? 0.3))
+            } else if m.baseName != "tok_rgb" {
+                targets.append(TargetSettings(m, scheme: .roar, tokens: info.tokenCount, steps: 1, tokenSchedule: .linear, temperature: 0.01, guidance: .scale(2)))
+            }
+        }
+        return SchedulePreset(targets: targets)
+    }
+
+    /// Caption → every image-like output (spec 5, `DEFAULTS_X2RGB`): CLIP first (ROAR 50
+    /// steps, τ 5 onex:0.5:0.5, guidance 3), then depth/normal/semseg (8 steps, τ 3), RGB (25
+    /// steps, τ 3), DINOv2/ImageBind (8 steps, τ 0.01), guidance 2.
+    public static func captionToAll(_ model: FourMModel, excluding inputs: [Modality] = []) -> SchedulePreset {
+        var targets: [TargetSettings] = []
+        for m in orderedOutputs(model, excluding: inputs) {
+            guard let info = model.configuration.info(m), info.kind == .imageTokens else { continue }
+            let onex = TemperatureSchedule.onex(minimum: 0.5, power: 0.5)
+            switch m.baseName {
+            case "tok_clip": targets.append(TargetSettings(m, scheme: .roar, tokens: info.tokenCount, steps: 50, temperature: 5, temperatureSchedule: onex, guidance: .scale(3)))
+            case "tok_rgb": targets.append(TargetSettings(m, scheme: .roar, tokens: info.tokenCount, steps: 25, temperature: 3, temperatureSchedule: onex, guidance: .scale(2)))
+            case "tok_dinov2", "tok_imagebind", "tok_dinov2_global", "tok_imagebind_global":
+                targets.append(TargetSettings(m, scheme: .roar, tokens: info.tokenCount, steps: min(8, info.tokenCount), temperature: 0.01, guidance: .scale(2)))
+            default: targets.append(TargetSettings(m, scheme: .roar, tokens: info.tokenCount, steps: 8, temperature: 3, temperatureSchedule: onex, guidance: .scale(2)))
+            }
+        }
+        return SchedulePreset(targets: targets)
+    }
+
+    /// Caption → CLIP → RGB (`run_generation`'s `T2CR_roar49-25_cfg3_t6-0.5`).
+    public static func captionToCLIPToRGB(resolution: Int = 224) -> SchedulePreset {
+        let clip = Modality(rawValue: "tok_clip@\(resolution)"), rgb = Modality(rawValue: "tok_rgb@\(resolution)")
+        let tokens = (resolution / 16) * (resolution / 16)
+        return SchedulePreset(
+            targets: [TargetSettings(clip, scheme: .roar, tokens: tokens, steps: 49, temperature: 6, temperatureSchedule: .onex(minimum: 0.5, power: 0.5), guidance: .scale(3)),
+                      TargetSettings(rgb, scheme: .roar, tokens: tokens, steps: 25, temperature: 0.5, guidance: .scale(3))],
+            filter: SamplingFilter(topP: 0.9))
+    }
+
+    static func orderedOutputs(_ model: FourMModel, excluding inputs: [Modality]) -> [Modality] {
+        let outputs = model.outputModalities.filter { !inputs.contains($0) }
+        let ranked = outputs.sorted { a, b in
+            (defaultOrder.firstIndex(of: a.baseName) ?? 99, a.rawValue) < (defaultOrder.firstIndex(of: b.baseName) ?? 99, b.rawValue)
+        }
+        return ranked
+    }
+}
+
+/// What a ``Pipeline`` run produced: the final modality dictionary plus decoders for it.
+public struct PipelineResult: Sendable {
+    /// Every modality after generation (conditions and targets).
+    public let dictionary: ModalityDictionary
+    /// What each step did.
+    public let steps: [StepReport]
+    let pipeline: Pipeline
+
+    /// The token ids of a modality `[B, L]`: for sequences only the content positions of row 0
+    /// onward (padding removed per row in ``text(_:row:)``).
+    public func tokens(_ modality: Modality) -> Tensor<Int32>? { dictionary[modality]?.tokens }
+
+    /// The text of a sequence modality for one batch row (special tokens kept, as 4M's
+    /// `decode_text` does; `[PAD]` and `[EOS]` tails removed).
+    /// - Throws: `.tokenizer` when there is no text tokenizer or an id is out of range.
+    public func text(_ modality: Modality, row: Int = 0) throws(FourMError) -> String? {
+        guard let state = dictionary[modality], let tokens = state.tokens, row < state.batchSize else { return nil }
+        guard let tokenizer = pipeline.textTokenizer else { throw .missingTokenizers(bundle: pipeline.bundleName, modalities: [modality.rawValue]) }
+        let length = state.length
+        let ids = (0..<length).filter { !state.inputMask[row, $0] }.map { tokens[row, $0] }.prefix { $0 != SpecialTokens.eos }
+        do { return try tokenizer.decode(Array(ids), skipSpecialTokens: false) } catch { throw .tokenizer(error) }
+    }
+
+    /// The decoded values of an image-like modality through its tokenizer: `[B, C, H, W]`
+    /// (RGB/normals in [-1, 1], depth standardised, semseg class logits, feature maps, or
+    /// `[B, C, 1, 1]` global embeddings).
+    /// - Throws: `.missingTokenizers`, `.imageTokenizer` for ids the tokenizer rejects.
+    public func decodedValues(_ modality: Modality) throws(FourMError) -> Tensor<Float>? {
+        guard let tokens = tokens(modality) else { return nil }
+        return try pipeline.decode(modality, tokens: tokens)
+    }
+}
+
+/// The public face of FourM: a model, its tokenizers and the reference's schedules, turning
+/// user values into generated values (ARCHITECTURE.md "Public API").
+///
+/// ```swift
+/// let pipeline = try Pipeline(bundle: URL(fileURLWithPath: "models/4M-21_B"))
+/// let result = try pipeline.generate(from: [.rgb224: .image(try Image(contentsOf: photo))],
+///                                    preset: .rgbToAll(pipeline.model, excluding: [.rgb224]), seed: 42)
+/// print(try result.text(.caption) ?? "")
+/// let depth = try result.decodedValues(.tokDepth224)
+/// ```
+public struct Pipeline: Sendable {
+    /// The 4M model.
+    public let model: FourMModel
+    /// The WordPiece tokenizer of every sequence modality.
+    public let textTokenizer: WordPieceTokenizer?
+    /// Image-like tokenizers by modality.
+    public let imageTokenizers: [Modality: VQImageTokenizer]
+    let bundleName: String
+
+    /// Loads the model (memory-mapped) and the tokenizers of a bundle.
+    /// - Parameters:
+    ///   - bundle: where the files are.
+    ///   - outputs: the modalities you intend to decode (default: every output of the model);
+    ///     each must have a tokenizer in the bundle.
+    /// - Throws: `.missingTokenizers` naming every output the bundle cannot decode, or the
+    ///   error of the file that failed to load.
+    public init(bundle: ModelBundle, outputs: [Modality]? = nil) throws(FourMError) {
+        do { model = try FourMModel(path: bundle.model.path) } catch {
+            switch error {
+            case .weights(let e): throw .weights(e)
+            case .configuration(let e): throw .configuration(e)
+            default: throw .model(error)
+            }
+        }
+        let wanted = outputs ?? model.outputModalities
+        for m in wanted where !model.outputModalities.contains(m) {
+            throw .unknownModality(name: m.rawValue, role: "output", available: model.outputModalities.map(\.rawValue))
+        }
+        let missing = bundle.missingDecoders(for: wanted, imageSize: model.configuration.imageSize)
+        if !missing.isEmpty { throw .missingTokenizers(bundle: bundle.directory.path, modalities: missing.map(\.rawValue)) }
+        if let url = bundle.textTokenizer {
+            do { textTokenizer = try WordPieceTokenizer(contentsOf: url) } catch { throw .tokenizer(error) }
+        } else {
+            textTokenizer = nil
+        }
+        var tokenizers: [Modality: VQImageTokenizer] = [:]
+        for (m, url) in bundle.tokenizers where model.configuration.info(m)?.kind == .imageTokens {
+            do { tokenizers[m] = try VQImageTokenizer(path: url.path) } catch { throw .imageTokenizer(error) }
+            if let t = tokenizers[m], let vocabulary = model.configuration.info(m)?.vocabularySize, t.codebookSize != vocabulary {
+                throw .bundle(path: url.path, reason: "tokenizer has \(t.codebookSize) codes, the model's \(m.rawValue) vocabulary has \(vocabulary)")
+            }
+        }
+        imageTokenizers = tokenizers
+        bundleName = bundle.directory.path
+    }
+
+    /// Loads the bundle in `directory` (see ``ModelBundle``).
+    public init(bundle directory: URL, outputs: [Modality]? = nil) throws(FourMError) {
+        try self.init(bundle: try ModelBundle(directory: directory), outputs: outputs)
+    }
+
+    /// Turns user values into the modality states of a full condition (spec/generation.md 1.3).
+    /// - Throws: `.unknownModality`, `.invalidInput`, `.image`, `.imageTokenizer`.
+    public func condition(_ modality: Modality, _ input: PipelineInput) throws(FourMError) -> ModalityState {
+        guard model.inputModalities.contains(modality), let info = model.configuration.info(modality) else {
+            throw .unknownModality(name: modality.rawValue, role: "input", available: model.inputModalities.map(\.rawValue))
+        }
+        switch (info.kind, input) {
+        case (.pixels, .image(let image)):
+            let side = info.gridSize * info.patchSize
+            do { return ModalityState(pixels: try image.normalizedTensor(size: side), patchSize: info.patchSize) } catch { throw .image(error) }
+        case (.pixels, .tensor(let pixels)):
+            guard pixels.shape == [1, info.channels, info.gridSize * info.patchSize, info.gridSize * info.patchSize] else {
+                throw .invalidInput(modality: modality.rawValue, expected: "pixels [1, \(info.channels), \(info.gridSize * info.patchSize), \(info.gridSize * info.patchSize)]", actual: "\(pixels.shape)")
+            }
+            return ModalityState(pixels: pixels, patchSize: info.patchSize)
+        case (.sequence, .text(let text)):
+            guard let tokenizer = textTokenizer else { throw .missingTokenizers(bundle: bundleName, modalities: [modality.rawValue]) }
+            let ids = tokenizer.encode(text)
+            guard !ids.isEmpty else { throw .invalidInput(modality: modality.rawValue, expected: "non-empty text", actual: "empty text") }
+            guard ids.count < ModalityInfo.sequencePositionRows else {
+                throw .invalidInput(modality: modality.rawValue, expected: "at most \(ModalityInfo.sequencePositionRows - 1) tokens", actual: "\(ids.count) tokens")
+            }
+            return .sequenceCondition([ids])
+        case (.sequence, .tokens(let ids)):
+            guard !ids.isEmpty, ids.allSatisfy({ $0 >= 0 && Int($0) < info.vocabularySize }) else {
+                throw .invalidInput(modality: modality.rawValue, expected: "non-empty ids in 0..<\(info.vocabularySize)", actual: "\(ids.count) ids")
+            }
+            return .sequenceCondition([ids])
+        case (.imageTokens, .tokens(let ids)):
+            guard ids.count == info.tokenCount, ids.allSatisfy({ $0 >= 0 && Int($0) < info.vocabularySize }) else {
+                throw .invalidInput(modality: modality.rawValue, expected: "\(info.tokenCount) ids in 0..<\(info.vocabularySize)", actual: "\(ids.count) ids")
+            }
+            return ModalityState(tokens: Tensor(shape: [1, ids.count], scalars: ids))
+        case (.imageTokens, .tensor(let values)):
+            guard let tokenizer = imageTokenizers[modality] else { throw .missingTokenizers(bundle: bundleName, modalities: [modality.rawValue]) }
+            let ids: Tensor<Int32>
+            do { ids = try tokenizer.encode(values) } catch { throw .imageTokenizer(error) }
+            guard ids.count == info.tokenCount else {
+                throw .invalidInput(modality: modality.rawValue, expected: "values that tokenize to \(info.tokenCount) tokens", actual: "\(ids.count) tokens")
+            }
+            return ModalityState(tokens: ids.reshaped([1, ids.count]))
+        default:
+            throw .invalidInput(modality: modality.rawValue, expected: "a value for a \(info.kind) modality", actual: "\(input)")
+        }
+    }
+
+    /// Generates `preset`'s targets from `inputs`.
+    /// - Parameters:
+    ///   - inputs: conditions by modality.
+    ///   - preset: targets and sampling settings (targets already given as inputs are skipped).
+    ///   - seed: base seed (step i uses `seed + i`); nil draws a fresh stream.
+    ///   - progress: called after every step.
+    /// - Throws: `FourMError` for unknown modalities, inputs that do not fit, schedules that do
+    ///   not fit the model, or cancellation (`.generation(.cancelled)`).
+    public func generate(from inputs: [Modality: PipelineInput], preset: SchedulePreset, seed: UInt64? = nil,
+                         progress: ((StepReport) -> Void)? = nil) throws(FourMError) -> PipelineResult {
+        let conditions = inputs.keys.sorted()
+        var dictionary = ModalityDictionary()
+        for m in conditions {
+            guard let value = inputs[m] else { continue }
+            dictionary[m] = try condition(m, value)
+        }
+        let targets = preset.targets.filter { inputs[$0.modality] == nil }
+        for t in targets {
+            guard model.outputModalities.contains(t.modality), let info = model.configuration.info(t.modality) else {
+                throw .unknownModality(name: t.modality.rawValue, role: "target", available: model.outputModalities.map(\.rawValue))
+            }
+            if info.kind == .sequence {
+                dictionary[t.modality] = .emptySequenceTarget(batch: 1, tokens: min(t.tokens, info.tokenCount))
+            } else {
+                guard t.tokens == info.tokenCount else {
+                    throw .invalidInput(modality: t.modality.rawValue, expected: "a schedule over \(info.tokenCount) tokens", actual: "\(t.tokens)")
+                }
+                dictionary[t.modality] = .emptyImageTarget(batch: 1, tokens: info.tokenCount)
+            }
+        }
+        let schedule: [GenerationStep]
+        do { schedule = try buildChainedSchedule(conditions: conditions, targets: targets, growConditioning: preset.growConditioning) } catch { throw .generation(error) }
+        var reports: [StepReport] = []
+        let result: ModalityDictionary
+        do {
+            result = try FourMSampling.generate(model, dictionary: dictionary, schedule: schedule, options: GenerationOptions(filter: preset.filter, seed: seed),
+                                                randomness: SeededRandomness(fallbackSeed: seed ?? UInt64.random(in: 0...UInt64.max))) { report in
+                reports.append(report)
+                progress?(report)
+            }
+        } catch { throw .generation(error) }
+        return PipelineResult(dictionary: result, steps: reports, pipeline: self)
+    }
+
+    /// Decodes image-like tokens `[B, N]` with the modality's tokenizer: `[B, C, H, W]`.
+    public func decode(_ modality: Modality, tokens: Tensor<Int32>) throws(FourMError) -> Tensor<Float> {
+        guard let tokenizer = imageTokenizers[modality], let info = model.configuration.info(modality) else {
+            throw .missingTokenizers(bundle: bundleName, modalities: [modality.rawValue])
+        }
+        let grid = tokens.reshaped([tokens.shape[0], info.gridSize, info.gridSize])
+        do { return try tokenizer.decode(ids: grid) } catch { throw .imageTokenizer(error) }
+    }
+}

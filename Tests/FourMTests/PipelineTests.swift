@@ -1,0 +1,83 @@
+import Foundation
+import FourM
+import FourMTestSupport
+import Testing
+
+/// End-to-end runs of the public API on a bundle made of fixture checkpoints: the 4M-21-style
+/// model, the real WordPiece vocabulary and the small semseg VQ-VAE with its codebook widened
+/// to the model's 4096-token vocabulary (random extra rows; it decodes, it is not trained).
+@Suite struct PipelineTests {
+    /// A bundle folder in a temporary directory, or nil without fixtures.
+    static func fixtureBundle() throws -> URL? {
+        guard let fixtures = Fixtures.directory else { return nil }
+        try FixturePresets.registerViTPresets()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fourm-bundle-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let semseg = try SafeTensorsFile(path: fixtures.appendingPathComponent("models/tok_vqvae_vit_semseg.safetensors").path)
+        var metadata = semseg.metadata
+        metadata["codebook_size"] = "4096"
+        var writer = SafeTensorsWriter(metadata: metadata)
+        var rng = SeededGenerator(seed: 11)
+        for name in semseg.names {
+            var t = try semseg.floatTensor(name)
+            if name == "quantize._codebook.embed" {
+                t = Tensor.concatenate([t, Tensor.randomNormal(shape: [4096 - t.shape[0], t.shape[1]], using: &rng)])
+            } else if name == "quantize._codebook.cluster_size" {
+                t = Tensor(zeros: [4096])
+            }
+            writer.add(name, t)
+        }
+        try writer.write(to: dir.appendingPathComponent("semseg.safetensors").path)
+        let bundle: [String: Any] = [
+            "model": fixtures.appendingPathComponent("models/fm21.safetensors").path,
+            "text_tokenizer": fixtures.appendingPathComponent("text_tokenizer_4m_wordpiece_30k.json").path,
+            "tokenizers": ["tok_semseg@224": "semseg.safetensors"],
+        ]
+        try JSONSerialization.data(withJSONObject: bundle).write(to: dir.appendingPathComponent("bundle.json"))
+        return dir
+    }
+
+    @Test func generatesTextAndDecodesSegmentation() throws {
+        guard let dir = try Self.fixtureBundle() else { return }
+        let pipeline = try Pipeline(bundle: dir, outputs: ["det", "tok_semseg@224"])
+        let preset = SchedulePreset(targets: [
+            TargetSettings("tok_semseg@224", scheme: .maskGIT, tokens: 196, steps: 2, temperature: 0),
+            TargetSettings("det", scheme: .autoregressive, tokens: 12, temperature: 0),
+            TargetSettings("caption", scheme: .autoregressive, tokens: 12, temperature: 0),  // given as input: skipped
+        ])
+        var steps = 0
+        let result = try pipeline.generate(from: ["caption": .text("a dog on a couch")], preset: preset, seed: 7) { _ in steps += 1 }
+        #expect(steps == 3)
+        let tokens = try #require(result.tokens("tok_semseg@224"))
+        #expect(tokens.shape == [1, 196])
+        let values = try #require(try result.decodedValues("tok_semseg@224"))
+        #expect(values.shape == [1, 11, 224, 224])
+        // The caption was a condition: it is returned as given; det was generated (random model).
+        #expect(try result.text("caption") == "a dog on a couch")
+        #expect(try result.text("det") != nil)
+    }
+
+    @Test func missingTokenizersAreNamedAtLoad() throws {
+        guard let dir = try Self.fixtureBundle() else { return }
+        #expect { try Pipeline(bundle: dir) } throws: { error in
+            guard case FourMError.missingTokenizers(_, let modalities) = error else { return false }
+            return modalities.contains("tok_depth@224") && !modalities.contains("tok_semseg@224") && !modalities.contains("caption")
+        }
+    }
+
+    @Test func badInputsThrowTypedErrors() throws {
+        guard let dir = try Self.fixtureBundle() else { return }
+        let pipeline = try Pipeline(bundle: dir, outputs: ["caption"])
+        let preset = SchedulePreset(targets: [TargetSettings("caption", scheme: .autoregressive, tokens: 8, temperature: 0)])
+        #expect(throws: FourMError.invalidInput(modality: "det", expected: "non-empty text", actual: "empty text")) {
+            try pipeline.generate(from: ["det": .text("")], preset: preset)
+        }
+        #expect { try pipeline.generate(from: ["tok_smell@224": .text("x")], preset: preset) } throws: { error in
+            if case FourMError.unknownModality("tok_smell@224", "input", _) = error { return true }
+            return false
+        }
+        let unknownTarget = SchedulePreset(targets: [TargetSettings("rgb@224", scheme: .maskGIT, tokens: 196)])
+        #expect(throws: FourMError.self) { try pipeline.generate(from: ["caption": .text("a cat")], preset: unknownTarget) }
+        #expect(throws: FourMError.self) { try Pipeline(bundle: URL(fileURLWithPath: "/nonexistent-bundle")) }
+    }
+}
