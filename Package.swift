@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(
             name: "FourMSamplingTests",
             dependencies: ["FourMSampling", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMTestSupport"]),
-        .testTarget(name: "FourMCLITests", dependencies: ["FourMTestSupport"]),
+        .testTarget(name: "FourMCLITests", dependencies: ["FourMTestSupport", "FourMTensor"]),
         .testTarget(name: "FourMTests", dependencies: ["FourM", "FourMTestSupport"]),
         .testTarget(name: "FourMRetrievalTests", dependencies: ["FourMRetrieval", "FourMTensor"]),
         .testTarget(

@@ -72,10 +72,14 @@ public typealias WordPieceTokenizer = FourMTokenizers.WordPieceTokenizer
 public typealias TokenizerError = FourMTokenizers.TokenizerError
 /// ViT VQ-VAE and MLP image tokenizers.
 public typealias VQImageTokenizer = FourMTokenizers.VQImageTokenizer
+/// Hyper-parameters of a ViT tokenizer preset.
+public typealias VQViTPreset = FourMTokenizers.VQViTPreset
 /// Errors of image tokenizers.
 public typealias VQTokenizerError = FourMTokenizers.VQTokenizerError
 /// An 8-bit image.
 public typealias Image = FourMTokenizers.Image
+/// Renderers of decoded outputs.
+public typealias Visualization = FourMTokenizers.Visualization
 /// Errors of image files.
 public typealias ImageError = FourMTokenizers.ImageError
 

@@ -1,6 +1,7 @@
 import Foundation
 import FourMModels
 import FourMTensor
+import FourMTokenizers
 
 /// Where a 4M model and its tokenizers live on disk.
 ///
@@ -23,6 +24,10 @@ public struct ModelBundle: Sendable, Equatable {
     public let textTokenizer: URL?
     /// Tokenizer checkpoints by the modality they decode.
     public let tokenizers: [Modality: URL]
+    /// ViT presets named by tokenizer configs beyond the released ones (`bundle.json` →
+    /// `tokenizer_presets`: `{"name": {"dim_tokens": 64, "depth": 2, "num_heads": 2,
+    /// "mlp_ratio": 4.0, "qkv_bias": true, "norm_eps": 1e-6}}`).
+    public let tokenizerPresets: [String: VQViTPreset]
 
     /// Released tokenizer folder names by modality base name (the `EPFL-VILAB/4M_tokenizers_*`
     /// repositories).
@@ -37,11 +42,12 @@ public struct ModelBundle: Sendable, Equatable {
     ]
 
     /// Creates a bundle from explicit paths.
-    public init(directory: URL, model: URL, textTokenizer: URL?, tokenizers: [Modality: URL]) {
+    public init(directory: URL, model: URL, textTokenizer: URL?, tokenizers: [Modality: URL], tokenizerPresets: [String: VQViTPreset] = [:]) {
         self.directory = directory
         self.model = model
         self.textTokenizer = textTokenizer
         self.tokenizers = tokenizers
+        self.tokenizerPresets = tokenizerPresets
     }
 
     /// Reads `bundle.json` in `directory`, or finds the released file names.
@@ -76,7 +82,18 @@ public struct ModelBundle: Sendable, Equatable {
                 guard let dict = list as? [String: String] else { throw .bundle(path: manifest.path, reason: "'tokenizers' must map modality names to paths") }
                 for (name, relative) in dict { tokenizers[Modality(rawValue: name)] = try resolve(relative, "tokenizers.\(name)") }
             }
-            self.init(directory: directory, model: modelURL, textTokenizer: text, tokenizers: tokenizers)
+            var presets: [String: VQViTPreset] = [:]
+            if let list = object["tokenizer_presets"] {
+                guard let dict = list as? [String: [String: Any]] else { throw .bundle(path: manifest.path, reason: "'tokenizer_presets' must map preset names to objects") }
+                for (name, entry) in dict {
+                    guard let dim = (entry["dim_tokens"] as? NSNumber)?.intValue, let depth = (entry["depth"] as? NSNumber)?.intValue,
+                        let heads = (entry["num_heads"] as? NSNumber)?.intValue, dim > 0, depth > 0, heads > 0, dim % heads == 0
+                    else { throw .bundle(path: manifest.path, reason: "tokenizer_presets.\(name) needs positive integers dim_tokens, depth, num_heads (heads dividing dim)") }
+                    presets[name] = VQViTPreset(dim: dim, depth: depth, heads: heads, mlpRatio: (entry["mlp_ratio"] as? NSNumber)?.doubleValue ?? 4,
+                                                qkvBias: (entry["qkv_bias"] as? Bool) ?? true, normEps: (entry["norm_eps"] as? NSNumber)?.floatValue ?? 1e-6)
+                }
+            }
+            self.init(directory: directory, model: modelURL, textTokenizer: text, tokenizers: tokenizers, tokenizerPresets: presets)
             return
         }
         var model = directory.appendingPathComponent("model.safetensors")

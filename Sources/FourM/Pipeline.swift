@@ -127,6 +127,27 @@ public struct PipelineResult: Sendable {
     }
 }
 
+extension PipelineResult {
+    /// A picture of an image-like output, decoded by its tokenizer and rendered as the
+    /// reference shows it (spec/tokenizers.md 9): RGB, surface normals, a depth colormap,
+    /// edges, or a segmentation palette. Nil for modalities without a picture (features,
+    /// sequences) or not in the result.
+    /// - Throws: `.missingTokenizers`, `.imageTokenizer`, `.image`.
+    public func image(_ modality: Modality, row: Int = 0) throws(FourMError) -> Image? {
+        let render: (Tensor<Float>) throws(ImageError) -> Image
+        switch modality.baseName {
+        case "tok_rgb": render = Visualization.rgb
+        case "tok_normal": render = Visualization.surfaceNormals
+        case "tok_depth": render = Visualization.depth
+        case "tok_canny_edge", "tok_sam_edge": render = Visualization.edges
+        case "tok_semseg": render = Visualization.semanticSegmentation(logits:)
+        default: return nil
+        }
+        guard let values = try decodedValues(modality), row < values.shape[0] else { return nil }
+        do { return try render(values.slice(row..<(row + 1))) } catch { throw .image(error) }
+    }
+}
+
 /// The public face of FourM: a model, its tokenizers and the reference's schedules, turning
 /// user values into generated values (ARCHITECTURE.md "Public API").
 ///
@@ -174,7 +195,7 @@ public struct Pipeline: Sendable {
         }
         var tokenizers: [Modality: VQImageTokenizer] = [:]
         for (m, url) in bundle.tokenizers where model.configuration.info(m)?.kind == .imageTokens {
-            do { tokenizers[m] = try VQImageTokenizer(path: url.path) } catch { throw .imageTokenizer(error) }
+            do { tokenizers[m] = try VQImageTokenizer(path: url.path, presets: bundle.tokenizerPresets) } catch { throw .imageTokenizer(error) }
             if let t = tokenizers[m], let vocabulary = model.configuration.info(m)?.vocabularySize, t.codebookSize != vocabulary {
                 throw .bundle(path: url.path, reason: "tokenizer has \(t.codebookSize) codes, the model's \(m.rawValue) vocabulary has \(vocabulary)")
             }

@@ -87,3 +87,32 @@ import Testing
         #expect(noInput.status != 0)
     }
 }
+
+@Suite struct GenerateCommandTests {
+    let cli = CLITests()
+
+    @Test func generatesFromACaptionAndWritesOutputs() throws {
+        guard let bundle = try FixtureBundle.make() else { return }
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("gen-\(UUID())").path
+        let result = try cli.run(["generate", "--bundle", bundle.path, "--input", "caption=a dog on a couch", "--target", "semseg,det",
+                                  "--steps", "2", "--seed", "3", "--out", out])
+        #expect(result.status == 0, "\(result.stderr)")
+        let files = Set((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [])
+        #expect(files.isSuperset(of: ["tok_semseg_224.png", "tok_semseg_224.tokens.json", "det.txt", "det.tokens.json"]), "\(files)")
+    }
+
+    @Test func reportsBadRequestsWithOneLineAndNonZeroExit() throws {
+        guard let bundle = try FixtureBundle.make() else { return }
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("gen-\(UUID())").path
+        let unknown = try cli.run(["generate", "--bundle", bundle.path, "--input", "caption=a cat", "--target", "smell", "--out", out])
+        #expect(unknown.status != 0 && unknown.stderr.contains("unknown target modality 'smell'"), "\(unknown.stderr)")
+        let missing = try cli.run(["generate", "--bundle", bundle.path, "--input", "caption=a cat", "--target", "depth", "--out", out])
+        #expect(missing.status != 0 && missing.stderr.contains("no tokenizer to decode tok_depth@224"), "\(missing.stderr)")
+        let badImage = try cli.run(["generate", "--bundle", bundle.path, "--input", "rgb=/nonexistent.png", "--target", "det", "--out", out])
+        #expect(badImage.status != 0 && badImage.stderr.contains("/nonexistent.png"), "\(badImage.stderr)")
+        let noInput = try cli.run(["generate", "--bundle", bundle.path, "--target", "det", "--out", out])
+        #expect(noInput.status != 0)
+        let help = try cli.run(["generate", "--help"])
+        #expect(help.stdout.contains("caption2clip2rgb") && help.stdout.contains("dinov2_global"))
+    }
+}

@@ -7,38 +7,8 @@ import Testing
 /// model, the real WordPiece vocabulary and the small semseg VQ-VAE with its codebook widened
 /// to the model's 4096-token vocabulary (random extra rows; it decodes, it is not trained).
 @Suite struct PipelineTests {
-    /// A bundle folder in a temporary directory, or nil without fixtures.
-    static func fixtureBundle() throws -> URL? {
-        guard let fixtures = Fixtures.directory else { return nil }
-        try FixturePresets.registerViTPresets()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fourm-bundle-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let semseg = try SafeTensorsFile(path: fixtures.appendingPathComponent("models/tok_vqvae_vit_semseg.safetensors").path)
-        var metadata = semseg.metadata
-        metadata["codebook_size"] = "4096"
-        var writer = SafeTensorsWriter(metadata: metadata)
-        var rng = SeededGenerator(seed: 11)
-        for name in semseg.names {
-            var t = try semseg.floatTensor(name)
-            if name == "quantize._codebook.embed" {
-                t = Tensor.concatenate([t, Tensor.randomNormal(shape: [4096 - t.shape[0], t.shape[1]], using: &rng)])
-            } else if name == "quantize._codebook.cluster_size" {
-                t = Tensor(zeros: [4096])
-            }
-            writer.add(name, t)
-        }
-        try writer.write(to: dir.appendingPathComponent("semseg.safetensors").path)
-        let bundle: [String: Any] = [
-            "model": fixtures.appendingPathComponent("models/fm21.safetensors").path,
-            "text_tokenizer": fixtures.appendingPathComponent("text_tokenizer_4m_wordpiece_30k.json").path,
-            "tokenizers": ["tok_semseg@224": "semseg.safetensors"],
-        ]
-        try JSONSerialization.data(withJSONObject: bundle).write(to: dir.appendingPathComponent("bundle.json"))
-        return dir
-    }
-
     @Test func generatesTextAndDecodesSegmentation() throws {
-        guard let dir = try Self.fixtureBundle() else { return }
+        guard let dir = try FixtureBundle.make() else { return }
         let pipeline = try Pipeline(bundle: dir, outputs: ["det", "tok_semseg@224"])
         let preset = SchedulePreset(targets: [
             TargetSettings("tok_semseg@224", scheme: .maskGIT, tokens: 196, steps: 2, temperature: 0),
@@ -58,7 +28,7 @@ import Testing
     }
 
     @Test func missingTokenizersAreNamedAtLoad() throws {
-        guard let dir = try Self.fixtureBundle() else { return }
+        guard let dir = try FixtureBundle.make() else { return }
         #expect { try Pipeline(bundle: dir) } throws: { error in
             guard case FourMError.missingTokenizers(_, let modalities) = error else { return false }
             return modalities.contains("tok_depth@224") && !modalities.contains("tok_semseg@224") && !modalities.contains("caption")
@@ -66,7 +36,7 @@ import Testing
     }
 
     @Test func badInputsThrowTypedErrors() throws {
-        guard let dir = try Self.fixtureBundle() else { return }
+        guard let dir = try FixtureBundle.make() else { return }
         let pipeline = try Pipeline(bundle: dir, outputs: ["caption"])
         let preset = SchedulePreset(targets: [TargetSettings("caption", scheme: .autoregressive, tokens: 8, temperature: 0)])
         #expect(throws: FourMError.invalidInput(modality: "det", expected: "non-empty text", actual: "empty text")) {

@@ -1,0 +1,174 @@
+import ArgumentParser
+import Foundation
+import FourM
+
+struct GenerateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate modalities from others with a 4M bundle and write them to a folder.",
+        discussion: """
+            Modalities take their 4M names (tok_depth@224, caption, …) or short names: \
+            rgb, depth, normal, semseg, clip, dinov2, imagebind, dinov2_global, imagebind_global, \
+            canny, sam_edge, caption, det, metadata, palette, poses, sam.
+            Inputs: rgb=photo.png (an image), caption="a dog" (text for any sequence modality).
+            Presets: rgb2all (DEFAULTS_RGB2X), caption2all (DEFAULTS_X2RGB), caption2clip2rgb.
+            Outputs: PNG renders for RGB/depth/normal/edges/semseg, .txt and .json for text, \
+            .json token ids for everything.
+            """)
+
+    enum Preset: String, ExpressibleByArgument, CaseIterable {
+        case rgb2all, caption2all, caption2clip2rgb
+    }
+
+    @Option(help: "Bundle folder (bundle.json, or the released file names).")
+    var bundle: String
+
+    @Option(name: .customLong("input"), help: "A condition, NAME=VALUE (image path for rgb, text otherwise). Repeatable.")
+    var inputs: [String] = []
+
+    @Option(help: "Comma-separated targets (default: every output the preset covers).")
+    var target: String?
+
+    @Option(help: "Schedule preset.")
+    var preset: Preset?
+
+    @Option(help: "Output folder.")
+    var out: String
+
+    @Option(help: "Decoding steps for image-like targets (overrides the preset).")
+    var steps: Int?
+
+    @Option(help: "Temperature (overrides the preset).")
+    var temperature: Double?
+
+    @Option(help: "Classifier-free guidance scale (overrides the preset).")
+    var guidance: Double?
+
+    @Option(help: "Top-p (0 = off).")
+    var topP: Double?
+
+    @Option(help: "Seed (step i uses seed + i).")
+    var seed: UInt64?
+
+    func validate() throws {
+        if inputs.isEmpty { throw ValidationError("give at least one --input NAME=VALUE") }
+        for input in inputs where !input.contains("=") { throw ValidationError("--input '\(input)' is not NAME=VALUE") }
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        if let temperature, !temperature.isFinite || temperature < 0 { throw ValidationError("--temperature must be a non-negative number") }
+        if let guidance, !guidance.isFinite { throw ValidationError("--guidance must be a finite number") }
+        if let topP, !(0...1).contains(topP) { throw ValidationError("--top-p must be in 0…1") }
+    }
+
+    func run() async throws {
+        do { try execute() } catch let error as FourMError { throw CLIError(error.description) }
+    }
+
+    func execute() throws {
+        let files = try ModelBundle(directory: URL(fileURLWithPath: bundle))
+        let model: FourMModel
+        do { model = try FourMModel(path: files.model.path) } catch { throw FourMError.model(error) }
+        var conditions: [Modality: PipelineInput] = [:]
+        for input in inputs {
+            let parts = input.split(separator: "=", maxSplits: 1).map(String.init)
+            let modality = try resolve(parts[0], in: model.inputModalities, role: "input")
+            let value = parts.count > 1 ? parts[1] : ""
+            if model.configuration.info(modality)?.kind == .pixels {
+                let image: Image
+                do { image = try Image(contentsOf: URL(fileURLWithPath: value)) } catch { throw FourMError.image(error) }
+                conditions[modality] = .image(image)
+            } else {
+                conditions[modality] = .text(value)
+            }
+        }
+        let rgbGiven = conditions.keys.contains { model.configuration.info($0)?.kind == .pixels }
+        var chosen: SchedulePreset
+        switch preset ?? (rgbGiven ? .rgb2all : .caption2all) {
+        case .rgb2all: chosen = .rgbToAll(model, excluding: Array(conditions.keys))
+        case .caption2all: chosen = .captionToAll(model, excluding: Array(conditions.keys))
+        case .caption2clip2rgb: chosen = .captionToCLIPToRGB()
+        }
+        if let target {
+            let wanted = try target.split(separator: ",").map { try resolve(String($0).trimmingCharacters(in: .whitespaces), in: model.outputModalities, role: "target") }
+            var targets: [TargetSettings] = []
+            for m in wanted {
+                if let existing = chosen.targets.first(where: { $0.modality == m }) {
+                    targets.append(existing)
+                } else if let info = model.configuration.info(m) {
+                    targets.append(info.kind == .sequence
+                        ? TargetSettings(m, scheme: .autoregressive, tokens: info.tokenCount, temperature: 0.3)
+                        : TargetSettings(m, scheme: .roar, tokens: info.tokenCount, steps: 1, temperature: 0.01, guidance: .scale(2)))
+                }
+            }
+            chosen.targets = targets
+        }
+        for i in chosen.targets.indices {
+            if let steps, chosen.targets[i].scheme != .autoregressive { chosen.targets[i].steps = min(steps, chosen.targets[i].tokens) }
+            if let temperature { chosen.targets[i].temperature = temperature }
+            if let guidance { chosen.targets[i].guidance = .scale(guidance) }
+        }
+        if let topP { chosen.filter.topP = topP }
+        // The bundle must decode every requested output; say which are missing up front.
+        let needed = chosen.targets.map(\.modality)
+        let pipelineForTargets = try Pipeline(bundle: files, outputs: needed)
+        let total = (try? chainedSchedule(conditions: Array(conditions.keys), targets: chosen.targets, growConditioning: chosen.growConditioning).count) ?? 0
+        let bar = ProgressBar(total: total)
+        let result = try pipelineForTargets.generate(from: conditions, preset: chosen, seed: seed) { report in
+            bar.update(done: report.index + 1, label: report.step.target.rawValue)
+        }
+        bar.finish()
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        var written: [String] = []
+        for m in needed {
+            let name = m.rawValue.replacingOccurrences(of: "@", with: "_")
+            if let tokens = result.tokens(m) {
+                try writeJSON(["modality": m.rawValue, "shape": tokens.shape, "tokens": tokens.scalars.map(Int.init)], to: "\(name).tokens.json")
+                written.append("\(name).tokens.json")
+            }
+            if model.configuration.info(m)?.kind == .sequence, let text = try result.text(m) {
+                try (text + "\n").write(toFile: "\(out)/\(name).txt", atomically: true, encoding: .utf8)
+                written.append("\(name).txt")
+            } else if let image = try result.image(m) {
+                do { try image.writePNG(to: URL(fileURLWithPath: "\(out)/\(name).png")) } catch { throw FourMError.image(error) }
+                written.append("\(name).png")
+            }
+        }
+        print("wrote \(written.count) files to \(out): \(written.joined(separator: ", "))")
+    }
+
+    func writeJSON(_ object: [String: Any], to name: String) throws {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        try data.write(to: URL(fileURLWithPath: "\(out)/\(name)"))
+    }
+
+    /// Full 4M names, or short names matched against the model's modalities.
+    func resolve(_ name: String, in available: [Modality], role: String) throws -> Modality {
+        let aliases: [String: String] = [
+            "canny": "tok_canny_edge", "palette": "color_palette", "poses": "human_poses", "sam": "sam_instance", "sam_edge": "tok_sam_edge",
+        ]
+        let direct = Modality(rawValue: name)
+        if available.contains(direct) { return direct }
+        let base = aliases[name] ?? name
+        // Inputs prefer the raw modality (rgb → rgb@224), targets the token one (rgb → tok_rgb@224).
+        if let exact = available.first(where: { $0.baseName == base }) { return exact }
+        if let tokens = available.first(where: { $0.baseName == "tok_\(base)" }) { return tokens }
+        throw FourMError.unknownModality(name: name, role: role, available: available.map(\.rawValue))
+    }
+}
+
+/// A one-line progress bar on a terminal; plain lines otherwise.
+final class ProgressBar {
+    let total: Int
+    let isTerminal = isatty(STDERR_FILENO) != 0
+    init(total: Int) { self.total = max(total, 1) }
+
+    func update(done: Int, label: String) {
+        let width = 30
+        let filled = width * done / total
+        let line = "[\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(done)/\(total) \(label)"
+        FileHandle.standardError.write(Data((isTerminal ? "\r\(line)\u{1B}[K" : line + "\n").utf8))
+    }
+
+    func finish() {
+        if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
