@@ -17,10 +17,10 @@ let package = Package(
             name: "CBLAS", path: "Sources/CBLAS",
             providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
-        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", providers: [.apt(["libturbojpeg0-dev"])]),
         .target(name: "FourMTensor", dependencies: ["CBLAS"]),
         .target(name: "FourMModels", dependencies: ["FourMTensor"]),
-        .target(name: "FourMTokenizers", dependencies: ["FourMTensor", "CPNG", "CJPEG"]),
+        .target(name: "FourMTokenizers", dependencies: ["FourMTensor", "CPNG", "CTurboJPEG"]),
         .target(name: "FourMDiffusion", dependencies: ["FourMTensor", "FourMTokenizers"]),
         .target(name: "FourMSampling", dependencies: ["FourMModels"]),
         .target(name: "FourMRetrieval", dependencies: ["FourMSampling", "FourMTokenizers"]),
@@ -36,6 +36,10 @@ let package = Package(
                 "FourM", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMSampling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        .executableTarget(name: "RGBToAll", dependencies: ["FourM"], path: "Examples/RGBToAll"),
+        .executableTarget(name: "CaptionToImage", dependencies: ["FourM"], path: "Examples/CaptionToImage"),
+        .executableTarget(name: "CustomConditioning", dependencies: ["FourM"], path: "Examples/CustomConditioning"),
+        .executableTarget(name: "Retrieval", dependencies: ["FourM"], path: "Examples/Retrieval"),
         .executableTarget(name: "fourm-bench", dependencies: ["FourMModels", "FourMTensor", "FourMSampling"]),
         .target(
             name: "FourMTestSupport", dependencies: ["FourMTensor", "FourMModels", "FourMTokenizers"],
@@ -43,7 +47,8 @@ let package = Package(
         .testTarget(name: "FourMTensorTests", dependencies: ["FourMTensor", "FourMTestSupport"]),
         .testTarget(
             name: "FourMTokenizersTests",
-            dependencies: ["FourMTokenizers", "FourMTensor", "FourMTestSupport"]),
+            dependencies: ["FourMTokenizers", "FourMTensor", "FourMTestSupport"],
+            exclude: ["Image/Resources"]),
         .testTarget(
             name: "FourMDiffusionTests",
             dependencies: ["FourMDiffusion", "FourMTokenizers", "FourMTensor", "FourMTestSupport"]),
