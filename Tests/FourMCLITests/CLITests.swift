@@ -116,3 +116,47 @@ import Testing
         #expect(help.stdout.contains("caption2clip2rgb") && help.stdout.contains("dinov2_global"))
     }
 }
+
+/// The examples are built with the package; CI runs those that work on fixture checkpoints.
+@Suite struct ExampleTests {
+    func run(_ name: String, _ arguments: [String]) throws -> CLITests.Result {
+        let process = Process()
+        process.executableURL = CLITests.binary.deletingLastPathComponent().appendingPathComponent(name)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["FOURM_KEEP_BLAS_CORE"] = "1"
+        process.environment = environment
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CLITests.Result(status: process.terminationStatus, stdout: String(decoding: data, as: UTF8.self), stderr: "")
+    }
+
+    @Test func customConditioningRunsOnTheFixtureModel() throws {
+        guard let fixtures = Fixtures.directory else { return }
+        let result = try run("CustomConditioning", [fixtures.appendingPathComponent("models/fm21.safetensors").path,
+                                                    fixtures.appendingPathComponent("text_tokenizer_4m_wordpiece_30k.json").path])
+        #expect(result.status == 0, "\(result.stdout)")
+        #expect(result.stdout.contains("step 4: committed") && result.stdout.contains("first depth tokens"))
+    }
+
+    @Test func rgbToAllRunsOnTheFixtureBundle() throws {
+        guard let bundle = try FixtureBundle.make() else { return }
+        let photo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("FourMTokenizersTests/Image/Resources/photo.png")
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rgb2all-\(UUID())").path
+        let result = try run("RGBToAll", [bundle.path, photo.path, out])
+        #expect(result.status == 0, "\(result.stdout)")
+        #expect(result.stdout.contains("skipping (no tokenizer in the bundle)") && result.stdout.contains("tok_semseg@224: \(out)/tok_semseg_224.png"))
+    }
+
+    @Test func examplesExplainMissingArguments() throws {
+        for name in ["RGBToAll", "CaptionToImage", "CustomConditioning", "Retrieval"] {
+            let result = try run(name, [])
+            #expect(result.status == 2 && result.stdout.contains("usage:"), "\(name): \(result.stdout)")
+        }
+    }
+}
