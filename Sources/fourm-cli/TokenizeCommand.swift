@@ -1,18 +1,33 @@
 import ArgumentParser
 import Foundation
+import FourMTensor
 import FourMTokenizers
 
 struct TokenizeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize",
-        abstract: "Turn text into 4M WordPiece ids (or ids back into text).",
+        abstract: "Turn text or an image into 4M token ids (and back).",
         discussion: """
             Text: one line of ids per TEXT argument, or per line of --file (one process for a whole file).
             With --decode every TEXT (or line) is a list of ids separated by spaces or commas.
+            Images: --image-tokenizer CKPT --image PNG prints the token grid; --reconstruct OUT.png
+            decodes those tokens again and writes the picture (RGB-like tokenizers).
             """)
 
     @Option(help: "The tokenizer.json (e.g. text_tokenizer_4m_wordpiece_30k.json).")
-    var tokenizer: String
+    var tokenizer: String?
+
+    @Option(help: "An image tokenizer checkpoint (VQ-VAE).")
+    var imageTokenizer: String?
+
+    @Option(help: "With --image-tokenizer: the image to tokenize (PNG or JPEG).")
+    var image: String?
+
+    @Option(help: "With --image-tokenizer: write the decoded tokens as a PNG.")
+    var reconstruct: String?
+
+    @Option(help: "A ViT preset the checkpoint names beyond the released ones, NAME:DIM:DEPTH:HEADS. Repeatable.")
+    var vitPreset: [String] = []
 
     @Option(help: "Read the inputs from this file, one per line.")
     var file: String?
@@ -27,14 +42,24 @@ struct TokenizeCommand: AsyncParsableCommand {
     var inputs: [String] = []
 
     func validate() throws {
+        if imageTokenizer != nil || image != nil || reconstruct != nil {
+            if imageTokenizer == nil || image == nil { throw ValidationError("images need both --image-tokenizer and --image") }
+            if tokenizer != nil || file != nil || !inputs.isEmpty || decode { throw ValidationError("tokenize text or an image, not both") }
+            return
+        }
+        if tokenizer == nil { throw ValidationError("give --tokenizer for text (or --image-tokenizer for images)") }
         if file == nil && inputs.isEmpty { throw ValidationError("give at least one TEXT or --file") }
         if file != nil && !inputs.isEmpty { throw ValidationError("give TEXT arguments or --file, not both") }
         if skipSpecialTokens && !decode { throw ValidationError("--skip-special-tokens only applies with --decode") }
     }
 
     func run() async throws {
+        if let imageTokenizer, let image {
+            try tokenizeImage(checkpoint: imageTokenizer, image: image)
+            return
+        }
         let text: WordPieceTokenizer
-        do { text = try WordPieceTokenizer(contentsOf: URL(fileURLWithPath: tokenizer)) } catch { throw CLIError(error.description) }
+        do { text = try WordPieceTokenizer(contentsOf: URL(fileURLWithPath: tokenizer ?? "")) } catch { throw CLIError(error.description) }
         var lines = inputs
         if let file {
             guard let data = FileManager.default.contents(atPath: file), let content = String(data: data, encoding: .utf8) else {
@@ -61,5 +86,52 @@ struct TokenizeCommand: AsyncParsableCommand {
             output += "\n"
         }
         FileHandle.standardOutput.write(Data(output.utf8))
+    }
+}
+
+extension TokenizeCommand {
+    /// Image → token grid (printed row by row) → optional reconstruction PNG.
+    func tokenizeImage(checkpoint: String, image path: String) throws {
+        var presets: [String: VQViTPreset] = [:]
+        for text in vitPreset {
+            let parts = text.split(separator: ":").map(String.init)
+            guard parts.count == 4, let dim = Int(parts[1]), let depth = Int(parts[2]), let heads = Int(parts[3]), dim > 0, depth > 0, heads > 0, dim % heads == 0 else {
+                throw CLIError("--vit-preset '\(text)' is not NAME:DIM:DEPTH:HEADS with heads dividing dim")
+            }
+            presets[parts[0]] = VQViTPreset(dim: dim, depth: depth, heads: heads)
+        }
+        let tokenizer: VQImageTokenizer
+        do { tokenizer = try VQImageTokenizer(path: checkpoint, presets: presets) } catch { throw CLIError(error.description) }
+        let config = tokenizer.configuration
+        guard config.labels == nil else { throw CLIError("\(checkpoint): a segmentation tokenizer takes class maps, not pictures") }
+        let picture: Image
+        do { picture = try Image(contentsOf: URL(fileURLWithPath: path)) } catch { throw CLIError(error.description) }
+        let size = config.imageSizeEncoder
+        let tensor: Tensor<Float>
+        do {
+            // RGB tokenizers take pixels in [-1, 1]; one channel (edges, masks) takes gray.
+            let prepared = try picture.preprocessed(size: size)
+            let converted = config.channels == 1 ? prepared.grayscale() : prepared.rgb()
+            guard converted.channels == config.channels else {
+                throw CLIError("\(checkpoint): the tokenizer takes \(config.channels)-channel inputs, not pictures")
+            }
+            tensor = converted.planarTensor(normalization: .symmetric)
+        } catch let error as ImageError { throw CLIError(error.description) }
+        let ids: Tensor<Int32>
+        do { ids = try tokenizer.encode(tensor) } catch { throw CLIError(error.description) }
+        let side = ids.shape.last ?? 1
+        let values = ids.scalars
+        for row in stride(from: 0, to: values.count, by: side) {
+            print(values[row..<min(row + side, values.count)].map(String.init).joined(separator: " "))
+        }
+        if let reconstruct {
+            do {
+                let decoded = try tokenizer.decode(ids: ids)
+                let picture = config.channels == 1 ? try Visualization.edges(decoded) : try Visualization.rgb(decoded)
+                try picture.writePNG(to: URL(fileURLWithPath: reconstruct))
+            } catch let error as VQTokenizerError { throw CLIError(error.description)
+            } catch let error as ImageError { throw CLIError(error.description) }
+            FileHandle.standardError.write(Data("wrote \(reconstruct)\n".utf8))
+        }
     }
 }
