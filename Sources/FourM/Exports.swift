@@ -7,7 +7,7 @@ import FourMSampling
 import FourMTensor
 import FourMTokenizers
 
-/// An n-dimensional array (see ``FourMTensor/Tensor``).
+/// An n-dimensional array of `Float`, `Int32` or `Bool` (from `FourMTensor`).
 public typealias Tensor = FourMTensor.Tensor
 /// Scalars a ``Tensor`` holds.
 public typealias TensorScalar = FourMTensor.TensorScalar
@@ -88,18 +88,41 @@ public typealias EmbeddingIndex = FourMRetrieval.EmbeddingIndex
 /// Errors of retrieval.
 public typealias RetrievalError = FourMRetrieval.RetrievalError
 
-/// Builds a chained schedule (spec/generation.md 2.1); see ``FourMSampling/buildChainedSchedule(conditions:targets:growConditioning:)``.
+/// Builds a chained schedule (spec/generation.md 2.1).
+/// - Parameters:
+///   - conditions: the modalities given as inputs (guided conditions of the first target).
+///   - targets: one entry per target, in decoding order.
+///   - growConditioning: finished non-autoregressive targets join the guided conditions.
+/// - Returns: the flat list of steps.
+/// - Throws: `GenerationError.invalidSetting` / `.unknownName` naming the setting.
 public func chainedSchedule(conditions: [Modality], targets: [TargetSettings], growConditioning: Bool) throws(GenerationError) -> [GenerationStep] {
     try buildChainedSchedule(conditions: conditions, targets: targets, growConditioning: growConditioning)
 }
 
 /// Runs a schedule on a model and returns the final dictionary (spec/generation.md 3.4).
+/// - Parameters:
+///   - model: the model (or any `TokenPredictor`).
+///   - dictionary: conditions and empty targets.
+///   - schedule: the steps.
+///   - options: filter, seed and guidance batching.
+///   - progress: called after every step.
+/// - Returns: the dictionary with every target generated.
+/// - Throws: `GenerationError` for steps that do not fit or cancellation.
 public func runSchedule(_ model: any TokenPredictor, dictionary: ModalityDictionary, schedule: [GenerationStep], options: GenerationOptions = GenerationOptions(),
                         progress: ((StepReport) -> Void)? = nil) throws(GenerationError) -> ModalityDictionary {
     try FourMSampling.generate(model, dictionary: dictionary, schedule: schedule, options: options, progress: progress)
 }
 
 /// Multi-condition guidance (spec/generation.md 4.3).
+/// - Parameters:
+///   - model: the model (or any `TokenPredictor`).
+///   - unconditional: every modality with its conditions hidden, plus the empty targets.
+///   - conditions: one dictionary per condition.
+///   - schedule: image-like steps whose guidance is `.weights`.
+///   - options: filter, seed and the reference-quirk switch.
+///   - progress: called after every step.
+/// - Returns: the unconditional dictionary with every target generated.
+/// - Throws: `GenerationError`.
 public func runMultiGuided(_ model: any TokenPredictor, unconditional: ModalityDictionary, conditions: [ModalityDictionary], schedule: [GenerationStep],
                            options: GenerationOptions = GenerationOptions(), progress: ((StepReport) -> Void)? = nil) throws(GenerationError) -> ModalityDictionary {
     try generateMultiGuided(model, unconditional: unconditional, conditions: conditions, schedule: schedule, options: options, progress: progress)
