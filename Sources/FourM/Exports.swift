@@ -78,6 +78,12 @@ public typealias VQViTPreset = FourMTokenizers.VQViTPreset
 public typealias VQTokenizerError = FourMTokenizers.VQTokenizerError
 /// An 8-bit image.
 public typealias Image = FourMTokenizers.Image
+/// A detected box of a `det` sequence.
+public typealias DetectedBox = FourMTokenizers.DetectedBox
+/// The `det` sequence codec.
+public typealias DetectionCodec = FourMTokenizers.DetectionCodec
+/// A decoded sequence value plus what could not be parsed.
+public typealias SequenceDecoding = FourMTokenizers.SequenceDecoding
 /// Renderers of decoded outputs.
 public typealias Visualization = FourMTokenizers.Visualization
 /// Errors of image files.

@@ -16,6 +16,8 @@ public enum PipelineInput: Sendable {
     /// Precomputed pixels or feature maps `[1, C, H, W]` for a modality's input (`rgb@N`
     /// pixels already normalised) or its tokenizer.
     case tensor(Tensor<Float>)
+    /// Bounding boxes for `det` (serialised as `v0=… v1=… v2=… v3=… class`, spec/tokenizers.md 8.4).
+    case boxes([DetectedBox])
 }
 
 /// Generation settings as the reference's recipes give them (spec/generation.md 5, 6.4).
@@ -148,6 +150,18 @@ extension PipelineResult {
     }
 }
 
+extension PipelineResult {
+    /// The boxes of a `det` sequence (one batch row), parsed with ``DetectionCodec``; what
+    /// could not be parsed is reported in `issues`, never dropped silently.
+    /// - Throws: `.missingTokenizers` without a text tokenizer.
+    public func boxes(_ modality: Modality = .det, row: Int = 0) throws(FourMError) -> SequenceDecoding<[DetectedBox]>? {
+        guard let state = dictionary[modality], let tokens = state.tokens, row < state.batchSize else { return nil }
+        guard let tokenizer = pipeline.textTokenizer else { throw .missingTokenizers(bundle: pipeline.bundleName, modalities: [modality.rawValue]) }
+        let ids = (0..<state.length).filter { !state.inputMask[row, $0] }.map { tokens[row, $0] }
+        return DetectionCodec().decode(ids: ids, using: tokenizer)
+    }
+}
+
 /// The public face of FourM: a model, its tokenizers and the reference's schedules, turning
 /// user values into generated values (ARCHITECTURE.md "Public API").
 ///
@@ -232,6 +246,10 @@ public struct Pipeline: Sendable {
                 throw .invalidInput(modality: modality.rawValue, expected: "at most \(ModalityInfo.sequencePositionRows - 1) tokens", actual: "\(ids.count) tokens")
             }
             return .sequenceCondition([ids])
+        case (.sequence, .boxes(let boxes)):
+            let text: String
+            do { text = try DetectionCodec().encode(boxes) } catch { throw .invalidInput(modality: modality.rawValue, expected: "encodable boxes", actual: error.description) }
+            return try condition(modality, .text(text))
         case (.sequence, .tokens(let ids)):
             guard !ids.isEmpty, ids.allSatisfy({ $0 >= 0 && Int($0) < info.vocabularySize }) else {
                 throw .invalidInput(modality: modality.rawValue, expected: "non-empty ids in 0..<\(info.vocabularySize)", actual: "\(ids.count) ids")

@@ -68,6 +68,7 @@ struct GenerateCommand: AsyncParsableCommand {
         let model: FourMModel
         do { model = try FourMModel(path: files.model.path) } catch { throw FourMError.model(error) }
         var conditions: [Modality: PipelineInput] = [:]
+        var photo: Image? = nil
         for input in inputs {
             let parts = input.split(separator: "=", maxSplits: 1).map(String.init)
             let modality = try resolve(parts[0], in: model.inputModalities, role: "input")
@@ -76,6 +77,7 @@ struct GenerateCommand: AsyncParsableCommand {
                 let image: Image
                 do { image = try Image(contentsOf: URL(fileURLWithPath: value)) } catch { throw FourMError.image(error) }
                 conditions[modality] = .image(image)
+                photo = image
             } else {
                 conditions[modality] = .text(value)
             }
@@ -127,6 +129,21 @@ struct GenerateCommand: AsyncParsableCommand {
             if model.configuration.info(m)?.kind == .sequence, let text = try result.text(m) {
                 try (text + "\n").write(toFile: "\(out)/\(name).txt", atomically: true, encoding: .utf8)
                 written.append("\(name).txt")
+                if m.baseName == "det", let parsed = try result.boxes(m) {
+                    let boxes = parsed.value.map { ["xmin": $0.xmin, "ymin": $0.ymin, "xmax": $0.xmax, "ymax": $0.ymax, "class": $0.className] as [String: Any] }
+                    let issues = parsed.issues.map { "\($0)" }
+                    try writeJSON(["boxes": boxes, "issues": issues], to: "\(name).boxes.json")
+                    written.append("\(name).boxes.json")
+                    if let photo = photo {
+                        let drawn: Image
+                        do {
+                            drawn = try Visualization.boxes(parsed.value.map { Visualization.Box(xmin: Float($0.xmin), ymin: Float($0.ymin), xmax: Float($0.xmax), ymax: Float($0.ymax), label: $0.className) },
+                                                            on: try photo.preprocessed(size: 224))
+                            try drawn.writePNG(to: URL(fileURLWithPath: "\(out)/\(name).png"))
+                        } catch { throw FourMError.image(error) }
+                        written.append("\(name).png")
+                    }
+                }
             } else if let image = try result.image(m) {
                 do { try image.writePNG(to: URL(fileURLWithPath: "\(out)/\(name).png")) } catch { throw FourMError.image(error) }
                 written.append("\(name).png")

@@ -27,6 +27,19 @@ import Testing
         #expect(try result.text("det") != nil)
     }
 
+    @Test func boxesGoInAndComeBackOut() throws {
+        guard let dir = try FixtureBundle.make() else { return }
+        let pipeline = try Pipeline(bundle: dir, outputs: ["caption"])
+        let boxes = [DetectedBox(xmin: 0.1, ymin: 0.2, xmax: 0.5, ymax: 0.8, className: "dog"), DetectedBox(xmin: 0.3, ymin: 0.1, xmax: 0.9, ymax: 0.6, className: "traffic light")]
+        let preset = SchedulePreset(targets: [TargetSettings("caption", scheme: .autoregressive, tokens: 6, temperature: 0)])
+        let result = try pipeline.generate(from: ["det": .boxes(boxes)], preset: preset, seed: 1)
+        let parsed = try #require(try result.boxes("det"))
+        #expect(parsed.issues.isEmpty)
+        #expect(parsed.value.map(\.className) == ["dog", "traffic light"])
+        let given = Dictionary(uniqueKeysWithValues: boxes.map { ($0.className, $0.xmin) })
+        #expect(parsed.value.allSatisfy { abs($0.xmin - (given[$0.className] ?? -1)) < 1e-3 })
+    }
+
     @Test func missingTokenizersAreNamedAtLoad() throws {
         guard let dir = try FixtureBundle.make() else { return }
         #expect { try Pipeline(bundle: dir) } throws: { error in
