@@ -152,7 +152,10 @@ public enum ModalityRegistry {
     ]
 
     /// The description of `modality`, or nil when it is not a 4M domain.
-    /// - Parameter imageSize: the config's `image_size`, used by the global token modalities.
+    /// - Parameters:
+    ///   - modality: the modality to describe.
+    ///   - imageSize: the config's `image_size`, used by the global token modalities.
+    /// - Returns: the modality's description, or nil when it is not a 4M domain.
     public static func info(for modality: Modality, imageSize: Int = 224) -> ModalityInfo? {
         let base = modality.baseName
         let resolution = modality.resolution

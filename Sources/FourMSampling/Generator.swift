@@ -3,10 +3,10 @@ import FourMModels
 import FourMTensor
 
 /// Runs a schedule step by step (spec/generation.md 3.4): the step iterator behind
-/// ``generate(_:dictionary:schedule:options:randomness:)``.
+/// ``generate(_:dictionary:schedule:options:randomness:progress:)``.
 ///
 /// ```swift
-/// let run = GenerationRun(model: model, dictionary: dict, schedule: steps, options: .init(seed: 0))
+/// let run = GenerationRun(predictor: model, dictionary: dict, schedule: steps, options: .init(seed: 0))
 /// while let report = try run.next() { print(report.step.target, report.committedPositions) }
 /// let result = run.dictionary
 /// ```

@@ -32,7 +32,11 @@ public let greedyTemperatureThreshold = 1e-10
 /// the raw logits, then `softmax(filtered / τ)`, then an inverse-CDF draw with the row's
 /// uniform `u` (smallest i with cdf[i] > u·cdf[V−1], cdf in Double). Greedy at |τ| ≤ 1e-10
 /// (first maximum, probability 1).
-/// - Parameter uniforms: one value in [0, 1) per row (ignored when greedy).
+/// - Parameters:
+///   - logits: raw logits `[R, V]`, one row per token to sample.
+///   - temperature: the temperature τ; |τ| ≤ 1e-10 samples greedily.
+///   - filter: the top-k / top-p filter applied to the raw logits.
+///   - uniforms: one value in [0, 1) per row (ignored when greedy).
 /// - Returns: the sampled ids and their (filtered, tempered) probabilities.
 public func sampleTokens(_ logits: Tensor<Float>, temperature: Double, filter: SamplingFilter, uniforms: [Float]) -> (ids: [Int32], probabilities: [Float]) {
     let (rows, vocabulary) = (logits.shape[0], logits.shape[1])

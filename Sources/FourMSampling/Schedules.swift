@@ -19,7 +19,8 @@ public enum TokenSchedule: String, Sendable, CaseIterable {
     case linear
 
     /// The token counts for `steps` steps over `tokens` tokens, exactly as the reference
-    /// computes them (cosine's last entry may be ≤ 0 for small totals; ``validate`` rejects it).
+    /// computes them (cosine's last entry may be ≤ 0 for small totals; ``buildChainedSchedule(conditions:targets:growConditioning:)``
+    /// rejects negative counts).
     public func counts(steps: Int, tokens: Int) -> [Int] {
         guard steps > 0 else { return [] }
         switch self {

@@ -1,7 +1,7 @@
 import FourMModels
 import FourMTensor
 
-/// What generation needs from a model (spec/generation.md 3.6); ``FourMModel`` conforms, and
+/// What generation needs from a model (spec/generation.md 3.6); `FourMModel` conforms, and
 /// tests drive every scheme with a mock.
 public protocol TokenPredictor: Sendable {
     /// Registry information for a modality the model knows, or nil.
@@ -13,7 +13,7 @@ public protocol TokenPredictor: Sendable {
     func sequenceSession(_ states: ModalityDictionary, target: Modality) throws(ModelError) -> any SequenceSession
 }
 
-/// Incremental decoding of one sequence target (see ``SequenceDecoder``).
+/// Incremental decoding of one sequence target (see `SequenceDecoder`).
 public protocol SequenceSession: AnyObject {
     /// `[B, T]` ids of the target slots (first: start token, last: stop token).
     var targetTokens: Tensor<Int32> { get }
@@ -27,12 +27,12 @@ extension FourMModel: TokenPredictor {
     /// Registry information under this model's configuration.
     public func modalityInfo(_ modality: Modality) -> ModalityInfo? { configuration.info(modality) }
 
-    /// ``maskedTargetPass(_:target:positions:)``'s logits.
+    /// The logits of `maskedTargetPass(_:target:positions:)`.
     public func maskedLogits(_ states: ModalityDictionary, target: Modality, positions: [[Int]]) throws(ModelError) -> Tensor<Float> {
         try maskedTargetPass(states, target: target, positions: positions).logits
     }
 
-    /// ``sequenceDecoder(_:target:)``.
+    /// An incremental decoder for `target`, from `sequenceDecoder(_:target:)`.
     public func sequenceSession(_ states: ModalityDictionary, target: Modality) throws(ModelError) -> any SequenceSession {
         try sequenceDecoder(states, target: target)
     }

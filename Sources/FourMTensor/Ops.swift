@@ -135,7 +135,9 @@ public func + (lhs: Tensor<Float>, rhs: Tensor<Float>) -> Tensor<Float> {
 
 /// Multi-head scaled dot-product attention (spec/model.md 4.2–4.3).
 /// - Parameters:
-///   - q: `[B, Lq, H·hd]`; k, v: `[B, Lk, H·hd]`.
+///   - q: queries `[B, Lq, H·hd]`.
+///   - k: keys `[B, Lk, H·hd]`.
+///   - v: values `[B, Lk, H·hd]`.
 ///   - heads: `H`.
 ///   - mask: blocked pairs; blocked scores become −FLT_MAX. With `Lk = 0` the output is zero.
 /// - Returns: `[B, Lq, H·hd]`, heads concatenated.

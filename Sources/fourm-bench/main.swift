@@ -2,6 +2,7 @@ import Foundation
 import FourMModels
 import FourMSampling
 import FourMTensor
+import FourMTokenizers
 
 // fourm-bench: `swift run -c release fourm-bench [--json FILE] [--quick]`.
 // Prints a markdown table; figures are wall-clock seconds (mean ± std, min) and GFLOP/s.
@@ -126,6 +127,30 @@ if !quick {
         _ = try generate(model, dictionary: toCaption, schedule: ar) { generated = $0.generatedSequence.first.map { $0.count - 1 } ?? 0 }
     }, flops: nil, note: "reference 4.68 s, target ≤ 0.9 s")) }
     if wanted("rgb2caption") && generated != 32 { print("note: the random model stopped after \(generated) tokens instead of 32") }
+}
+
+// MARK: tokenizers (issue: text throughput, ViT-B VQ-VAE encode + decode at 224).
+if wanted("text") {
+    let candidates = [ProcessInfo.processInfo.environment["FOURM_TEXT_TOKENIZER"], "../shared/fixtures/text_tokenizer_4m_wordpiece_30k.json"].compactMap { $0 }
+    if let path = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }),
+        let tokenizer = try? WordPieceTokenizer(contentsOf: URL(fileURLWithPath: path))
+    {
+        let captions = syntheticCaptions(count: 4000)
+        let bytes = Double(captions.reduce(0) { $0 + $1.utf8.count })
+        let timing = measure(repeats: 5, budget: 5) { for c in captions { _ = tokenizer.encode(c) } }
+        rows.append(Row(name: "text tokenization, 4000 captions", timing: timing, flops: nil, note: String(format: "%.1f MB/s", bytes / timing.mean / 1e6)))
+    } else {
+        print("text tokenization skipped: set FOURM_TEXT_TOKENIZER to text_tokenizer_4m_wordpiece_30k.json")
+    }
+}
+if wanted("vqvae") {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("fourm-bench-vit-b-vqvae.safetensors").path
+    if !FileManager.default.fileExists(atPath: path) { try writeRandomViTBTokenizer(to: path) }
+    let tokenizer = try VQImageTokenizer(path: path)
+    let image = Tensor<Float>.randomUniform(shape: [1, 3, 224, 224], using: &rng)
+    var ids = try tokenizer.encode(image)
+    rows.append(Row(name: "ViT-B VQ-VAE encode 224 (196 tokens)", timing: try measure(repeats: 5, budget: 5) { ids = try tokenizer.encode(image) }, flops: nil))
+    rows.append(Row(name: "ViT-B VQ-VAE decode 224", timing: try measure(repeats: 5, budget: 5) { _ = try tokenizer.decode(ids: ids) }, flops: nil))
 }
 
 print("| case | mean s ± std | min s | GFLOP/s | note |")

@@ -15,8 +15,8 @@ extension Image {
     /// premultiplies RGBA before resizing; 4M inputs are converted to RGB first, so this only
     /// affects callers resizing RGBA themselves.
     /// - Parameters:
-    ///   - width: output width, ≥ 1.
-    ///   - height: output height, ≥ 1.
+    ///   - newWidth: output width, ≥ 1.
+    ///   - newHeight: output height, ≥ 1.
     /// - Returns: the resized image with the same channels.
     /// - Throws: ``ImageError/invalidArgument(argument:expected:actual:)`` for a size below 1
     ///   or above ``maximumPixelCount``.
@@ -35,8 +35,8 @@ extension Image {
     /// pixel `o` copies input `floor(s·(o + 0.5))`, `s = in/out`. Use it for label maps, which
     /// must never be interpolated (spec/tokenizers.md 6.5, 8.1).
     /// - Parameters:
-    ///   - width: output width, ≥ 1.
-    ///   - height: output height, ≥ 1.
+    ///   - newWidth: output width, ≥ 1.
+    ///   - newHeight: output height, ≥ 1.
     /// - Returns: the resized image with the same channels.
     /// - Throws: ``ImageError/invalidArgument(argument:expected:actual:)`` for a size below 1
     ///   or above ``maximumPixelCount``.

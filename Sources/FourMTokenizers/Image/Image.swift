@@ -178,8 +178,8 @@ extension Image {
     /// - Parameters:
     ///   - x: left column of the window.
     ///   - y: top row of the window.
-    ///   - width: window width, ≥ 1.
-    ///   - height: window height, ≥ 1.
+    ///   - cropWidth: window width, ≥ 1.
+    ///   - cropHeight: window height, ≥ 1.
     /// - Returns: the window as a new image with the same channels.
     /// - Throws: ``ImageError/invalidArgument(argument:expected:actual:)`` when the window is
     ///   empty or not inside the image.
