@@ -322,7 +322,9 @@ public struct Pipeline: Sendable {
         guard let tokenizer = imageTokenizers[modality], let info = model.configuration.info(modality) else {
             throw .missingTokenizers(bundle: bundleName, modalities: [modality.rawValue])
         }
-        let grid = tokens.reshaped([tokens.shape[0], info.gridSize, info.gridSize])
-        do { return try tokenizer.decode(ids: grid) } catch { throw .imageTokenizer(error) }
+        // Memcodes tokenizers (global embeddings, poses) take one id per head, `[B, heads]`;
+        // the others a token grid `[B, h, w]`.
+        let ids = tokenizer.codebookCount > 1 ? tokens : tokens.reshaped([tokens.shape[0], info.gridSize, info.gridSize])
+        do { return try tokenizer.decode(ids: ids) } catch { throw .imageTokenizer(error) }
     }
 }

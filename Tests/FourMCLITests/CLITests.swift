@@ -184,3 +184,26 @@ import Testing
         #expect(bad.status != 0 && bad.stderr.contains(corrupt))
     }
 }
+
+@Suite struct RetrieveCommandTests {
+    let cli = CLITests()
+
+    @Test func indexesImagesAndAnswersQueries() throws {
+        guard let bundle = try FixtureBundle.make() else { return }
+        let resources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("FourMTokenizersTests/Image/Resources")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gallery-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for name in ["photo.png", "rgb8.png", "gray8.png"] {
+            try FileManager.default.copyItem(at: resources.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+        }
+        let index = FileManager.default.temporaryDirectory.appendingPathComponent("index-\(UUID()).safetensors").path
+        let built = try cli.run(["retrieve", "--bundle", bundle.path, "--images", folder.path, "--save-index", index, "--query-caption", "a photo", "--k", "2"])
+        #expect(built.status == 0, "\(built.stderr)")
+        #expect(built.stdout.split(separator: "\n").count == 2)
+        let reused = try cli.run(["retrieve", "--bundle", bundle.path, "--load-index", index, "--query-image", resources.appendingPathComponent("photo.png").path, "--k", "1"])
+        #expect(reused.status == 0 && reused.stdout.contains("photo.png"), "\(reused.stdout) \(reused.stderr)")
+        let bad = try cli.run(["retrieve", "--bundle", bundle.path, "--images", "/nonexistent-folder"])
+        #expect(bad.status != 0 && bad.stderr.contains("/nonexistent-folder"))
+    }
+}

@@ -3,7 +3,8 @@ import FourMTensor
 
 /// A bundle folder made of fixture checkpoints: the 4M-21-style model, the real WordPiece
 /// vocabulary and the small semseg VQ-VAE with its codebook widened (random extra rows) to the
-/// model's 4096-token `tok_semseg@224` vocabulary, so every piece decodes end to end.
+/// model's 4096-token `tok_semseg@224` vocabulary, and the global MLP tokenizer widened to
+/// 8192 codes per head for `tok_dinov2_global`, so every piece decodes end to end.
 public enum FixtureBundle {
     /// Writes the bundle into a fresh temporary folder; nil without fixtures.
     public static func make() throws -> URL? {
@@ -25,10 +26,32 @@ public enum FixtureBundle {
             writer.add(name, t)
         }
         try writer.write(to: dir.appendingPathComponent("semseg.safetensors").path)
+        // The global (MLP + Memcodes) tokenizer, its 256 codes per head widened to 8192.
+        let global = try SafeTensorsFile(path: fixtures.appendingPathComponent("models/tok_mlp_memcodes_global.safetensors").path)
+        var globalMetadata = global.metadata
+        globalMetadata["codebook_size"] = "8192"
+        var globalWriter = SafeTensorsWriter(metadata: globalMetadata)
+        for name in global.names {
+            var t = try global.floatTensor(name)
+            if name == "quantize.codes" {
+                let (heads, codes, width) = (t.shape[0], t.shape[1], t.shape[2])
+                let extra = Tensor<Float>.randomNormal(shape: [heads, 8192 - codes, width], using: &rng).scalars
+                let old = t.scalars
+                let oldRow = codes * width, extraRow = (8192 - codes) * width
+                var merged: [Float] = []
+                for h in 0..<heads {
+                    merged += old[(h * oldRow)..<((h + 1) * oldRow)]
+                    merged += extra[(h * extraRow)..<((h + 1) * extraRow)]
+                }
+                t = Tensor(shape: [heads, 8192, width], scalars: merged)
+            }
+            globalWriter.add(name, t)
+        }
+        try globalWriter.write(to: dir.appendingPathComponent("dinov2_global.safetensors").path)
         let bundle: [String: Any] = [
             "model": fixtures.appendingPathComponent("models/fm21.safetensors").path,
             "text_tokenizer": fixtures.appendingPathComponent("text_tokenizer_4m_wordpiece_30k.json").path,
-            "tokenizers": ["tok_semseg@224": "semseg.safetensors"],
+            "tokenizers": ["tok_semseg@224": "semseg.safetensors", "tok_dinov2_global": "dinov2_global.safetensors"],
             "tokenizer_presets": (Fixtures.manifest?["presets"] as? [String: Any] ?? [:]).filter { ($0.value as? [String: Any])?["cls"] as? String == "ViTEncoder" || ($0.value as? [String: Any])?["cls"] as? String == "ViTDecoder" },
         ]
         try JSONSerialization.data(withJSONObject: bundle).write(to: dir.appendingPathComponent("bundle.json"))
