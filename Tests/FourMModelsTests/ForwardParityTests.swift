@@ -21,8 +21,8 @@ import Testing
     func matchesReference(_ name: String) throws {
         let fixture = try CaseTensors(name)
         let kind = fixture.object["kind"] as? String ?? ""
-        let model = try loadModel(fixture)
-        let states = try inputStates(fixture)
+        let model = try fixture.model()
+        let states = try fixture.modalityDictionary(prefix: "in", order: fixture.settings["mod_dict_order"] as? [String] ?? [])
         let (atol, rtol) = fixture.tolerance
 
         if kind == "sampler_forward" {
@@ -35,7 +35,7 @@ import Testing
             #expect(pass.positions.scalars == (try fixture.int("dec.positions")).scalars, "\(name) dec.positions")
             expectClose(pass.decoderOutput, try fixture.float("dec.output"), atol: atol, rtol: rtol, "\(name) dec.output")
             let v = pass.logits.shape[2]
-            try checkLogits(fixture, prefix: "logits.\(target.rawValue)", rows: pass.logits.reshaped([-1, v]), atol: atol, rtol: rtol)
+            try fixture.checkLogits(prefix: "logits.\(target.rawValue)", rows: pass.logits.reshaped([-1, v]), atol: atol, rtol: rtol)
         } else {
             let encoderTokens = try int(fixture.settings["num_encoder_tokens"], "settings.num_encoder_tokens")
             let decoderTokens = try int(fixture.settings["num_decoder_tokens"], "settings.num_decoder_tokens")
@@ -64,7 +64,7 @@ import Testing
                 let prefix = "logits.\(m.rawValue)"
                 #expect(logits.positions.scalars == (try fixture.int("\(prefix).positions")).scalars, "\(name) \(prefix).positions")
                 #expect(logits.targetIDs.scalars == (try fixture.int("\(prefix).target_ids")).scalars, "\(name) \(prefix).target_ids")
-                try checkLogits(fixture, prefix: prefix, rows: logits.values, atol: atol, rtol: rtol)
+                try fixture.checkLogits(prefix: prefix, rows: logits.values, atol: atol, rtol: rtol)
                 let loss = crossEntropy(logits.values, logits.targetIDs)
                 losses.append(loss)
                 expectClose([loss], try fixture.float("loss.\(m.rawValue)").scalars, atol: atol, rtol: rtol, "\(name) loss.\(m)")
@@ -88,35 +88,6 @@ import Testing
         expectClose(context, try f.float("dec.context"), atol: atol, rtol: rtol, "\(name) dec.context")
     }
 
-    /// Argmax (exact unless the stored top-2 gap is within tolerance), max, logsumexp and the
-    /// stored full rows.
-    func checkLogits(_ f: CaseTensors, prefix: String, rows: Tensor<Float>, atol: Float, rtol: Float) throws {
-        let name = f.object["name"] as? String ?? "?"
-        let v = rows.shape[1]
-        let values = rows.scalars
-        let count = rows.shape[0]
-        let argmax = try f.int("\(prefix).argmax").scalars
-        let gaps = try f.float("\(prefix).top2_gap").scalars
-        #expect(argmax.count == count, "\(name) \(prefix): \(count) rows, expected \(argmax.count)")
-        guard argmax.count == count else { return }
-        var maxes: [Float] = [], lse: [Float] = []
-        for r in 0..<count {
-            let row = values[(r * v)..<((r + 1) * v)]
-            let (best, bestIndex) = row.enumerated().reduce((-Float.infinity, 0)) { $1.element > $0.0 ? ($1.element, $1.offset) : $0 }
-            maxes.append(best)
-            lse.append(best + Float(Foundation.log(row.reduce(0.0) { $0 + Foundation.exp(Double($1 - best)) })))
-            if gaps[r] > 2 * (atol + rtol * abs(best)) {
-                #expect(Int32(bestIndex) == argmax[r], "\(name) \(prefix).argmax row \(r)")
-            }
-        }
-        expectClose(maxes, try f.float("\(prefix).max").scalars, atol: atol, rtol: rtol, "\(name) \(prefix).max")
-        expectClose(lse, try f.float("\(prefix).logsumexp").scalars, atol: atol, rtol: rtol, "\(name) \(prefix).logsumexp")
-        let index = try f.int("\(prefix).full_rows_index").scalars
-        let full = try f.float("\(prefix).full_rows")
-        let mine = index.flatMap { Array(values[(Int($0) * v)..<((Int($0) + 1) * v)]) }
-        expectClose(mine, full.scalars, atol: atol, rtol: rtol, "\(name) \(prefix).full_rows")
-    }
-
     func crossEntropy(_ logits: Tensor<Float>, _ targets: Tensor<Int32>) -> Float {
         let v = logits.shape[1]
         let values = logits.scalars
@@ -127,29 +98,6 @@ import Testing
             total += m + Foundation.log(row.reduce(0) { $0 + Foundation.exp($1 - m) }) - row[Int(t)]
         }
         return Float(total / Double(max(targets.count, 1)))
-    }
-
-    func loadModel(_ f: CaseTensors) throws -> FourMModel {
-        let modelName = try string(f.object["model"], "model")
-        let file = try string(try Fixtures.modelObject(modelName)["file"], "models[].file")
-        return try FourMModel(path: try Fixtures.url(file).path)
-    }
-
-    func inputStates(_ f: CaseTensors) throws -> ModalityDictionary {
-        let order = f.settings["mod_dict_order"] as? [String] ?? []
-        return ModalityDictionary(try order.map { name in
-            let key = "in.\(name)"
-            let content: ModalityState.Content
-            if f.dtype("\(key).tensor") == "float32" {
-                let t = try f.float("\(key).tensor")
-                content = t.rank == 4 ? .pixels(t) : .embeddings(t)
-            } else {
-                content = .tokens(try f.int("\(key).tensor"))
-            }
-            let dam = f.has("\(key).decoder_attention_mask") ? try f.int("\(key).decoder_attention_mask") : nil
-            return (Modality(rawValue: name), ModalityState(
-                content: content, inputMask: try f.bool("\(key).input_mask"), targetMask: try f.bool("\(key).target_mask"), decoderAttentionMask: dam))
-        })
     }
 
     func string(_ value: Any?, _ what: String) throws -> String {

@@ -53,8 +53,7 @@ final class ReplayRandomness: GenerationRandomness {
     func replaysReference(_ name: String) throws {
         let f = try CaseTensors(name)
         let settings = f.settings
-        let modelName = try #require(f.object["model"] as? String)
-        let model = try FourMModel(path: try Fixtures.url(try #require(try Fixtures.modelObject(modelName)["file"] as? String)).path)
+        let model = try f.model()
         let schedule = try parseSchedule(settings["schedule"])
         let stepInfo = settings["steps"] as? [[String: Any]] ?? []
         let replay = try ReplayRandomness(f, steps: schedule.count, stepInfo: stepInfo)
@@ -67,7 +66,7 @@ final class ReplayRandomness: GenerationRandomness {
             try replayMultiGuided(f, model: model, schedule: schedule, options: options, replay: replay, atol: atol, rtol: rtol)
             return
         }
-        let dictionary = try inputDictionary(f, prefix: "in", order: settings["mod_dict_order"] as? [String] ?? [])
+        let dictionary = try f.modalityDictionary(prefix: "in", order: settings["mod_dict_order"] as? [String] ?? [])
         if let key = settings["key"] as? String, let batch = settings["dense_batch_size"] as? NSNumber {
             let result = try generateSamDense(model, dictionary: dictionary, schedule: schedule, batchSize: batch.intValue, key: Modality(rawValue: key),
                                               options: options, randomness: replay) { report in
@@ -111,7 +110,7 @@ final class ReplayRandomness: GenerationRandomness {
             }
             if let logits = report.logits {
                 let prefix = f.has("\(p).logits.argmax") ? "\(p).logits" : "\(p).ar_logits"
-                try checkLogitSummary(f, prefix: prefix, rows: logits, atol: atol, rtol: rtol)
+                try f.checkLogits(prefix: prefix, rows: logits, atol: atol, rtol: rtol)
             }
             if report.passLogits.count == 2, f.has("\(p).logits_cond.argmax") {
                 for (k, role) in ["cond", "uncond"].enumerated() {
@@ -125,24 +124,6 @@ final class ReplayRandomness: GenerationRandomness {
         } catch {
             Issue.record("\(name) \(p): \(error)")
         }
-    }
-
-    func checkLogitSummary(_ f: CaseTensors, prefix: String, rows: Tensor<Float>, atol: Float, rtol: Float) throws {
-        let name = f.object["name"] as? String ?? "?"
-        let summary = rowMax(rows)
-        let argmax = try f.int("\(prefix).argmax").scalars
-        let gaps = try f.float("\(prefix).top2_gap").scalars
-        #expect(argmax.count == summary.indices.count, "\(name) \(prefix): \(summary.indices.count) rows, expected \(argmax.count)")
-        guard argmax.count == summary.indices.count else { return }
-        for r in 0..<argmax.count where gaps[r] > 2 * (atol + rtol * abs(summary.values[r])) {
-            #expect(summary.indices[r] == argmax[r], "\(name) \(prefix).argmax row \(r)")
-        }
-        expectClose(summary.values, try f.float("\(prefix).max").scalars, atol: atol, rtol: rtol, "\(name) \(prefix).max")
-        expectClose(summary.logSumExp, try f.float("\(prefix).logsumexp").scalars, atol: atol, rtol: rtol, "\(name) \(prefix).logsumexp")
-        let index = try f.int("\(prefix).full_rows_index").scalars
-        let v = rows.shape[1]
-        let values = rows.scalars
-        expectClose(index.flatMap { Array(values[(Int($0) * v)..<((Int($0) + 1) * v)]) }, try f.float("\(prefix).full_rows").scalars, atol: atol, rtol: rtol, "\(name) \(prefix).full_rows")
     }
 
     func rowMax(_ rows: Tensor<Float>) -> (values: [Float], indices: [Int32], logSumExp: [Float]) {
@@ -198,29 +179,11 @@ final class ReplayRandomness: GenerationRandomness {
         return n.intValue > 0 ? .count(n.intValue) : .none
     }
 
-    func inputDictionary(_ f: CaseTensors, prefix: String, order: [String]) throws -> ModalityDictionary {
-        var dictionary = ModalityDictionary()
-        for name in order {
-            let key = "\(prefix).\(name)"
-            let content: ModalityState.Content
-            if f.dtype("\(key).tensor") == "float32" {
-                let t = try f.float("\(key).tensor")
-                content = t.rank == 4 ? .pixels(t) : .embeddings(t)
-            } else {
-                content = .tokens(try f.int("\(key).tensor"))
-            }
-            let dam = f.has("\(key).decoder_attention_mask") ? try f.int("\(key).decoder_attention_mask") : nil
-            dictionary[Modality(rawValue: name)] = ModalityState(content: content, inputMask: try f.bool("\(key).input_mask"),
-                                                                 targetMask: try f.bool("\(key).target_mask"), decoderAttentionMask: dam)
-        }
-        return dictionary
-    }
-
     func replayMultiGuided(_ f: CaseTensors, model: FourMModel, schedule: [GenerationStep], options: GenerationOptions, replay: ReplayRandomness, atol: Float, rtol: Float) throws {
         let settings = f.settings
-        let unconditional = try inputDictionary(f, prefix: "in.uncond", order: settings["uncond_dict_order"] as? [String] ?? [])
+        let unconditional = try f.modalityDictionary(prefix: "in.uncond", order: settings["uncond_dict_order"] as? [String] ?? [])
         let conditionOrders = settings["cond_dicts_order"] as? [[String]] ?? []
-        let conditions = try conditionOrders.enumerated().map { try inputDictionary(f, prefix: "in.cond\($0.offset)", order: $0.element) }
+        let conditions = try conditionOrders.enumerated().map { try f.modalityDictionary(prefix: "in.cond\($0.offset)", order: $0.element) }
         let result = try generateMultiGuided(model, unconditional: unconditional, conditions: conditions, schedule: schedule, options: options, randomness: replay) { report in
             self.check(report, f, atol: atol, rtol: rtol)
         }
