@@ -283,24 +283,43 @@ public struct Pipeline: Sendable {
     ///   not fit the model, or cancellation (`.generation(.cancelled)`).
     public func generate(from inputs: [Modality: PipelineInput], preset: SchedulePreset, seed: UInt64? = nil,
                          progress: ((StepReport) -> Void)? = nil) throws(FourMError) -> PipelineResult {
-        let conditions = inputs.keys.sorted()
+        try generate(batch: [inputs], preset: preset, seed: seed, progress: progress)
+    }
+
+    /// Generates for several inputs at once, one batch row each (row `i` of every result
+    /// accessor is input `i`). Every row must give the same modalities; sequence conditions of
+    /// different lengths are padded.
+    /// - Throws: `.invalidInput` when rows give different modalities, plus the errors of
+    ///   ``generate(from:preset:seed:progress:)``.
+    public func generate(batch: [[Modality: PipelineInput]], preset: SchedulePreset, seed: UInt64? = nil,
+                         progress: ((StepReport) -> Void)? = nil) throws(FourMError) -> PipelineResult {
+        guard let first = batch.first else { throw .invalidInput(modality: "batch", expected: "at least one input", actual: "none") }
+        let conditions = first.keys.sorted()
         var dictionary = ModalityDictionary()
         for m in conditions {
-            guard let value = inputs[m] else { continue }
-            dictionary[m] = try condition(m, value)
+            var rows: [ModalityState] = []
+            for (i, inputs) in batch.enumerated() {
+                guard let value = inputs[m], Set(inputs.keys) == Set(first.keys) else {
+                    throw .invalidInput(modality: m.rawValue, expected: "the same modalities in every batch row (\(conditions.map(\.rawValue)))", actual: "row \(i): \(inputs.keys.map(\.rawValue).sorted())")
+                }
+                rows.append(try condition(m, value))
+            }
+            dictionary[m] = Self.stack(rows)
         }
+        let inputs = first
+        let batchSize = batch.count
         let targets = preset.targets.filter { inputs[$0.modality] == nil }
         for t in targets {
             guard model.outputModalities.contains(t.modality), let info = model.configuration.info(t.modality) else {
                 throw .unknownModality(name: t.modality.rawValue, role: "target", available: model.outputModalities.map(\.rawValue))
             }
             if info.kind == .sequence {
-                dictionary[t.modality] = .emptySequenceTarget(batch: 1, tokens: min(t.tokens, info.tokenCount))
+                dictionary[t.modality] = .emptySequenceTarget(batch: batchSize, tokens: min(t.tokens, info.tokenCount))
             } else {
                 guard t.tokens == info.tokenCount else {
                     throw .invalidInput(modality: t.modality.rawValue, expected: "a schedule over \(info.tokenCount) tokens", actual: "\(t.tokens)")
                 }
-                dictionary[t.modality] = .emptyImageTarget(batch: 1, tokens: info.tokenCount)
+                dictionary[t.modality] = .emptyImageTarget(batch: batchSize, tokens: info.tokenCount)
             }
         }
         let schedule: [GenerationStep]
@@ -315,6 +334,32 @@ public struct Pipeline: Sendable {
             }
         } catch { throw .generation(error) }
         return PipelineResult(dictionary: result, steps: reports, pipeline: self)
+    }
+
+    /// Stacks one-row states; shorter rows (sequences) are padded with `[PAD]`, hidden from the
+    /// encoder and not targets.
+    static func stack(_ rows: [ModalityState]) -> ModalityState {
+        if rows.count == 1 { return rows[0] }
+        let length = rows.map(\.length).max() ?? 0
+        let padded = rows.map { row -> ModalityState in
+            guard row.length < length, let tokens = row.tokens else { return row }
+            let extra = length - row.length
+            return ModalityState(
+                content: .tokens(Tensor(shape: [1, length], scalars: tokens.scalars + [Int32](repeating: SpecialTokens.pad, count: extra))),
+                inputMask: Tensor(shape: [1, length], scalars: row.inputMask.scalars + [Bool](repeating: true, count: extra)),
+                targetMask: Tensor(shape: [1, length], scalars: row.targetMask.scalars + [Bool](repeating: true, count: extra)),
+                decoderAttentionMask: Tensor(zeros: [1, length]))
+        }
+        var out = padded[0]
+        switch padded[0].content {
+        case .tokens: out.content = .tokens(Tensor.concatenate(padded.compactMap(\.tokens)))
+        case .pixels: out.content = .pixels(Tensor.concatenate(padded.compactMap { if case .pixels(let t) = $0.content { return t } else { return nil } }))
+        case .embeddings: out.content = .embeddings(Tensor.concatenate(padded.compactMap { if case .embeddings(let t) = $0.content { return t } else { return nil } }))
+        }
+        out.inputMask = Tensor.concatenate(padded.map(\.inputMask))
+        out.targetMask = Tensor.concatenate(padded.map(\.targetMask))
+        out.decoderAttentionMask = Tensor(zeros: out.inputMask.shape)
+        return out
     }
 
     /// Decodes image-like tokens `[B, N]` with the modality's tokenizer: `[B, C, H, W]`.

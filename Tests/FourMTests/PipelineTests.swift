@@ -40,6 +40,21 @@ import Testing
         #expect(parsed.value.allSatisfy { abs($0.xmin - (given[$0.className] ?? -1)) < 1e-3 })
     }
 
+    @Test func batchRowsMatchSingleRuns() throws {
+        guard let dir = try FixtureBundle.make() else { return }
+        let pipeline = try Pipeline(bundle: dir, outputs: ["tok_semseg@224", "det"])
+        let preset = SchedulePreset(targets: [TargetSettings("tok_semseg@224", scheme: .maskGIT, tokens: 196, steps: 2, temperature: 0),
+                                              TargetSettings("det", scheme: .autoregressive, tokens: 8, temperature: 0)])
+        let captions = ["a dog on a couch", "two red buses parked next to a tall brick building"]
+        let batched = try pipeline.generate(batch: captions.map { ["caption": .text($0)] }, preset: preset, seed: 5)
+        for (row, caption) in captions.enumerated() {
+            let single = try pipeline.generate(from: ["caption": .text(caption)], preset: preset, seed: 5)
+            #expect(batched.tokens("tok_semseg@224")?.slice(row..<(row + 1)).scalars == single.tokens("tok_semseg@224")?.scalars, "row \(row)")
+            #expect(try batched.text("det", row: row) == (try single.text("det")), "row \(row)")
+        }
+        #expect(throws: FourMError.self) { try pipeline.generate(batch: [["caption": .text("a")], ["det": .text("b")]], preset: preset) }
+    }
+
     @Test func missingTokenizersAreNamedAtLoad() throws {
         guard let dir = try FixtureBundle.make() else { return }
         #expect { try Pipeline(bundle: dir) } throws: { error in
