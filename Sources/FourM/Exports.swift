@@ -84,6 +84,8 @@ public typealias DetectedBox = FourMTokenizers.DetectedBox
 public typealias DetectionCodec = FourMTokenizers.DetectionCodec
 /// A decoded sequence value plus what could not be parsed.
 public typealias SequenceDecoding = FourMTokenizers.SequenceDecoding
+/// Names and colours of the COCO panoptic classes of the semseg tokenizer.
+public typealias COCOSemanticClasses = FourMTokenizers.COCOSemanticClasses
 /// Renderers of decoded outputs.
 public typealias Visualization = FourMTokenizers.Visualization
 /// Errors of image files.

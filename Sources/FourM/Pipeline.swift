@@ -162,6 +162,31 @@ extension PipelineResult {
     }
 }
 
+extension PipelineResult {
+    /// A semantic segmentation output as a class map `[H, W]` (argmax of the tokenizer's class
+    /// logits) with the COCO class name of every label present.
+    /// - Throws: `.missingTokenizers`, `.imageTokenizer`, `.image`.
+    public func segmentation(_ modality: Modality = .tokSemseg224, row: Int = 0) throws(FourMError) -> (labels: Tensor<Int32>, classNames: [Int32: String])? {
+        guard let values = try decodedValues(modality), row < values.shape[0] else { return nil }
+        let labels: Tensor<Int32>
+        do {
+            let map = try Visualization.semanticSegmentationLabels(logits: values.slice(row..<(row + 1)))
+            labels = map.reshaped(Array(map.shape.dropFirst()))
+        } catch { throw .image(error) }
+        var names: [Int32: String] = [:]
+        for label in Set(labels.scalars) where Int(label) < COCOSemanticClasses.names.count { names[label] = COCOSemanticClasses.names[Int(label)] }
+        return (labels, names)
+    }
+
+    /// A global embedding output (`tok_dinov2_global`, `tok_imagebind_global`) decoded to its
+    /// feature vector.
+    /// - Throws: `.missingTokenizers`, `.imageTokenizer`.
+    public func embedding(_ modality: Modality = .tokDINOv2Global, row: Int = 0) throws(FourMError) -> [Float]? {
+        guard let values = try decodedValues(modality), row < values.shape[0] else { return nil }
+        return values.slice(row..<(row + 1)).scalars
+    }
+}
+
 /// The public face of FourM: a model, its tokenizers and the reference's schedules, turning
 /// user values into generated values (ARCHITECTURE.md "Public API").
 ///

@@ -22,6 +22,8 @@ import Testing
         #expect(tokens.shape == [1, 196])
         let values = try #require(try result.decodedValues("tok_semseg@224"))
         #expect(values.shape == [1, 11, 224, 224])
+        let segmentation = try #require(try result.segmentation("tok_semseg@224"))
+        #expect(segmentation.labels.shape == [224, 224] && !segmentation.classNames.isEmpty)
         // The caption was a condition: it is returned as given; det was generated (random model).
         #expect(try result.text("caption") == "a dog on a couch")
         #expect(try result.text("det") != nil)
