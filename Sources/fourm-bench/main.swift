@@ -75,7 +75,8 @@ if only == nil {
 // MARK: one encoder + decoder pass of a random 4M-21_B model (rgb@224 → tok_depth@224).
 if !quick {
     guard let config = RandomCheckpoint.configuration(dim: 768, depth: 12, heads: 12, domainsIn: RandomCheckpoint.fourM21In, domainsOut: RandomCheckpoint.fourM21Out) else {
-        fatalError("internal: the 4M-21_B configuration is invalid")
+        FileHandle.standardError.write(Data("fourm-bench: internal error: the 4M-21_B configuration is invalid\n".utf8))
+        exit(1)
     }
     // Kept between runs (same seed, same bytes); FOURM_BENCH_REWRITE=1 writes it again.
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("fourm-bench-4M-21_B-seed7.safetensors").path
