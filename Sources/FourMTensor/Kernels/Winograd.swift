@@ -23,7 +23,7 @@ package func usesWinograd(_ g: ConvolutionGeometry) -> Bool {
 
 /// The smallest tile count (per image) for which the Winograd path is used: 64 tiles = a 16×16
 /// map. The 224 UNet's 56×56 and 28×28 levels qualify, its 14×14 and 7×7 levels do not.
-package let winogradMinimumTiles = 64
+package let winogradMinimumTiles = Int(ProcessInfo.processInfo.environment["WINO_MIN"] ?? "") ?? 64
 
 /// Tile rows per chunk so that the transformed input and product of one chunk stay near
 /// `chunkFloats` floats.

@@ -1,0 +1,367 @@
+import Foundation
+
+/// Hyper-parameters of ml-4m's `PatchedUNetCondCat` (spec/tokenizers.md 5.5).
+///
+/// The noisy image is patchified, the condition is nearest-upsampled to the patch grid and
+/// concatenated (the reference always concatenates; the DiVAE `conditioning` key is not
+/// passed to this class), and a guided-diffusion UNet runs on the patch grid.
+public struct PatchedUNetPreset: Sendable, Equatable {
+    /// Patch side P (the UNet runs at H/P × W/P).
+    public var patchSize: Int
+    /// Base channel count (`model_channels`).
+    public var modelChannels: Int
+    /// Residual blocks per level on the way down (`num_res_blocks`; the way up has one more).
+    public var numResBlocks: Int
+    /// Downsample rates (1, 2, 4, …) at which attention blocks follow the residual blocks.
+    public var attentionResolutions: [Int]
+    /// Channel multiplier per level (`channel_mult`).
+    public var channelMult: [Int]
+    /// Attention heads (legacy QKV layout), used when `numHeadChannels` is −1.
+    public var numHeads: Int
+    /// Channels per head, or −1 to use `numHeads`.
+    public var numHeadChannels: Int
+
+    /// Creates a preset; the defaults are the released `unet_patched`.
+    public init(
+        patchSize: Int = 4, modelChannels: Int = 256, numResBlocks: Int = 3, attentionResolutions: [Int] = [4, 8],
+        channelMult: [Int] = [1, 2, 2, 2], numHeads: Int = 1, numHeadChannels: Int = -1
+    ) {
+        self.patchSize = patchSize
+        self.modelChannels = modelChannels
+        self.numResBlocks = numResBlocks
+        self.attentionResolutions = attentionResolutions
+        self.channelMult = channelMult
+        self.numHeads = numHeads
+        self.numHeadChannels = numHeadChannels
+    }
+
+    /// Heads of an attention block over `channels` channels.
+    func heads(channels: Int) -> Int { numHeadChannels == -1 ? numHeads : channels / numHeadChannels }
+}
+
+/// Hyper-parameters of ml-4m's `UViT` with "concat" conditioning (spec/tokenizers.md 5.6).
+public struct UViTPreset: Sendable, Equatable {
+    /// Side of the `conv_in` patchify convolution (kernel = stride).
+    public var patchSize: Int
+    /// Output channels of each down block (`block_out_channels`).
+    public var blockOutChannels: [Int]
+    /// ResNet blocks per down block (up blocks have one more), one entry per block.
+    public var layersPerBlock: [Int]
+    /// A stride-2 `downsample_mid` before and a ×2 `upsample_mid` after the transformer.
+    public var downsampleBeforeMid: Bool
+    /// Transformer blocks in the bottleneck.
+    public var midLayers: Int
+    /// Attention heads of the transformer.
+    public var midNumHeads: Int
+    /// Transformer width D.
+    public var midDim: Int
+    /// MLP hidden width = `Int(midDim · midMLPRatio)`.
+    public var midMLPRatio: Double
+    /// Bias on the fused qkv projection.
+    public var midQKVBias: Bool
+    /// Side of the stored sin-cos position table (`mid_hw_posemb`), resized bicubically.
+    public var midPosEmbSide: Int
+    /// GroupNorm groups of the ResNet blocks and the output norm.
+    public var normGroups: Int
+    /// GroupNorm epsilon.
+    public var normEps: Float
+    /// Width of the time embedding, nil for `4 · blockOutChannels[0]`.
+    public var timeEmbeddingDim: Int?
+    /// Order of the sinusoidal features: true gives [cos, sin].
+    public var flipSinToCos: Bool
+    /// `downscale_freq_shift` of the sinusoidal features.
+    public var freqShift: Double
+
+    /// Creates a preset; the defaults are the released `uvit_b_p4_f16` (edge tokenizer).
+    public init(
+        patchSize: Int = 4, blockOutChannels: [Int] = [128, 256], layersPerBlock: [Int] = [2, 2],
+        downsampleBeforeMid: Bool = true, midLayers: Int = 12, midNumHeads: Int = 12, midDim: Int = 768,
+        midMLPRatio: Double = 4, midQKVBias: Bool = true, midPosEmbSide: Int = 32, normGroups: Int = 32,
+        normEps: Float = 1e-5, timeEmbeddingDim: Int? = nil, flipSinToCos: Bool = true, freqShift: Double = 0
+    ) {
+        self.patchSize = patchSize
+        self.blockOutChannels = blockOutChannels
+        self.layersPerBlock = layersPerBlock
+        self.downsampleBeforeMid = downsampleBeforeMid
+        self.midLayers = midLayers
+        self.midNumHeads = midNumHeads
+        self.midDim = midDim
+        self.midMLPRatio = midMLPRatio
+        self.midQKVBias = midQKVBias
+        self.midPosEmbSide = midPosEmbSide
+        self.normGroups = normGroups
+        self.normEps = normEps
+        self.timeEmbeddingDim = timeEmbeddingDim
+        self.flipSinToCos = flipSinToCos
+        self.freqShift = freqShift
+    }
+
+    /// The time-embedding width actually used.
+    var timeEmbeddingWidth: Int { timeEmbeddingDim ?? 4 * blockOutChannels[0] }
+}
+
+/// A diffusion decoder architecture named by a checkpoint's `dec_type`.
+public enum DecoderPreset: Sendable, Equatable {
+    /// ml-4m `PatchedUNetCondCat` (`unet_*`).
+    case patchedUNet(PatchedUNetPreset)
+    /// ml-4m `UViT` (`uvit_*`).
+    case uvit(UViTPreset)
+}
+
+/// The table that maps a checkpoint's `dec_type` to a decoder architecture.
+///
+/// It holds the released presets (`unet_patched` for the rgb/depth/normal tokenizers,
+/// `uvit_b_p4_f16` for the edge tokenizer, spec/tokenizers.md 5.5–5.6). Checkpoints that name
+/// other presets — such as the small ones of the golden fixtures, listed in their
+/// `manifest.json` under `presets` — load after the preset was registered:
+///
+/// ```swift
+/// try DiffusionPresets.register("unet_fixture_p4_c32_m1x1_r1_a2", description: manifest["presets"][…])
+/// DiffusionPresets.register("my_unet", .patchedUNet(PatchedUNetPreset(modelChannels: 128)))
+/// let decoder = try DiVAEDecoder(path: "model.safetensors")
+/// ```
+/// Registration is process-wide and thread-safe; registering a name again replaces it.
+public enum DiffusionPresets {
+    /// The presets the library ships: `unet_patched` and `uvit_b_p4_f16`.
+    public static let released: [String: DecoderPreset] = [
+        "unet_patched": .patchedUNet(PatchedUNetPreset()),
+        "uvit_b_p4_f16": .uvit(UViTPreset()),
+    ]
+
+    private static let table = PresetTable(released)
+
+    /// The preset registered under `name`, if any.
+    public static func preset(named name: String) -> DecoderPreset? { table.get(name) }
+
+    /// Every registered name, sorted.
+    public static var names: [String] { table.names }
+
+    /// Registers (or replaces) a preset.
+    /// - Parameters:
+    ///   - name: the `dec_type` string that selects it.
+    ///   - preset: the architecture.
+    public static func register(_ name: String, _ preset: DecoderPreset) { table.set(name, preset) }
+
+    /// Registers a preset from a reference-style description (the objects of the fixtures'
+    /// `manifest.json` → `presets`): `cls` is `PatchedUNetCondCat` or `UViT`, the other keys
+    /// are the Python constructor arguments (`model_channels`, `block_out_channels`, …).
+    /// Keys this port does not use (`module`, `dropout`, `equivalent_release_preset`, …) are
+    /// ignored; options it does not implement are rejected.
+    /// - Parameters:
+    ///   - name: the `dec_type` string that selects it.
+    ///   - description: the JSON object.
+    /// - Throws: `.invalidPreset` naming the key for a missing, malformed or unsupported value.
+    public static func register(_ name: String, description: [String: Any]) throws(DiffusionError) {
+        register(name, try decoderPreset(name: name, description: description))
+    }
+
+    /// Parses a reference-style description (see ``register(_:description:)``).
+    /// - Throws: `.invalidPreset` naming the key.
+    public static func decoderPreset(name: String, description: [String: Any]) throws(DiffusionError) -> DecoderPreset {
+        let reader = PresetReader(name: name, values: description)
+        switch try reader.string("cls", default: nil) {
+        case "PatchedUNetCondCat":
+            try reader.require(false, "use_scale_shift_norm")
+            try reader.require(false, "resblock_updown")
+            try reader.require(false, "use_new_attention_order")
+            try reader.require(true, "conv_resample")
+            let preset = PatchedUNetPreset(
+                patchSize: try reader.int("patch_size", default: nil),
+                modelChannels: try reader.int("model_channels", default: nil),
+                numResBlocks: try reader.int("num_res_blocks", default: nil),
+                attentionResolutions: try reader.ints("attention_resolutions", default: nil),
+                channelMult: try reader.ints("channel_mult", default: nil),
+                numHeads: try reader.int("num_heads", default: 1),
+                numHeadChannels: try reader.int("num_head_channels", default: -1))
+            try validate(preset, name: name)
+            return .patchedUNet(preset)
+        case "UViT":
+            try reader.require(false, "mid_use_long_skip")
+            try reader.require(false, "res_embedding")
+            try reader.requireString("silu", "act_fn")
+            try reader.requireString("positional", "time_embedding_type")
+            try reader.requireString("default", "resnet_time_scale_shift")
+            try reader.requireNull("time_embedding_act_fn")
+            try reader.requireNull("timestep_post_act")
+            try reader.requireNull("time_cond_proj_dim")
+            if let factor = try reader.double("resnet_out_scale_factor", default: 1), factor != 1 {
+                throw .invalidPreset(name: name, key: "resnet_out_scale_factor", reason: "= \(factor) is not supported (only 1)")
+            }
+            if try reader.int("downsample_padding", default: 1) != 1 {
+                throw .invalidPreset(name: name, key: "downsample_padding", reason: "is not supported (only 1)")
+            }
+            let channels = try reader.ints("block_out_channels", default: [128, 256, 512])
+            let layers: [Int]
+            if let single = reader.values["layers_per_block"] as? Int {
+                layers = Array(repeating: single, count: channels.count)
+            } else {
+                layers = try reader.ints("layers_per_block", default: Array(repeating: 2, count: channels.count))
+            }
+            guard let groups = try reader.optionalInt("norm_num_groups", default: 32) else {
+                throw .invalidPreset(name: name, key: "norm_num_groups", reason: "= None is not supported")
+            }
+            let preset = UViTPreset(
+                patchSize: try reader.int("patch_size", default: 4), blockOutChannels: channels, layersPerBlock: layers,
+                downsampleBeforeMid: try reader.bool("downsample_before_mid", default: false),
+                midLayers: try reader.int("mid_layers", default: 12), midNumHeads: try reader.int("mid_num_heads", default: 12),
+                midDim: try reader.int("mid_dim", default: 768), midMLPRatio: try reader.double("mid_mlp_ratio", default: 4) ?? 4,
+                midQKVBias: try reader.bool("mid_qkv_bias", default: true), midPosEmbSide: try reader.int("mid_hw_posemb", default: 32),
+                normGroups: groups, normEps: Float(try reader.double("norm_eps", default: 1e-5) ?? 1e-5),
+                timeEmbeddingDim: try reader.optionalInt("time_embedding_dim", default: nil),
+                flipSinToCos: try reader.bool("flip_sin_to_cos", default: true),
+                freqShift: try reader.double("freq_shift", default: 0) ?? 0)
+            try validate(preset, name: name)
+            return .uvit(preset)
+        case let other:
+            throw .invalidPreset(name: name, key: "cls", reason: "= '\(other)' is not PatchedUNetCondCat or UViT")
+        }
+    }
+
+    static func validate(_ p: PatchedUNetPreset, name: String) throws(DiffusionError) {
+        func fail(_ key: String, _ reason: String) -> DiffusionError { .invalidPreset(name: name, key: key, reason: reason) }
+        guard p.patchSize >= 1 else { throw fail("patch_size", "must be positive") }
+        guard p.modelChannels >= 1 else { throw fail("model_channels", "must be positive") }
+        guard p.numResBlocks >= 1 else { throw fail("num_res_blocks", "must be positive") }
+        guard !p.channelMult.isEmpty && p.channelMult.allSatisfy({ $0 >= 1 }) else { throw fail("channel_mult", "must be a non-empty list of positive integers") }
+        for mult in p.channelMult where (mult * p.modelChannels) % 32 != 0 {
+            throw fail("channel_mult", "gives \(mult * p.modelChannels) channels, not divisible by the 32 GroupNorm groups")
+        }
+        for mult in p.channelMult {
+            let heads = p.heads(channels: mult * p.modelChannels)
+            guard heads >= 1 && (mult * p.modelChannels) % heads == 0 else { throw fail("num_heads", "does not divide \(mult * p.modelChannels) channels") }
+        }
+    }
+
+    static func validate(_ p: UViTPreset, name: String) throws(DiffusionError) {
+        func fail(_ key: String, _ reason: String) -> DiffusionError { .invalidPreset(name: name, key: key, reason: reason) }
+        guard p.patchSize >= 1 else { throw fail("patch_size", "must be positive") }
+        guard !p.blockOutChannels.isEmpty && p.blockOutChannels.allSatisfy({ $0 >= 1 && $0 % p.normGroups == 0 }) else {
+            throw fail("block_out_channels", "must be positive multiples of norm_num_groups \(p.normGroups)")
+        }
+        guard p.layersPerBlock.count == p.blockOutChannels.count && p.layersPerBlock.allSatisfy({ $0 >= 1 }) else {
+            throw fail("layers_per_block", "needs one positive entry per block")
+        }
+        guard p.midDim >= 1 && p.midNumHeads >= 1 && p.midDim % p.midNumHeads == 0 else { throw fail("mid_num_heads", "does not divide mid_dim \(p.midDim)") }
+        guard p.midLayers >= 0 else { throw fail("mid_layers", "must not be negative") }
+        guard Int(Double(p.midDim) * p.midMLPRatio) >= 1 else { throw fail("mid_mlp_ratio", "gives an empty MLP") }
+        guard p.midPosEmbSide >= 1 else { throw fail("mid_hw_posemb", "must be positive") }
+        guard p.timeEmbeddingWidth >= 1 && p.blockOutChannels[0] >= 2 else { throw fail("time_embedding_dim", "must be positive") }
+    }
+}
+
+/// Lock-protected name → preset table.
+///
+/// `@unchecked Sendable`: `entries` is only read or written while `lock` is held.
+private final class PresetTable: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [String: DecoderPreset]
+
+    init(_ initial: [String: DecoderPreset]) { entries = initial }
+
+    func get(_ name: String) -> DecoderPreset? {
+        lock.lock()
+        defer { lock.unlock() }
+        return entries[name]
+    }
+
+    func set(_ name: String, _ preset: DecoderPreset) {
+        lock.lock()
+        defer { lock.unlock() }
+        entries[name] = preset
+    }
+
+    var names: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return entries.keys.sorted()
+    }
+}
+
+/// Typed reads from a JSON preset description, failing with the key named.
+private struct PresetReader {
+    let name: String
+    let values: [String: Any]
+
+    func fail(_ key: String, _ expected: String) -> DiffusionError {
+        .invalidPreset(name: name, key: key, reason: "is \(values[key].map { "\($0)" } ?? "missing"), expected \(expected)")
+    }
+
+    func isNull(_ key: String) -> Bool { values[key] == nil || values[key] is NSNull }
+
+    func int(_ key: String, default fallback: Int?) throws(DiffusionError) -> Int {
+        guard let value = try optionalInt(key, default: fallback) else { throw fail(key, "an integer") }
+        return value
+    }
+
+    func optionalInt(_ key: String, default fallback: Int?) throws(DiffusionError) -> Int? {
+        if values[key] == nil { return fallback }
+        if values[key] is NSNull { return nil }
+        guard let value = values[key], let i = integer(value) else { throw fail(key, "an integer") }
+        return i
+    }
+
+    func double(_ key: String, default fallback: Double?) throws(DiffusionError) -> Double? {
+        if values[key] == nil { return fallback }
+        guard let value = values[key], !(isBoolean(value)), let n = value as? NSNumber else { throw fail(key, "a number") }
+        return n.doubleValue
+    }
+
+    func bool(_ key: String, default fallback: Bool) throws(DiffusionError) -> Bool {
+        guard let value = values[key] else { return fallback }
+        guard isBoolean(value), let b = value as? Bool else { throw fail(key, "true or false") }
+        return b
+    }
+
+    func string(_ key: String, default fallback: String?) throws(DiffusionError) -> String {
+        guard let value = values[key] else {
+            if let fallback { return fallback }
+            throw fail(key, "a string")
+        }
+        guard let s = value as? String else { throw fail(key, "a string") }
+        return s
+    }
+
+    func ints(_ key: String, default fallback: [Int]?) throws(DiffusionError) -> [Int] {
+        guard let value = values[key] else {
+            if let fallback { return fallback }
+            throw fail(key, "a list of integers")
+        }
+        guard let list = value as? [Any] else { throw fail(key, "a list of integers") }
+        var out: [Int] = []
+        for item in list {
+            guard let i = integer(item) else { throw fail(key, "a list of integers") }
+            out.append(i)
+        }
+        return out
+    }
+
+    func require(_ expected: Bool, _ key: String) throws(DiffusionError) {
+        guard values[key] != nil else { return }
+        if try bool(key, default: expected) != expected {
+            throw .invalidPreset(name: name, key: key, reason: "= \(!expected) is not supported")
+        }
+    }
+
+    func requireString(_ expected: String, _ key: String) throws(DiffusionError) {
+        guard values[key] != nil else { return }
+        let value = try string(key, default: expected)
+        if value != expected { throw .invalidPreset(name: name, key: key, reason: "= '\(value)' is not supported (only '\(expected)')") }
+    }
+
+    func requireNull(_ key: String) throws(DiffusionError) {
+        if !isNull(key) { throw .invalidPreset(name: name, key: key, reason: "= \(values[key] ?? "") is not supported (only None)") }
+    }
+
+    private func isBoolean(_ value: Any) -> Bool {
+        if type(of: value) == Bool.self { return true }
+        if let n = value as? NSNumber { return String(cString: n.objCType) == "c" }
+        return false
+    }
+
+    private func integer(_ value: Any) -> Int? {
+        if isBoolean(value) { return nil }
+        if let i = value as? Int { return i }
+        if let n = value as? NSNumber, let i = Int(exactly: n.doubleValue) { return i }
+        return nil
+    }
+}

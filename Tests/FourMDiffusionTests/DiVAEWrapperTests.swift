@@ -1,0 +1,51 @@
+import Foundation
+import FourMDiffusion
+import FourMTensor
+import FourMTestSupport
+import FourMTokenizers
+import Testing
+
+/// The whole DiVAE tokenizer from one checkpoint: encoder ids and codebook conditions against
+/// every `tokenizer_divae` case, and a full decode where the case used the checkpoint's own
+/// scheduler. Tolerances: the manifest's per case (ids exact).
+@Suite struct DiVAEWrapperTests {
+    static let cases = Fixtures.caseNames(kinds: ["tokenizer_divae"])
+
+    static func registerPresets() throws {
+        guard Fixtures.directory != nil else { return }
+        try FixturePresets.registerViTPresets()
+        for (name, value) in Fixtures.manifest?["presets"] as? [String: Any] ?? [:] {
+            guard let entry = value as? [String: Any], let cls = entry["cls"] as? String, cls == "PatchedUNetCondCat" || cls == "UViT" else { continue }
+            try DiffusionPresets.register(name, description: entry)
+        }
+    }
+
+    @Test(arguments: cases)
+    func encodesConditionsAndDecodes(_ name: String) throws {
+        try Self.registerPresets()
+        let f = try CaseTensors(name)
+        let (atol, rtol) = f.tolerance
+        let modelName = try #require(f.object["model"] as? String)
+        let divae = try DiVAE(path: try Fixtures.url(try #require(try Fixtures.modelObject(modelName)["file"] as? String)).path)
+        let ids = try f.int("token_ids")
+        #expect(try divae.encode(try f.float("input")).scalars == ids.scalars, "\(name) token_ids")
+        expectClose(try divae.condition(ids: ids), try f.float("quantized"), atol: atol, rtol: rtol, "\(name) quantized")
+        // A full decode through the public API replays the case when it used the checkpoint's
+        // own scheduler and no per-step noise (the DDIM cases built from the config).
+        if !f.has("step0.variance_noise"), f.settings["scheduler_class"] as? String == "DDIMScheduler",
+            divae.decoder.scheduler.kind == .ddim, let steps = (f.settings["num_inference_steps"] as? NSNumber)?.intValue
+        {
+            var rng = SeededGenerator(seed: 0)
+            let output = try divae.decode(ids: ids, steps: steps, noise: try f.float("initial_noise"), rng: &rng)
+            expectClose(output, try f.float("output"), atol: atol, rtol: rtol, "\(name) output")
+        }
+    }
+
+    @Test func rejectsIdsOutsideTheCodebook() throws {
+        try Self.registerPresets()
+        guard let fixtures = Fixtures.directory else { return }
+        let divae = try DiVAE(path: fixtures.appendingPathComponent("models/tok_divae.safetensors").path)
+        var rng = SeededGenerator(seed: 1)
+        #expect(throws: DiVAEError.self) { try divae.decode(ids: Tensor(repeating: Int32(divae.codebookSize), shape: [1, 4, 4]), steps: 2, rng: &rng) }
+    }
+}
