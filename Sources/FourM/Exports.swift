@@ -1,6 +1,7 @@
 // The public surface of `import FourM`, spelled out: every type a user needs, re-exported by
 // name from the target that defines it (STYLE.md 1).
 
+import FourMDiffusion
 import FourMModels
 import FourMRetrieval
 import FourMSampling
@@ -91,6 +92,10 @@ public typealias Visualization = FourMTokenizers.Visualization
 /// Errors of image files.
 public typealias ImageError = FourMTokenizers.ImageError
 
+/// A diffusion (DiVAE) tokenizer: ViT encoder + diffusion decoder.
+public typealias DiVAE = FourMDiffusion.DiVAE
+/// Errors of diffusion tokenizers.
+public typealias DiVAEError = FourMDiffusion.DiVAEError
 /// An exact nearest-neighbour index.
 public typealias EmbeddingIndex = FourMRetrieval.EmbeddingIndex
 /// Errors of retrieval.

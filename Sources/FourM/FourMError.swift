@@ -1,3 +1,4 @@
+import FourMDiffusion
 import FourMModels
 import FourMRetrieval
 import FourMSampling
@@ -16,6 +17,8 @@ public enum FourMError: Error, Equatable, CustomStringConvertible, Sendable {
     case tokenizer(TokenizerError)
     /// An image tokenizer.
     case imageTokenizer(VQTokenizerError)
+    /// A diffusion (DiVAE) tokenizer.
+    case diffusion(DiVAEError)
     /// Generation and schedules.
     case generation(GenerationError)
     /// Retrieval.
@@ -39,6 +42,7 @@ public enum FourMError: Error, Equatable, CustomStringConvertible, Sendable {
         case .model(let e): return e.description
         case .tokenizer(let e): return e.description
         case .imageTokenizer(let e): return e.description
+        case .diffusion(let e): return e.description
         case .generation(let e): return e.description
         case .retrieval(let e): return e.description
         case .image(let e): return e.description

@@ -1,4 +1,5 @@
 import Foundation
+import FourMDiffusion
 import FourMModels
 import FourMTensor
 import FourMTokenizers
@@ -91,6 +92,13 @@ public struct ModelBundle: Sendable, Equatable {
                     else { throw .bundle(path: manifest.path, reason: "tokenizer_presets.\(name) needs positive integers dim_tokens, depth, num_heads (heads dividing dim)") }
                     presets[name] = VQViTPreset(dim: dim, depth: depth, heads: heads, mlpRatio: (entry["mlp_ratio"] as? NSNumber)?.doubleValue ?? 4,
                                                 qkvBias: (entry["qkv_bias"] as? Bool) ?? true, normEps: (entry["norm_eps"] as? NSNumber)?.floatValue ?? 1e-6)
+                }
+            }
+            if let list = object["diffusion_presets"] {
+                guard let dict = list as? [String: [String: Any]] else { throw .bundle(path: manifest.path, reason: "'diffusion_presets' must map preset names to objects") }
+                // Diffusion decoder presets are registered process-wide (the decoder reads them by name).
+                for (name, entry) in dict {
+                    do { try DiffusionPresets.register(name, description: entry) } catch { throw .bundle(path: manifest.path, reason: "diffusion_presets.\(name): \(error.description)") }
                 }
             }
             self.init(directory: directory, model: modelURL, textTokenizer: text, tokenizers: tokenizers, tokenizerPresets: presets)

@@ -1,4 +1,5 @@
 import Foundation
+import FourMDiffusion
 import FourMModels
 import FourMSampling
 import FourMTensor
@@ -202,8 +203,12 @@ public struct Pipeline: Sendable {
     public let model: FourMModel
     /// The WordPiece tokenizer of every sequence modality.
     public let textTokenizer: WordPieceTokenizer?
-    /// Image-like tokenizers by modality.
+    /// Image-like tokenizers by modality (ViT VQ-VAE and MLP ones).
     public let imageTokenizers: [Modality: VQImageTokenizer]
+    /// Diffusion tokenizers by modality (RGB, depth, normals, edges).
+    public let diffusionTokenizers: [Modality: DiVAE]
+    /// Denoising steps of diffusion decoding (DDIM, the released tokenizers' scheduler).
+    public var diffusionSteps = 25
     let bundleName: String
 
     /// Loads the model (memory-mapped) and the tokenizers of a bundle.
@@ -233,13 +238,25 @@ public struct Pipeline: Sendable {
             textTokenizer = nil
         }
         var tokenizers: [Modality: VQImageTokenizer] = [:]
+        var diffusion: [Modality: DiVAE] = [:]
         for (m, url) in bundle.tokenizers where model.configuration.info(m)?.kind == .imageTokens {
-            do { tokenizers[m] = try VQImageTokenizer(path: url.path, presets: bundle.tokenizerPresets) } catch { throw .imageTokenizer(error) }
-            if let t = tokenizers[m], let vocabulary = model.configuration.info(m)?.vocabularySize, t.codebookSize != vocabulary {
-                throw .bundle(path: url.path, reason: "tokenizer has \(t.codebookSize) codes, the model's \(m.rawValue) vocabulary has \(vocabulary)")
+            let file: SafeTensorsFile
+            do { file = try SafeTensorsFile(path: url.path) } catch { throw .weights(error) }
+            let isDiffusion = file.metadata["beta_schedule"] != nil || (file.metadata["dec_type"].map { $0.contains("unet_") || $0.contains("uvit_") } ?? false)
+            let codes: Int
+            if isDiffusion {
+                do { diffusion[m] = try DiVAE(path: url.path, presets: bundle.tokenizerPresets) } catch { throw .diffusion(error) }
+                codes = diffusion[m]?.codebookSize ?? 0
+            } else {
+                do { tokenizers[m] = try VQImageTokenizer(path: url.path, presets: bundle.tokenizerPresets) } catch { throw .imageTokenizer(error) }
+                codes = tokenizers[m]?.codebookSize ?? 0
+            }
+            if let vocabulary = model.configuration.info(m)?.vocabularySize, codes != vocabulary {
+                throw .bundle(path: url.path, reason: "tokenizer has \(codes) codes, the model's \(m.rawValue) vocabulary has \(vocabulary)")
             }
         }
         imageTokenizers = tokenizers
+        diffusionTokenizers = diffusion
         bundleName = bundle.directory.path
     }
 
@@ -388,8 +405,16 @@ public struct Pipeline: Sendable {
     }
 
     /// Decodes image-like tokens `[B, N]` with the modality's tokenizer: `[B, C, H, W]`.
-    public func decode(_ modality: Modality, tokens: Tensor<Int32>) throws(FourMError) -> Tensor<Float> {
-        guard let tokenizer = imageTokenizers[modality], let info = model.configuration.info(modality) else {
+    /// Diffusion tokenizers run ``diffusionSteps`` denoising steps from noise drawn with `seed`.
+    public func decode(_ modality: Modality, tokens: Tensor<Int32>, seed: UInt64 = 0) throws(FourMError) -> Tensor<Float> {
+        guard let info = model.configuration.info(modality) else { throw .missingTokenizers(bundle: bundleName, modalities: [modality.rawValue]) }
+        if let divae = diffusionTokenizers[modality] {
+            var rng = SeededGenerator(seed: seed)
+            do { return try divae.decode(ids: tokens.reshaped([tokens.shape[0], info.gridSize, info.gridSize]), steps: diffusionSteps, rng: &rng) } catch {
+                throw .diffusion(error)
+            }
+        }
+        guard let tokenizer = imageTokenizers[modality] else {
             throw .missingTokenizers(bundle: bundleName, modalities: [modality.rawValue])
         }
         // Memcodes tokenizers (global embeddings, poses) take one id per head, `[B, heads]`;

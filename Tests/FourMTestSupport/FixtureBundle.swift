@@ -48,11 +48,27 @@ public enum FixtureBundle {
             globalWriter.add(name, t)
         }
         try globalWriter.write(to: dir.appendingPathComponent("dinov2_global.safetensors").path)
+        // The small DiVAE (3 channels, patched UNet) as the RGB tokenizer, codebook widened to 16384.
+        let divae = try SafeTensorsFile(path: fixtures.appendingPathComponent("models/tok_divae.safetensors").path)
+        var divaeMetadata = divae.metadata
+        divaeMetadata["codebook_size"] = "16384"
+        var divaeWriter = SafeTensorsWriter(metadata: divaeMetadata)
+        for name in divae.names {
+            var t = try divae.floatTensor(name)
+            if name == "quantize._codebook.embed" {
+                t = Tensor.concatenate([t, Tensor.randomNormal(shape: [16384 - t.shape[0], t.shape[1]], using: &rng)])
+            } else if name == "quantize._codebook.cluster_size" {
+                t = Tensor(zeros: [16384])
+            }
+            divaeWriter.add(name, t)
+        }
+        try divaeWriter.write(to: dir.appendingPathComponent("rgb_divae.safetensors").path)
         let bundle: [String: Any] = [
             "model": fixtures.appendingPathComponent("models/fm21.safetensors").path,
             "text_tokenizer": fixtures.appendingPathComponent("text_tokenizer_4m_wordpiece_30k.json").path,
-            "tokenizers": ["tok_semseg@224": "semseg.safetensors", "tok_dinov2_global": "dinov2_global.safetensors"],
+            "tokenizers": ["tok_semseg@224": "semseg.safetensors", "tok_dinov2_global": "dinov2_global.safetensors", "tok_rgb@224": "rgb_divae.safetensors"],
             "tokenizer_presets": (Fixtures.manifest?["presets"] as? [String: Any] ?? [:]).filter { ($0.value as? [String: Any])?["cls"] as? String == "ViTEncoder" || ($0.value as? [String: Any])?["cls"] as? String == "ViTDecoder" },
+            "diffusion_presets": (Fixtures.manifest?["presets"] as? [String: Any] ?? [:]).filter { ["PatchedUNetCondCat", "UViT"].contains(($0.value as? [String: Any])?["cls"] as? String ?? "") },
         ]
         try JSONSerialization.data(withJSONObject: bundle).write(to: dir.appendingPathComponent("bundle.json"))
         return dir

@@ -57,11 +57,21 @@ import Testing
         #expect(throws: FourMError.self) { try pipeline.generate(batch: [["caption": .text("a")], ["det": .text("b")]], preset: preset) }
     }
 
+    @Test func decodesRGBTokensThroughTheDiffusionTokenizer() throws {
+        guard let dir = try FixtureBundle.make() else { return }
+        var pipeline = try Pipeline(bundle: dir, outputs: ["tok_rgb@224"])
+        pipeline.diffusionSteps = 2
+        let preset = SchedulePreset(targets: [TargetSettings("tok_rgb@224", scheme: .maskGIT, tokens: 196, steps: 1, temperature: 0)])
+        let result = try pipeline.generate(from: ["caption": .text("a red bus")], preset: preset, seed: 2)
+        let picture = try #require(try result.image("tok_rgb@224"))
+        #expect(picture.width == 224 && picture.height == 224 && picture.channels == 3)
+    }
+
     @Test func missingTokenizersAreNamedAtLoad() throws {
         guard let dir = try FixtureBundle.make() else { return }
         #expect { try Pipeline(bundle: dir) } throws: { error in
             guard case FourMError.missingTokenizers(_, let modalities) = error else { return false }
-            return modalities.contains("tok_depth@224") && !modalities.contains("tok_semseg@224") && !modalities.contains("caption")
+            return modalities.contains("tok_depth@224") && !modalities.contains("tok_semseg@224") && !modalities.contains("tok_rgb@224") && !modalities.contains("caption")
         }
     }
 
