@@ -34,7 +34,7 @@ let package = Package(
         .executableTarget(
             name: "fourm-cli",
             dependencies: [
-                "FourM", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMSampling",
+                "FourM", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMSampling", "FourMDiffusion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "RGBToAll", dependencies: ["FourM"], path: "Examples/RGBToAll"),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import FourMDiffusion
 import FourMTensor
 import FourMTokenizers
 
@@ -28,6 +29,12 @@ struct TokenizeCommand: AsyncParsableCommand {
 
     @Option(help: "A ViT preset the checkpoint names beyond the released ones, NAME:DIM:DEPTH:HEADS. Repeatable.")
     var vitPreset: [String] = []
+
+    @Option(help: "Denoising steps when the image tokenizer is a diffusion (DiVAE) one.")
+    var diffusionSteps: Int = 25
+
+    @Option(help: "A JSON file of diffusion decoder presets ({name: {cls, patch_size, …}}) beyond the released ones.")
+    var diffusionPresets: String?
 
     @Option(help: "Read the inputs from this file, one per line.")
     var file: String?
@@ -100,9 +107,25 @@ extension TokenizeCommand {
             }
             presets[parts[0]] = VQViTPreset(dim: dim, depth: depth, heads: heads)
         }
-        let tokenizer: VQImageTokenizer
-        do { tokenizer = try VQImageTokenizer(path: checkpoint, presets: presets) } catch { throw CLIError(error.description) }
-        let config = tokenizer.configuration
+        if let diffusionPresets {
+            guard let data = FileManager.default.contents(atPath: diffusionPresets),
+                let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: [String: Any]]
+            else { throw CLIError("\(diffusionPresets): not a JSON object of preset objects") }
+            for (name, entry) in object {
+                do { try DiffusionPresets.register(name, description: entry) } catch { throw CLIError("\(diffusionPresets): \(name): \(error.description)") }
+            }
+        }
+        let metadata: [String: String]
+        do { metadata = try SafeTensorsFile(path: checkpoint).metadata } catch { throw CLIError(error.description) }
+        let isDiffusion = metadata["beta_schedule"] != nil || (metadata["dec_type"].map { $0.contains("unet_") || $0.contains("uvit_") } ?? false)
+        var vq: VQImageTokenizer? = nil
+        var divae: DiVAE? = nil
+        if isDiffusion {
+            do { divae = try DiVAE(path: checkpoint, presets: presets) } catch { throw CLIError(error.description) }
+        } else {
+            do { vq = try VQImageTokenizer(path: checkpoint, presets: presets) } catch { throw CLIError(error.description) }
+        }
+        guard let config = vq?.configuration ?? divae?.configuration else { throw CLIError("\(checkpoint): no tokenizer") }
         guard config.labels == nil else { throw CLIError("\(checkpoint): a segmentation tokenizer takes class maps, not pictures") }
         let picture: Image
         do { picture = try Image(contentsOf: URL(fileURLWithPath: path)) } catch { throw CLIError(error.description) }
@@ -118,7 +141,10 @@ extension TokenizeCommand {
             tensor = converted.planarTensor(normalization: .symmetric)
         } catch let error as ImageError { throw CLIError(error.description) }
         let ids: Tensor<Int32>
-        do { ids = try tokenizer.encode(tensor) } catch { throw CLIError(error.description) }
+        do {
+            if let divae { ids = try divae.encode(tensor) } else if let vq { ids = try vq.encode(tensor) } else { throw CLIError("\(checkpoint): no tokenizer") }
+        } catch let error as DiVAEError { throw CLIError(error.description)
+        } catch let error as VQTokenizerError { throw CLIError(error.description) }
         let side = ids.shape.last ?? 1
         let values = ids.scalars
         for row in stride(from: 0, to: values.count, by: side) {
@@ -126,10 +152,17 @@ extension TokenizeCommand {
         }
         if let reconstruct {
             do {
-                let decoded = try tokenizer.decode(ids: ids)
+                let decoded: Tensor<Float>
+                if let divae {
+                    var rng = SeededGenerator(seed: 0)
+                    decoded = try divae.decode(ids: ids, steps: diffusionSteps, rng: &rng)
+                } else if let vq {
+                    decoded = try vq.decode(ids: ids)
+                } else { throw CLIError("\(checkpoint): no tokenizer") }
                 let picture = config.channels == 1 ? try Visualization.edges(decoded) : try Visualization.rgb(decoded)
                 try picture.writePNG(to: URL(fileURLWithPath: reconstruct))
             } catch let error as VQTokenizerError { throw CLIError(error.description)
+            } catch let error as DiVAEError { throw CLIError(error.description)
             } catch let error as ImageError { throw CLIError(error.description) }
             FileHandle.standardError.write(Data("wrote \(reconstruct)\n".utf8))
         }
