@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(name: "CaptionToImage", dependencies: ["FourM"], path: "Examples/CaptionToImage"),
         .executableTarget(name: "CustomConditioning", dependencies: ["FourM"], path: "Examples/CustomConditioning"),
         .executableTarget(name: "Retrieval", dependencies: ["FourM"], path: "Examples/Retrieval"),
-        .executableTarget(name: "fourm-bench", dependencies: ["FourMModels", "FourMTensor", "FourMSampling", "FourMTokenizers"]),
+        .executableTarget(name: "fourm-bench", dependencies: ["FourMModels", "FourMTensor", "FourMSampling", "FourMTokenizers", "FourMDiffusion"]),
         .target(
             name: "FourMTestSupport", dependencies: ["FourMTensor", "FourMModels", "FourMTokenizers"],
             path: "Tests/FourMTestSupport"),

@@ -1,4 +1,5 @@
 import Foundation
+import FourMDiffusion
 import FourMModels
 import FourMSampling
 import FourMTensor
@@ -152,6 +153,18 @@ if wanted("vqvae") {
     var ids = try tokenizer.encode(image)
     rows.append(Row(name: "ViT-B VQ-VAE encode 224 (196 tokens)", timing: try measure(repeats: 5, budget: 5) { ids = try tokenizer.encode(image) }, flops: nil))
     rows.append(Row(name: "ViT-B VQ-VAE decode 224", timing: try measure(repeats: 5, budget: 5) { _ = try tokenizer.decode(ids: ids) }, flops: nil))
+}
+
+// MARK: diffusion decoders (one denoiser call with the released shapes, random weights).
+if wanted("unet") {
+    let step = benchmarkUNetStep(imageSize: 224, iterations: 3)
+    rows.append(Row(name: "DiVAE UNet step 224 (unet_patched, RGB)", timing: Timing(samples: step.seconds), flops: step.flops,
+                    note: String(format: "%.0f%% of sgemm rate; 25-step decode ≈ %.1f s", step.flops / step.mean / 1e9 / sgemmRate * 100, 25 * step.mean)))
+}
+if wanted("uvit") {
+    let step = benchmarkUViTStep(imageSize: 224, iterations: 3)
+    rows.append(Row(name: "DiVAE UViT step 224 (uvit_b_p4_f16, edges)", timing: Timing(samples: step.seconds), flops: step.flops,
+                    note: String(format: "25-step decode ≈ %.1f s", 25 * step.mean)))
 }
 
 print("| case | mean s ± std | min s | GFLOP/s | note |")
