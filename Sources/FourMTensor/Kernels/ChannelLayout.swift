@@ -90,28 +90,12 @@ package func patchifyReference(
     return out
 }
 
-/// Swaps the last two axes: x: `[B, R, C]` → out: `[B, C, R]` (NCHW ↔ token sequences).
+/// Swaps the last two axes: x: `[B, R, C]` → out: `[B, C, R]` (NCHW ↔ token sequences);
+/// the blocked transpose of ``vqTransposeKernel(_:_:batch:rows:cols:)``.
 package func transposeLastTwoKernel(
     _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, batch: Int, rows: Int, cols: Int
 ) {
-    let block = 32
-    for b in 0..<batch {
-        let src = x + b * rows * cols
-        let dst = out + b * rows * cols
-        var r0 = 0
-        while r0 < rows {
-            let r1 = min(r0 + block, rows)
-            var c0 = 0
-            while c0 < cols {
-                let c1 = min(c0 + block, cols)
-                for r in r0..<r1 {
-                    for c in c0..<c1 { dst[c * rows + r] = src[r * cols + c] }
-                }
-                c0 = c1
-            }
-            r0 = r1
-        }
-    }
+    vqTransposeKernel(x, out, batch: batch, rows: rows, cols: cols)
 }
 
 /// Index-formula twin of ``transposeLastTwoKernel``.
