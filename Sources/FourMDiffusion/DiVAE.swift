@@ -34,7 +34,9 @@ public struct DiVAE: Sendable {
     let encoder: VQEncoderStack
 
     /// Loads every tensor of a DiVAE checkpoint strictly (config from the header).
-    /// - Parameter presets: ViT presets the `enc_type` may name beyond the released ones.
+    /// - Parameters:
+    ///   - path: the `model.safetensors` of the tokenizer.
+    ///   - presets: ViT presets the `enc_type` may name beyond the released ones.
     /// - Throws: `.encoder` / `.decoder` naming the file, key, expected and actual values.
     public init(path: String, presets: [String: VQViTPreset] = [:]) throws(DiVAEError) {
         let file: SafeTensorsFile

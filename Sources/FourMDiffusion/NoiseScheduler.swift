@@ -143,7 +143,7 @@ public struct NoiseScheduler: Sendable, Equatable {
     /// One denoising step from `timestep` to `timestep − T ÷ steps` (spec/tokenizers.md 5.3–5.4).
     /// - Parameters:
     ///   - modelOutput: the network output at `timestep`, shape of `sample`.
-    ///   - timestep: the current t (one of ``timesteps(steps:spacing:)``).
+    ///   - t: the current timestep (one of ``timesteps(steps:spacing:)``).
     ///   - sample: x_t.
     ///   - steps: the number of steps *requested* (sets the stride T ÷ steps).
     ///   - varianceNoise: N(0, I) noise of `sample`'s shape for DDPM steps with t > 0 (unused by DDIM).
