@@ -2,75 +2,63 @@ import Foundation
 import FourMTensor
 
 /// A bundle folder made of fixture checkpoints: the 4M-21-style model, the real WordPiece
-/// vocabulary and the small semseg VQ-VAE with its codebook widened (random extra rows) to the
-/// model's 4096-token `tok_semseg@224` vocabulary, and the global MLP tokenizer widened to
-/// 8192 codes per head for `tok_dinov2_global`, so every piece decodes end to end.
+/// vocabulary, and three fixture tokenizers whose codebooks are widened with random rows to the
+/// model's vocabularies (it decodes, it is not trained): the semseg VQ-VAE (4096 codes, for
+/// `tok_semseg@224`), the global MLP + Memcodes tokenizer (8192 per head, `tok_dinov2_global`)
+/// and the small DiVAE (16384, `tok_rgb@224`), so every piece decodes end to end.
 public enum FixtureBundle {
     /// Writes the bundle into a fresh temporary folder; nil without fixtures.
     public static func make() throws -> URL? {
         guard let fixtures = Fixtures.directory else { return nil }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fourm-bundle-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let semseg = try SafeTensorsFile(path: fixtures.appendingPathComponent("models/tok_vqvae_vit_semseg.safetensors").path)
-        var metadata = semseg.metadata
-        metadata["codebook_size"] = "4096"
-        var writer = SafeTensorsWriter(metadata: metadata)
         var rng = SeededGenerator(seed: 11)
-        for name in semseg.names {
-            var t = try semseg.floatTensor(name)
-            if name == "quantize._codebook.embed" {
-                t = Tensor.concatenate([t, Tensor.randomNormal(shape: [4096 - t.shape[0], t.shape[1]], using: &rng)])
-            } else if name == "quantize._codebook.cluster_size" {
-                t = Tensor(zeros: [4096])
-            }
-            writer.add(name, t)
-        }
-        try writer.write(to: dir.appendingPathComponent("semseg.safetensors").path)
-        // The global (MLP + Memcodes) tokenizer, its 256 codes per head widened to 8192.
-        let global = try SafeTensorsFile(path: fixtures.appendingPathComponent("models/tok_mlp_memcodes_global.safetensors").path)
-        var globalMetadata = global.metadata
-        globalMetadata["codebook_size"] = "8192"
-        var globalWriter = SafeTensorsWriter(metadata: globalMetadata)
-        for name in global.names {
-            var t = try global.floatTensor(name)
-            if name == "quantize.codes" {
-                let (heads, codes, width) = (t.shape[0], t.shape[1], t.shape[2])
-                let extra = Tensor<Float>.randomNormal(shape: [heads, 8192 - codes, width], using: &rng).scalars
-                let old = t.scalars
-                let oldRow = codes * width, extraRow = (8192 - codes) * width
-                var merged: [Float] = []
-                for h in 0..<heads {
-                    merged += old[(h * oldRow)..<((h + 1) * oldRow)]
-                    merged += extra[(h * extraRow)..<((h + 1) * extraRow)]
-                }
-                t = Tensor(shape: [heads, 8192, width], scalars: merged)
-            }
-            globalWriter.add(name, t)
-        }
-        try globalWriter.write(to: dir.appendingPathComponent("dinov2_global.safetensors").path)
-        // The small DiVAE (3 channels, patched UNet) as the RGB tokenizer, codebook widened to 16384.
-        let divae = try SafeTensorsFile(path: fixtures.appendingPathComponent("models/tok_divae.safetensors").path)
-        var divaeMetadata = divae.metadata
-        divaeMetadata["codebook_size"] = "16384"
-        var divaeWriter = SafeTensorsWriter(metadata: divaeMetadata)
-        for name in divae.names {
-            var t = try divae.floatTensor(name)
-            if name == "quantize._codebook.embed" {
-                t = Tensor.concatenate([t, Tensor.randomNormal(shape: [16384 - t.shape[0], t.shape[1]], using: &rng)])
-            } else if name == "quantize._codebook.cluster_size" {
-                t = Tensor(zeros: [16384])
-            }
-            divaeWriter.add(name, t)
-        }
-        try divaeWriter.write(to: dir.appendingPathComponent("rgb_divae.safetensors").path)
+        let models = fixtures.appendingPathComponent("models")
+        try widen(models.appendingPathComponent("tok_vqvae_vit_semseg.safetensors"), codebook: "quantize._codebook.embed", to: 4096,
+                  writing: dir.appendingPathComponent("semseg.safetensors"), using: &rng)
+        try widen(models.appendingPathComponent("tok_mlp_memcodes_global.safetensors"), codebook: "quantize.codes", to: 8192,
+                  writing: dir.appendingPathComponent("dinov2_global.safetensors"), using: &rng)
+        try widen(models.appendingPathComponent("tok_divae.safetensors"), codebook: "quantize._codebook.embed", to: 16384,
+                  writing: dir.appendingPathComponent("rgb_divae.safetensors"), using: &rng)
+        let allPresets = Fixtures.manifest?["presets"] as? [String: Any] ?? [:]
+        func presets(of classes: Set<String>) -> [String: Any] { allPresets.filter { classes.contains(($0.value as? [String: Any])?["cls"] as? String ?? "") } }
         let bundle: [String: Any] = [
-            "model": fixtures.appendingPathComponent("models/fm21.safetensors").path,
+            "model": models.appendingPathComponent("fm21.safetensors").path,
             "text_tokenizer": fixtures.appendingPathComponent("text_tokenizer_4m_wordpiece_30k.json").path,
             "tokenizers": ["tok_semseg@224": "semseg.safetensors", "tok_dinov2_global": "dinov2_global.safetensors", "tok_rgb@224": "rgb_divae.safetensors"],
-            "tokenizer_presets": (Fixtures.manifest?["presets"] as? [String: Any] ?? [:]).filter { ($0.value as? [String: Any])?["cls"] as? String == "ViTEncoder" || ($0.value as? [String: Any])?["cls"] as? String == "ViTDecoder" },
-            "diffusion_presets": (Fixtures.manifest?["presets"] as? [String: Any] ?? [:]).filter { ["PatchedUNetCondCat", "UViT"].contains(($0.value as? [String: Any])?["cls"] as? String ?? "") },
+            "tokenizer_presets": presets(of: ["ViTEncoder", "ViTDecoder"]),
+            "diffusion_presets": presets(of: ["PatchedUNetCondCat", "UViT"]),
         ]
         try JSONSerialization.data(withJSONObject: bundle).write(to: dir.appendingPathComponent("bundle.json"))
         return dir
+    }
+
+    /// Copies a tokenizer checkpoint with its codebook grown to `size` codes: the codebook
+    /// tensor (`[K, d]`, or `[heads, K, d]` for Memcodes) gets random rows, `cluster_size` zeros,
+    /// and the metadata's `codebook_size` the new size.
+    static func widen(_ source: URL, codebook: String, to size: Int, writing destination: URL, using rng: inout SeededGenerator) throws {
+        let file = try SafeTensorsFile(path: source.path)
+        var metadata = file.metadata
+        metadata["codebook_size"] = String(size)
+        var writer = SafeTensorsWriter(metadata: metadata)
+        for name in file.names {
+            var t = try file.floatTensor(name)
+            if name == codebook {
+                // Grow the second-to-last axis (codes) of every leading slice (heads).
+                let (codes, width) = (t.shape[t.rank - 2], t.shape[t.rank - 1])
+                let slices = t.count / (codes * width)
+                let old = t.scalars
+                var merged: [Float] = []
+                for s in 0..<slices {
+                    merged += old[(s * codes * width)..<((s + 1) * codes * width)]
+                    merged += Tensor<Float>.randomNormal(shape: [size - codes, width], using: &rng).scalars
+                }
+                t = Tensor(shape: Array(t.shape.dropLast(2)) + [size, width], scalars: merged)
+            } else if name.hasSuffix("._codebook.cluster_size") {
+                t = Tensor(zeros: [size])
+            }
+            writer.add(name, t)
+        }
+        try writer.write(to: destination.path)
     }
 }
