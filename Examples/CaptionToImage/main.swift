@@ -20,7 +20,7 @@ do {
         for i in preset.targets.indices { preset.targets[i].steps = min(steps, preset.targets[i].tokens) }
     }
     let rgb = preset.targets[preset.targets.count - 1].modality
-    let pipeline = try Pipeline(bundle: bundle, outputs: [rgb])
+    let pipeline = try Pipeline(bundle: bundle, outputs: [rgb], model: model)
     let result = try pipeline.generate(from: [.caption: .text(arguments[2])], preset: preset, seed: 1) { step in
         print("step \(step.index + 1): \(step.step.target) (\(step.committedPositions.first?.count ?? 0) tokens)")
     }

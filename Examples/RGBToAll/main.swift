@@ -21,7 +21,7 @@ do {
     // Decode only what the bundle has tokenizers for, and say what is skipped.
     let missing = bundle.missingDecoders(for: model.outputModalities)
     if !missing.isEmpty { print("skipping (no tokenizer in the bundle): \(missing.map(\.rawValue).joined(separator: ", "))") }
-    let pipeline = try Pipeline(bundle: bundle, outputs: model.outputModalities.filter { !missing.contains($0) })
+    let pipeline = try Pipeline(bundle: bundle, outputs: model.outputModalities.filter { !missing.contains($0) }, model: model)
     var preset = SchedulePreset.rgbToAll(model, excluding: [rgb])
     preset.targets.removeAll { missing.contains($0.modality) }
     let photo = try Image(contentsOf: URL(fileURLWithPath: arguments[2]))

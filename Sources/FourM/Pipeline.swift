@@ -216,14 +216,19 @@ public struct Pipeline: Sendable {
     ///   - bundle: where the files are.
     ///   - outputs: the modalities you intend to decode (default: every output of the model);
     ///     each must have a tokenizer in the bundle.
+    ///   - preloaded: the bundle's model when the caller already loaded it (it is not loaded again).
     /// - Throws: `.missingTokenizers` naming every output the bundle cannot decode, or the
     ///   error of the file that failed to load.
-    public init(bundle: ModelBundle, outputs: [Modality]? = nil) throws(FourMError) {
-        do { model = try FourMModel(path: bundle.model.path) } catch {
-            switch error {
-            case .weights(let e): throw .weights(e)
-            case .configuration(let e): throw .configuration(e)
-            default: throw .model(error)
+    public init(bundle: ModelBundle, outputs: [Modality]? = nil, model preloaded: FourMModel? = nil) throws(FourMError) {
+        if let preloaded {
+            model = preloaded
+        } else {
+            do { model = try FourMModel(path: bundle.model.path) } catch {
+                switch error {
+                case .weights(let e): throw .weights(e)
+                case .configuration(let e): throw .configuration(e)
+                default: throw .model(error)
+                }
             }
         }
         let wanted = outputs ?? model.outputModalities

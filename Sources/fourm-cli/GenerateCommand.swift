@@ -111,7 +111,7 @@ struct GenerateCommand: AsyncParsableCommand {
         if let topP { chosen.filter.topP = topP }
         // The bundle must decode every requested output; say which are missing up front.
         let needed = chosen.targets.map(\.modality)
-        let pipelineForTargets = try Pipeline(bundle: files, outputs: needed)
+        let pipelineForTargets = try Pipeline(bundle: files, outputs: needed, model: model)
         let total = (try? chainedSchedule(conditions: Array(conditions.keys), targets: chosen.targets, growConditioning: chosen.growConditioning).count) ?? 0
         let bar = ProgressBar(total: total)
         let result = try pipelineForTargets.generate(from: conditions, preset: chosen, seed: seed) { report in
