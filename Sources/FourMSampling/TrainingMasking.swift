@@ -238,3 +238,61 @@ extension ModalityState {
         return state
     }
 }
+
+extension TrainingMasking {
+    /// One sequence modality's training masks (spec/generation.md 7.2 step 5, seq): span masking
+    /// of `ids + [EOS]` (truncated to `maxTokens`) with a keep probability from `keep`, lowered
+    /// by 10% until the input fits `inputBudget`; the target cut to `targetBudget` at a
+    /// sentinel; laid out in a row of `2·(maxTokens + 1)` with the input at 0 and the target at
+    /// offset `inputBudget` (causal: `decoder_attention_mask` 1 on it).
+    /// - Returns: a one-row state.
+    public static func sequenceState(
+        _ ids: [Int32], inputBudget: Int, targetBudget: Int, keep: MaskedModality.Keep, maxTokens: Int, using rng: inout SeededGenerator
+    ) -> ModalityState {
+        let content = Array((ids + [SpecialTokens.eos]).prefix(maxTokens))
+        var input: [Int32] = [], target: [Int32] = []
+        if inputBudget <= 0 {
+            (_, target) = spanMask(content, keep: [Bool](repeating: false, count: content.count))
+        } else {
+            var q: Double
+            switch keep {
+            case .random: q = Double(rng.nextUniform())
+            case .all: q = 1
+            case .binary: q = rng.nextUniform() < 0.5 ? 0 : 1
+            }
+            var attempts = 0
+            repeat {
+                let kept = content.map { _ in Double(rng.nextUniform()) <= q }
+                (input, target) = spanMask(content, keep: kept)
+                q *= 0.9
+                attempts += 1
+                if attempts > 1000 { q = 0 }  // guarantees termination: everything masked is one sentinel
+            } while input.count > inputBudget
+        }
+        if target.count > targetBudget {
+            let sentinels = target.indices.filter { SpecialTokens.isSentinel(target[$0]) }
+            let pick = Int(rng.next() % UInt64(max(1, sentinels.count - 1)))
+            if target.count - sentinels[pick] >= targetBudget {
+                target = Array(target[sentinels[pick]..<(sentinels[pick] + targetBudget)])
+            } else if let start = sentinels.first(where: { target.count - $0 <= targetBudget }) {
+                target = Array(target[start...])
+            }
+        }
+        let length = 2 * (maxTokens + 1)
+        var tokens = [Int32](repeating: SpecialTokens.pad, count: length)
+        var inputMask = [Bool](repeating: true, count: length), targetMask = inputMask
+        var attention = [Int32](repeating: 0, count: length)
+        for (i, id) in input.enumerated() where i < length {
+            tokens[i] = id
+            inputMask[i] = false
+        }
+        let offset = max(inputBudget, 0)
+        for (i, id) in target.enumerated() where offset + i < length {
+            tokens[offset + i] = id
+            targetMask[offset + i] = false
+            attention[offset + i] = 1
+        }
+        return ModalityState(content: .tokens(Tensor(shape: [1, length], scalars: tokens)), inputMask: Tensor(shape: [1, length], scalars: inputMask),
+                             targetMask: Tensor(shape: [1, length], scalars: targetMask), decoderAttentionMask: Tensor(shape: [1, length], scalars: attention))
+    }
+}

@@ -62,3 +62,43 @@ import Testing
         }
     }
 }
+
+@Suite struct SequenceMaskingTests {
+    @Test func inputFitsItsBudgetAndSpansMatchTheTarget() {
+        var rng = SeededGenerator(seed: 21)
+        let ids: [Int32] = (0..<30).map { 900 + $0 }
+        for _ in 0..<200 {
+            let inputBudget = Int(rng.next() % 12) + 1, targetBudget = Int(rng.next() % 40) + 2
+            let state = TrainingMasking.sequenceState(ids, inputBudget: inputBudget, targetBudget: targetBudget, keep: .random, maxTokens: 40, using: &rng)
+            let tokens = state.tokens?.scalars ?? []
+            let input = (0..<tokens.count).filter { !state.inputMask[0, $0] }.map { tokens[$0] }
+            let target = (0..<tokens.count).filter { !state.targetMask[0, $0] }.map { tokens[$0] }
+            #expect(input.count <= inputBudget && target.count <= targetBudget)
+            #expect(state.inputMask.shape == [1, 82])
+            // Targets start at the input budget; the non-sentinel input tokens are a subsequence
+            // of ids + [EOS].
+            #expect(state.targetMask.scalars.firstIndex(of: false) == inputBudget)
+            var source = (ids + [3]).makeIterator()
+            #expect(input.filter { !SpecialTokens.isSentinel($0) }.allSatisfy { token in
+                while let next = source.next() { if next == token { return true } }
+                return false
+            })
+        }
+    }
+
+    @Test func emptyInputBudgetGivesTheWholeSequenceAsTarget() {
+        var rng = SeededGenerator(seed: 2)
+        let state = TrainingMasking.sequenceState([900, 901], inputBudget: 0, targetBudget: 10, keep: .all, maxTokens: 8, using: &rng)
+        let tokens = state.tokens?.scalars ?? []
+        #expect(Array(tokens.prefix(5)) == [5, 900, 901, 3, 6])
+        #expect(state.inputMask.scalars.allSatisfy { $0 })
+    }
+
+    @Test func keepAllWithRoomKeepsEverything() {
+        var rng = SeededGenerator(seed: 3)
+        let state = TrainingMasking.sequenceState([900, 901, 902], inputBudget: 10, targetBudget: 10, keep: .all, maxTokens: 8, using: &rng)
+        let tokens = state.tokens?.scalars ?? []
+        #expect(Array(tokens.prefix(4)) == [900, 901, 902, 3])
+        #expect(tokens[10] == 5)  // the target holds the lone closing sentinel [S_1]
+    }
+}
