@@ -25,6 +25,7 @@ let package = Package(
         .target(name: "FourMDiffusion", dependencies: ["FourMTensor", "FourMTokenizers"]),
         .target(name: "FourMSampling", dependencies: ["FourMModels"]),
         .target(name: "FourMRetrieval", dependencies: ["FourMSampling", "FourMTokenizers"]),
+        .target(name: "FourMSynth", dependencies: ["FourMTensor", "FourMTokenizers"]),
         .target(
             name: "FourM",
             dependencies: [
@@ -35,6 +36,7 @@ let package = Package(
             name: "fourm-cli",
             dependencies: [
                 "FourM", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMSampling", "FourMDiffusion",
+                "FourMSynth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "RGBToAll", dependencies: ["FourM"], path: "Examples/RGBToAll"),
@@ -59,6 +61,7 @@ let package = Package(
         .testTarget(name: "FourMCLITests", dependencies: ["FourMTestSupport", "FourMTensor"]),
         .testTarget(name: "FourMTests", dependencies: ["FourM", "FourMTestSupport"]),
         .testTarget(name: "FourMRetrievalTests", dependencies: ["FourMRetrieval", "FourMTensor"]),
+        .testTarget(name: "FourMSynthTests", dependencies: ["FourMSynth", "FourMTensor", "FourMTokenizers"]),
         .testTarget(
             name: "FourMModelsTests",
             dependencies: ["FourMModels", "FourMTensor", "FourMTestSupport"]),
