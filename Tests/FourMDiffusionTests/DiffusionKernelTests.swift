@@ -77,42 +77,14 @@ import Testing
         }
     }
 
-    @Test func automaticAlgorithmChoice() {
-        func geometry(_ side: Int, kernel: Int = 3, stride: Int = 1, padding: Int = 1, groups: Int = 1) -> ConvolutionGeometry {
-            ConvolutionGeometry(batch: 1, inChannels: 4, height: side, width: side, outChannels: 4, kernelHeight: kernel,
+    @Test func winogradAppliesOnlyToPaddedUnitStride3x3() {
+        func geometry(kernel: Int = 3, stride: Int = 1, padding: Int = 1, groups: Int = 1) -> ConvolutionGeometry {
+            ConvolutionGeometry(batch: 1, inChannels: 4, height: 9, width: 9, outChannels: 4, kernelHeight: kernel,
                                 kernelWidth: kernel, stride: stride, padding: padding, groups: groups)
         }
-        #expect(usesWinograd(geometry(16)) && usesWinograd(geometry(56)))
-        #expect(!usesWinograd(geometry(14)) && !usesWinograd(geometry(7)))
-        #expect(!usesWinograd(geometry(56, stride: 2)) && !usesWinograd(geometry(56, padding: 0)))
-        #expect(!usesWinograd(geometry(56, kernel: 1, padding: 0)) && !usesWinograd(geometry(56, groups: 2)))
-    }
-
-    @Test(arguments: [1, 2, 7])
-    func conv2dChunksOutputRows(chunkRows: Int) {
-        // A small chunk limit forces several im2col row chunks (the last one partial).
-        var rng = SeededGenerator(seed: UInt64(11 + chunkRows))
-        let (c, h, w) = (5, 33, 7)
-        let x = Tensor<Float>.randomNormal(shape: [2, c, h, w], using: &rng)
-        let weight = Tensor<Float>.randomNormal(shape: [3, c, 3, 3], using: &rng)
-        let bias = Tensor<Float>.randomNormal(shape: [3], using: &rng)
-        for (stride, padding) in [(1, 1), (2, 0)] {
-            var g = ConvolutionGeometry(batch: 2, inChannels: c, height: h, width: w, outChannels: 3, kernelHeight: 3, kernelWidth: 3,
-                                        stride: stride, padding: padding)
-            g.chunkFloats = g.patchLength * g.outWidth * chunkRows
-            #expect(g.rowsPerChunk == chunkRows)
-            var out = [Float](repeating: .nan, count: 2 * 3 * g.outHeight * g.outWidth)
-            var scratch = [Float](repeating: .nan, count: g.scratchCount)
-            x.withUnsafeBufferPointer { px in
-                weight.withUnsafeBufferPointer { pw in
-                    bias.withUnsafeBufferPointer { pb in
-                        conv2dKernel(px.baseAddress!, pw.baseAddress!, pb.baseAddress!, &out, geometry: g, scratch: &scratch)
-                    }
-                }
-            }
-            expectClose(out, conv2dReference(x.scalars, weight.scalars, bias.scalars, geometry: g), atol: 1e-4,
-                        "conv2d in chunks of \(chunkRows) rows, stride \(stride)")
-        }
+        #expect(winogradApplies(geometry()))
+        #expect(!winogradApplies(geometry(stride: 2)) && !winogradApplies(geometry(padding: 0)))
+        #expect(!winogradApplies(geometry(kernel: 1, padding: 0)) && !winogradApplies(geometry(groups: 2)))
     }
 
     @Test(arguments: [(1, 1, 1, 1, 1, 1), (2, 7, 3, 5, 4, 4), (1, 33, 7, 1, 3, 2), (1, 3, 1, 7, 7, 1)])

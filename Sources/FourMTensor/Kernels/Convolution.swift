@@ -270,7 +270,7 @@ package final class ConvolutionScratch {
 
 /// How ``conv2d(_:weight:bias:stride:padding:groups:scratch:algorithm:)`` computes.
 package enum ConvolutionAlgorithm: Sendable {
-    /// Winograd F(2×2, 3×3) where ``usesWinograd(_:)`` says so, im2col + sgemm otherwise.
+    /// The measured-fastest path: im2col + sgemm (see ``winogradApplies(_:)`` for why not Winograd).
     case automatic
     /// Always im2col + sgemm (pointwise convolutions skip the im2col).
     case im2col
@@ -298,9 +298,8 @@ package func conv2d(
         stride: stride, padding: padding, groups: groups)
     precondition(g.outHeight >= 1 && g.outWidth >= 1, "conv2d: input \(x.shape) smaller than kernel \(weight.shape)")
     let work = scratch ?? ConvolutionScratch()
-    let winograd = algorithm == .winograd || (algorithm == .automatic && usesWinograd(g))
-    precondition(!winograd || (g.kernelHeight == 3 && g.kernelWidth == 3 && stride == 1 && padding == 1 && groups == 1),
-                 "conv2d: the Winograd path needs a 3×3, stride-1, padding-1, ungrouped convolution")
+    let winograd = algorithm == .winograd
+    precondition(!winograd || winogradApplies(g), "conv2d: the Winograd path needs a 3×3, stride-1, padding-1, ungrouped convolution")
     let count = winograd ? winogradScratchCount(g) : g.scratchCount
     let buffer = count > 0 ? work.buffer(count) : nil
     return Tensor(shape: [g.batch, g.outChannels, g.outHeight, g.outWidth]) { out in

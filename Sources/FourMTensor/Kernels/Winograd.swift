@@ -10,20 +10,19 @@ import Foundation
 //   G  = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]
 //   Aᵀ = [1 1 1 0; 0 1 −1 −1]
 
-/// Whether ``conv2d(_:weight:bias:stride:padding:groups:scratch:)`` takes the Winograd path:
-/// 3×3, stride 1, padding 1, one group, and at least `winogradMinimumTiles` 2×2 output tiles
-/// (below that the per-call weight transform outweighs the saving).
-package func usesWinograd(_ g: ConvolutionGeometry) -> Bool {
+/// Whether the Winograd path applies to a geometry: 3×3, stride 1, padding 1, one group.
+///
+/// ``conv2d(_:weight:bias:stride:padding:groups:scratch:algorithm:)`` uses it only when asked
+/// (`.winograd`): measured on the 224 UNet, the per-call weight transform (16·O·C floats
+/// written per convolution) ate the 2.25× saving in multiplications — single-threaded 2.09 s
+/// (im2col) versus 2.10–2.22 s per step — so `.automatic` stays on im2col. Transforming the
+/// weights once at load would remove that cost at 16/9 the weight memory.
+package func winogradApplies(_ g: ConvolutionGeometry) -> Bool {
     g.kernelHeight == 3 && g.kernelWidth == 3 && g.stride == 1 && g.padding == 1 && g.groups == 1
-        && winogradTiles(g.height) * winogradTiles(g.width) >= winogradMinimumTiles
 }
 
 /// Tiles needed along a side of `n` outputs.
 @inline(__always) func winogradTiles(_ n: Int) -> Int { (n + 1) / 2 }
-
-/// The smallest tile count (per image) for which the Winograd path is used: 64 tiles = a 16×16
-/// map. The 224 UNet's 56×56 and 28×28 levels qualify, its 14×14 and 7×7 levels do not.
-package let winogradMinimumTiles = Int(ProcessInfo.processInfo.environment["WINO_MIN"] ?? "") ?? 64
 
 /// Tile rows per chunk so that the transformed input and product of one chunk stay near
 /// `chunkFloats` floats.
