@@ -86,18 +86,7 @@ public func generateMultiGuided(
         let flat = perPass.map { $0.reshaped([-1, $0.shape[2]]) }
         let logits = guide(conditionals: Array(flat.dropLast()), unconditional: flat[flat.count - 1], weights: weights)
         let (ids, probabilities) = stepper.draw(logits, temperature: step.temperature, step: index, iteration: nil, randomness: &randomness)
-        let batch = slotsU.count, width = slotsU.first?.count ?? 0
-        let committed: [[Int]]
-        if step.scheme == .roar {
-            committed = slotsU
-        } else if let replay = randomness.replayedSelection(step: index) {
-            committed = replay
-        } else {
-            committed = (0..<batch).map { b in
-                let order = (0..<width).sorted { probabilities[b * width + $0] > probabilities[b * width + $1] || (probabilities[b * width + $0] == probabilities[b * width + $1] && $0 < $1) }
-                return order.prefix(count).map { slotsU[b][$0] }
-            }
-        }
+        let committed = stepper.committedPositions(step, index: index, slots: slotsU, probabilities: probabilities, count: count, randomness: randomness)
         var updated = uState
         stepper.commit(&updated, positions: committed, slots: slotsU, ids: ids, inputMask: false)
         u[step.target] = updated

@@ -38,18 +38,7 @@ struct Stepper {
             let slots = try imageSlots(state, step: step, index: index, count: count, randomness: &randomness)
             let logits = try guidedMaskedLogits(passes, target: step.target, positions: slots, weights: [scale], report: &report)
             let (ids, probabilities) = draw(logits, temperature: step.temperature, step: index, iteration: nil, randomness: &randomness)
-            let batch = slots.count, width = slots.first?.count ?? 0
-            var committed: [[Int]] = []
-            if step.scheme == .roar {
-                committed = slots
-            } else if let replay = randomness.replayedSelection(step: index) {
-                committed = replay
-            } else {
-                committed = (0..<batch).map { b in
-                    let order = (0..<width).sorted { probabilities[b * width + $0] > probabilities[b * width + $1] || (probabilities[b * width + $0] == probabilities[b * width + $1] && $0 < $1) }
-                    return order.prefix(count).map { slots[b][$0] }
-                }
-            }
+            let committed = committedPositions(step, index: index, slots: slots, probabilities: probabilities, count: count, randomness: randomness)
             var updated = state
             commit(&updated, positions: committed, slots: slots, ids: ids, inputMask: false)
             dictionary[step.target] = updated
@@ -66,6 +55,20 @@ struct Stepper {
             throw .stepDoesNotFit(step: index, target: step.target.rawValue, reason: "scheme \(step.scheme.rawValue) cannot generate a \(info.kind) modality")
         }
         return report
+    }
+
+    /// The positions a step commits (spec/generation.md 3.1–3.2): every ROAR slot; for MaskGIT
+    /// the `count` slots of each row with the highest sampled probability (ties to the lower
+    /// slot), unless the randomness replays a recorded choice.
+    func committedPositions(_ step: GenerationStep, index: Int, slots: [[Int]], probabilities: [Float], count: Int,
+                            randomness: any GenerationRandomness) -> [[Int]] {
+        if step.scheme == .roar { return slots }
+        if let replay = randomness.replayedSelection(step: index) { return replay }
+        let width = slots.first?.count ?? 0
+        return slots.indices.map { b in
+            let order = (0..<width).sorted { probabilities[b * width + $0] > probabilities[b * width + $1] || (probabilities[b * width + $0] == probabilities[b * width + $1] && $0 < $1) }
+            return order.prefix(count).map { slots[b][$0] }
+        }
     }
 
     /// The positions a MaskGIT (all remaining, ascending) or ROAR (a random subset, in random
