@@ -397,14 +397,7 @@ public struct Pipeline: Sendable {
                 targetMask: Tensor(shape: [1, length], scalars: row.targetMask.scalars + [Bool](repeating: true, count: extra)),
                 decoderAttentionMask: Tensor(zeros: [1, length]))
         }
-        var out = padded[0]
-        switch padded[0].content {
-        case .tokens: out.content = .tokens(Tensor.concatenate(padded.compactMap(\.tokens)))
-        case .pixels: out.content = .pixels(Tensor.concatenate(padded.compactMap { if case .pixels(let t) = $0.content { return t } else { return nil } }))
-        case .embeddings: out.content = .embeddings(Tensor.concatenate(padded.compactMap { if case .embeddings(let t) = $0.content { return t } else { return nil } }))
-        }
-        out.inputMask = Tensor.concatenate(padded.map(\.inputMask))
-        out.targetMask = Tensor.concatenate(padded.map(\.targetMask))
+        var out = ModalityState.concatenated(padded)
         out.decoderAttentionMask = Tensor(zeros: out.inputMask.shape)
         return out
     }

@@ -131,7 +131,7 @@ extension ModalityState {
     }
 
     /// States stacked along the batch axis (same lengths).
-    static func concatenated(_ parts: [ModalityState]) -> ModalityState {
+    package static func concatenated(_ parts: [ModalityState]) -> ModalityState {
         var out = parts[0]
         switch parts[0].content {
         case .tokens: out.content = .tokens(Tensor.concatenate(parts.compactMap { $0.tokens }))
