@@ -51,6 +51,9 @@ public struct FourMConfiguration: Sendable, Equatable {
     /// Keys present in the source that the reference accepts but inference ignores, or that
     /// are unknown (tolerated), sorted.
     public var ignoredKeys: [String]
+    /// Modality descriptions read from a checkpoint's tensor shapes, which take precedence over
+    /// the registry's (see ``adoptingTensorShapes(of:)``).
+    public var modalityOverrides: [Modality: ModalityInfo] = [:]
 
     /// Keys the reference requires (spec/model.md 1.2).
     public static let requiredKeys = ["domains_in", "domains_out", "image_size", "patch_size", "norm_bias", "act_layer"]
@@ -163,8 +166,59 @@ public struct FourMConfiguration: Sendable, Equatable {
     /// Head dimension `D / H`.
     public var headDim: Int { dim / numHeads }
 
-    /// Registry information for a modality of this model.
-    public func info(_ modality: Modality) -> ModalityInfo? { ModalityRegistry.info(for: modality, imageSize: imageSize) }
+    /// Registry information for a modality of this model (a checkpoint's own shapes first).
+    public func info(_ modality: Modality) -> ModalityInfo? {
+        modalityOverrides[modality] ?? ModalityRegistry.info(for: modality, imageSize: imageSize)
+    }
+
+    /// This configuration with vocabulary sizes, token grids and patch sizes read from the
+    /// checkpoint's tensor shapes, so that models beyond the released ones load as they are: a
+    /// demo model with `rgb@64` in 8-pixel patches and a 1024-code `tok_rgb@64`, say.
+    ///
+    /// - A token table `[V, D]` (`token_emb` or `to_logits`) sets the vocabulary size.
+    /// - A sin-cos `pos_emb` `[1, G·G, D]` of an image-like modality sets the grid side `G`; the
+    ///   patch size is then the `@N` resolution divided by `G` (for pixels it must also agree
+    ///   with `proj.weight` `[D, P·P·C]`).
+    /// - Anything absent keeps the registry's value (spec/model.md 2.1), so released
+    ///   checkpoints are described exactly as before.
+    /// - Parameter file: the checkpoint the configuration belongs to.
+    /// - Throws: `ConfigurationError.invalidValue` when a shape contradicts the modality name.
+    public func adoptingTensorShapes(of file: SafeTensorsFile) throws(ConfigurationError) -> FourMConfiguration {
+        var copy = self
+        for m in Set(domainsIn + domainsOut) {
+            guard let base = ModalityRegistry.info(for: m, imageSize: imageSize) else { continue }
+            let prefixes = ["encoder_embeddings.\(m.rawValue)", "decoder_embeddings.\(m.rawValue)"]
+            func shape(_ suffix: String) -> [Int]? {
+                prefixes.lazy.compactMap { file.entries["\($0).\(suffix)"]?.shape }.first
+            }
+            var vocabulary = base.vocabularySize, grid = base.gridSize, patch = base.patchSize
+            if base.kind == .imageTokens || base.kind == .sequence,
+                let table = shape("token_emb.weight") ?? shape("to_logits.weight"), table.count == 2, table[1] == dim
+            {
+                vocabulary = table[0]
+            }
+            if (base.kind == .pixels || base.kind == .imageTokens), !base.learnedPositions,
+                let positions = shape("pos_emb"), positions.count == 3, positions[2] == dim
+            {
+                let side = Int(Double(positions[1]).squareRoot().rounded())
+                guard side > 0, side * side == positions[1], let resolution = m.resolution, resolution % side == 0 else {
+                    throw .invalidValue(file: file.path, key: "\(prefixes[0]).pos_emb", expected: "a square token grid dividing the resolution of '\(m.rawValue)'", actual: "\(positions)")
+                }
+                grid = side
+                patch = resolution / side
+                if base.kind == .pixels, let proj = shape("proj.weight"), proj != [dim, patch * patch * base.channels] {
+                    throw .invalidValue(file: file.path, key: "\(prefixes[0]).proj.weight", expected: "[\(dim), \(patch * patch * base.channels)] for \(patch)-pixel patches", actual: "\(proj)")
+                }
+            }
+            guard vocabulary != base.vocabularySize || grid != base.gridSize || patch != base.patchSize else { continue }
+            copy.modalityOverrides[m] = ModalityInfo(
+                modality: m, kind: base.kind, vocabularySize: vocabulary,
+                tokenCount: base.kind == .sequence ? base.tokenCount : grid * grid, gridSize: grid, patchSize: patch,
+                channels: base.channels, maxLength: base.maxLength, embeddingWidth: base.embeddingWidth,
+                learnedPositions: base.learnedPositions, hasEncoder: base.hasEncoder, hasDecoder: base.hasDecoder, id: base.id)
+        }
+        return copy
+    }
 }
 
 /// True when an NSNumber came from a JSON boolean (objCType "c", as Foundation reports them).

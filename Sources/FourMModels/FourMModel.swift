@@ -106,7 +106,7 @@ public struct FourMModel: Sendable {
     public init(path: String) throws(ModelError) {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: path) } catch { throw .weights(error) }
-        let configuration: FourMConfiguration
+        var configuration: FourMConfiguration
         do {
             if file.metadata["domains_in"] == nil,
                 let json = try? Data(contentsOf: URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("config.json"))
@@ -115,13 +115,19 @@ public struct FourMModel: Sendable {
             } else {
                 configuration = try FourMConfiguration(metadata: file.metadata, file: path)
             }
+            configuration = try configuration.adoptingTensorShapes(of: file)
         } catch { throw .configuration(error) }
         do { try self.init(file: file, configuration: configuration) } catch { throw .weights(error) }
     }
 
     /// Builds the model from an opened file and a configuration, strictly.
     /// - Throws: `WeightError` for missing, mis-shaped or unused tensors.
-    public init(file: SafeTensorsFile, configuration c: FourMConfiguration) throws(WeightError) {
+    ///
+    /// Vocabulary sizes and token grids come from the file's shapes where they differ from the
+    /// registry (``FourMConfiguration/adoptingTensorShapes(of:)``); a shape that contradicts
+    /// its modality name is then reported by the strict tensor checks.
+    public init(file: SafeTensorsFile, configuration base: FourMConfiguration) throws(WeightError) {
+        let c = (try? base.adoptingTensorShapes(of: file)) ?? base
         configuration = c
         let store = WeightStore(file)
         let d = c.dim
