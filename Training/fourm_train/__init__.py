@@ -1,0 +1,1 @@
+"""Trainer for FourM's embedded demo model (see Training/README.md)."""
