@@ -41,6 +41,28 @@ extension Visualization {
         return Image(unchecked: width, height, 3, pixels)
     }
 
+    /// A label map `[H, W]` or `[1, H, W]` drawn with your own colours, for segmentation
+    /// tokenizers with classes other than COCO's (label `i` is drawn with `colors[i]`).
+    /// - Parameters:
+    ///   - labels: the class map.
+    ///   - colors: one colour per label.
+    /// - Returns: a `W × H` RGB image.
+    /// - Throws: ``ImageError/invalidTensor(argument:expected:actual:)`` for another shape or a
+    ///   label outside `0..<colors.count`.
+    public static func semanticSegmentation(labels: Tensor<Int32>, colors: [Image.Color]) throws(ImageError) -> Image {
+        let (height, width) = try labelPlane(labels.shape)
+        var pixels: [UInt8] = []
+        pixels.reserveCapacity(width * height * 3)
+        for label in labels.scalars {
+            guard label >= 0, Int(label) < colors.count else {
+                throw .invalidTensor(argument: "labels", expected: "labels in 0..<\(colors.count)", actual: "label \(label)")
+            }
+            let color = colors[Int(label)]
+            pixels += [color.red, color.green, color.blue]
+        }
+        return Image(unchecked: width, height, 3, pixels)
+    }
+
     /// Decoder logits `[134, H, W]` or `[1, 134, H, W]` drawn as a class map: argmax over the
     /// classes (ties → lowest label, spec/tokenizers.md 6.5), then
     /// ``semanticSegmentation(labels:)``.

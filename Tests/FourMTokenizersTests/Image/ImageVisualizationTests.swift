@@ -18,6 +18,16 @@ import Testing
         #expect(try Visualization.surfaceNormals(values.reshaped([3, 1, 4])) == image)
     }
 
+    @Test func customPaletteDrawsEachLabelWithItsColour() throws {
+        let colors = [Image.Color(red: 0, green: 0, blue: 0), Image.Color(red: 255, green: 0, blue: 0), Image.Color(red: 0, green: 0, blue: 255)]
+        let labels = Tensor<Int32>(shape: [1, 2, 2], scalars: [0, 1, 2, 1])
+        let image = try Visualization.semanticSegmentation(labels: labels, colors: colors)
+        #expect(image.width == 2 && image.height == 2 && image.channels == 3)
+        #expect(image.pixels == [0, 0, 0, 255, 0, 0, 0, 0, 255, 255, 0, 0])
+        #expect(throws: ImageError.self) { try Visualization.semanticSegmentation(labels: Tensor<Int32>(shape: [1, 1], scalars: [3]), colors: colors) }
+        #expect(throws: ImageError.self) { try Visualization.semanticSegmentation(labels: Tensor<Int32>(shape: [1, 1], scalars: [-1]), colors: colors) }
+    }
+
     @Test func edgesAreGray() throws {
         let values = Tensor<Float>(shape: [2, 2], scalars: [-1, 1, 0, -1])
         let image = try Visualization.edges(values)
