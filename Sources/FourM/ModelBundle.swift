@@ -29,6 +29,9 @@ public struct ModelBundle: Sendable, Equatable {
     /// `tokenizer_presets`: `{"name": {"dim_tokens": 64, "depth": 2, "num_heads": 2,
     /// "mlp_ratio": 4.0, "qkv_bias": true, "norm_eps": 1e-6}}`).
     public let tokenizerPresets: [String: VQViTPreset]
+    /// Names of the semantic-segmentation classes by label (`bundle.json` → `semseg_classes`);
+    /// nil means the COCO panoptic classes of the released tokenizer.
+    public let semanticClassNames: [String]?
 
     /// Released tokenizer folder names by modality base name (the `EPFL-VILAB/4M_tokenizers_*`
     /// repositories).
@@ -43,12 +46,29 @@ public struct ModelBundle: Sendable, Equatable {
     ]
 
     /// Creates a bundle from explicit paths.
-    public init(directory: URL, model: URL, textTokenizer: URL?, tokenizers: [Modality: URL], tokenizerPresets: [String: VQViTPreset] = [:]) {
+    public init(
+        directory: URL, model: URL, textTokenizer: URL?, tokenizers: [Modality: URL], tokenizerPresets: [String: VQViTPreset] = [:],
+        semanticClassNames: [String]? = nil
+    ) {
         self.directory = directory
         self.model = model
         self.textTokenizer = textTokenizer
         self.tokenizers = tokenizers
         self.tokenizerPresets = tokenizerPresets
+        self.semanticClassNames = semanticClassNames
+    }
+
+    /// The demo model shipped inside the package: a small 4M trained on the synthetic world
+    /// of `fourm synth` (64×64 scenes; `rgb@64` in, depth, normals, semantic segmentation,
+    /// edges, RGB tokens, caption, boxes, palette and metadata out). `Training/README.md`
+    /// says how it was made and Documentation/Quality.md how well it does.
+    /// - Throws: `.bundle` when the package's resources are missing (an executable copied
+    ///   away from its build folder).
+    public static func demo() throws(FourMError) -> ModelBundle {
+        guard let url = Bundle.module.url(forResource: "DemoModel", withExtension: nil) else {
+            throw .bundle(path: Bundle.module.bundlePath, reason: "the embedded DemoModel resource folder is missing")
+        }
+        return try ModelBundle(directory: url)
     }
 
     /// Reads `bundle.json` in `directory`, or finds the released file names.
@@ -101,7 +121,12 @@ public struct ModelBundle: Sendable, Equatable {
                     do { try DiffusionPresets.register(name, description: entry) } catch { throw .bundle(path: manifest.path, reason: "diffusion_presets.\(name): \(error.description)") }
                 }
             }
-            self.init(directory: directory, model: modelURL, textTokenizer: text, tokenizers: tokenizers, tokenizerPresets: presets)
+            var classNames: [String]? = nil
+            if let list = object["semseg_classes"] {
+                guard let names = list as? [String], !names.isEmpty else { throw .bundle(path: manifest.path, reason: "'semseg_classes' must be a non-empty list of class names") }
+                classNames = names
+            }
+            self.init(directory: directory, model: modelURL, textTokenizer: text, tokenizers: tokenizers, tokenizerPresets: presets, semanticClassNames: classNames)
             return
         }
         var model = directory.appendingPathComponent("model.safetensors")
@@ -130,7 +155,7 @@ public struct ModelBundle: Sendable, Equatable {
     /// a tokenizer, text-like ones without the text tokenizer.
     public func missingDecoders(for outputs: [Modality], imageSize: Int = 224) -> [Modality] {
         outputs.filter { m in
-            switch ModalityRegistry.info(for: m, imageSize: imageSize)?.kind {
+            switch ModalityRegistry.info(for: m, imageSize: imageSize)?.kind {  // the kind never depends on shapes
             case .imageTokens?: return tokenizers[m] == nil
             case .sequence?: return textTokenizer == nil || ((m == .humanPoses || m == .samInstance) && tokenizers[m] == nil)
             default: return false

@@ -143,7 +143,15 @@ extension PipelineResult {
         case "tok_normal": render = Visualization.surfaceNormals
         case "tok_depth": render = Visualization.depth
         case "tok_canny_edge", "tok_sam_edge": render = Visualization.edges
-        case "tok_semseg": render = Visualization.semanticSegmentation(logits:)
+        case "tok_semseg":
+            if pipeline.semanticClassNames == COCOSemanticClasses.names {
+                render = Visualization.semanticSegmentation(logits:)
+            } else {
+                let colors = (0..<pipeline.semanticClassNames.count).map { Pipeline.distinctColors[$0 % Pipeline.distinctColors.count] }
+                render = { (logits: Tensor<Float>) throws(ImageError) -> Image in
+                    try Visualization.semanticSegmentation(labels: try Visualization.semanticSegmentationLabels(logits: logits), colors: colors)
+                }
+            }
         default: return nil
         }
         guard let values = try decodedValues(modality), row < values.shape[0] else { return nil }
@@ -165,9 +173,13 @@ extension PipelineResult {
 
 extension PipelineResult {
     /// A semantic segmentation output as a class map `[H, W]` (argmax of the tokenizer's class
-    /// logits) with the COCO class name of every label present.
+    /// logits) with the class name of every label present (``Pipeline/semanticClassNames``).
+    /// - Parameters:
+    ///   - modality: the semseg modality; nil picks the result's only `tok_semseg@N`.
+    ///   - row: the batch row.
     /// - Throws: `.missingTokenizers`, `.imageTokenizer`, `.image`.
-    public func segmentation(_ modality: Modality = .tokSemseg224, row: Int = 0) throws(FourMError) -> (labels: Tensor<Int32>, classNames: [Int32: String])? {
+    public func segmentation(_ modality: Modality? = nil, row: Int = 0) throws(FourMError) -> (labels: Tensor<Int32>, classNames: [Int32: String])? {
+        guard let modality = modality ?? dictionary.modalities.first(where: { $0.baseName == "tok_semseg" }) else { return nil }
         guard let values = try decodedValues(modality), row < values.shape[0] else { return nil }
         let labels: Tensor<Int32>
         do {
@@ -175,7 +187,8 @@ extension PipelineResult {
             labels = map.reshaped(Array(map.shape.dropFirst()))
         } catch { throw .image(error) }
         var names: [Int32: String] = [:]
-        for label in Set(labels.scalars) where Int(label) < COCOSemanticClasses.names.count { names[label] = COCOSemanticClasses.names[Int(label)] }
+        let known = pipeline.semanticClassNames
+        for label in Set(labels.scalars) where Int(label) < known.count { names[label] = known[Int(label)] }
         return (labels, names)
     }
 
@@ -209,7 +222,24 @@ public struct Pipeline: Sendable {
     public let diffusionTokenizers: [Modality: DiVAE]
     /// Denoising steps of diffusion decoding (DDIM, the released tokenizers' scheduler).
     public var diffusionSteps = 25
+    /// Semantic-segmentation class names by label: the bundle's, else the COCO panoptic ones.
+    public let semanticClassNames: [String]
     let bundleName: String
+
+    /// Colours for class lists other than COCO's: black background, then well-separated hues
+    /// (red, green, blue, yellow, …), repeating after 12.
+    static let distinctColors: [Image.Color] = [
+        (0, 0, 0), (230, 25, 75), (60, 180, 75), (0, 130, 200), (255, 225, 25), (240, 50, 230),
+        (70, 240, 240), (245, 130, 48), (145, 30, 180), (210, 245, 60), (250, 190, 212), (128, 128, 128),
+    ].map { Image.Color(red: $0.0, green: $0.1, blue: $0.2) }
+
+    /// Loads the demo model shipped with the package (``ModelBundle/demo()``): a small 4M
+    /// trained on synthetic 64×64 scenes, so that FourM runs without a download.
+    /// - Parameter outputs: the modalities you intend to decode (default: all).
+    /// - Throws: `.bundle` when the package resources are missing, or a load error.
+    public init(outputs: [Modality]? = nil) throws(FourMError) {
+        try self.init(bundle: try ModelBundle.demo(), outputs: outputs)
+    }
 
     /// Loads the model (memory-mapped) and the tokenizers of a bundle.
     /// - Parameters:
@@ -262,6 +292,7 @@ public struct Pipeline: Sendable {
         }
         imageTokenizers = tokenizers
         diffusionTokenizers = diffusion
+        semanticClassNames = bundle.semanticClassNames ?? COCOSemanticClasses.names
         bundleName = bundle.directory.path
     }
 
