@@ -7,6 +7,7 @@ struct GenerateCommand: AsyncParsableCommand {
         commandName: "generate",
         abstract: "Generate modalities from others with a 4M bundle and write them to a folder.",
         discussion: """
+            Without --bundle it runs the demo model shipped with FourM (64×64 synthetic scenes).
             Modalities take their 4M names (tok_depth@224, caption, …) or short names: \
             rgb, depth, normal, semseg, clip, dinov2, imagebind, dinov2_global, imagebind_global, \
             canny, sam_edge, caption, det, metadata, palette, poses, sam.
@@ -20,8 +21,8 @@ struct GenerateCommand: AsyncParsableCommand {
         case rgb2all, caption2all, caption2clip2rgb
     }
 
-    @Option(help: "Bundle folder (bundle.json, or the released file names).")
-    var bundle: String
+    @Option(help: "Bundle folder (bundle.json, or the released file names). Default: the demo model shipped with FourM.")
+    var bundle: String?
 
     @Option(name: .customLong("input"), help: "A condition, NAME=VALUE (image path for rgb, text otherwise). Repeatable.")
     var inputs: [String] = []
@@ -64,11 +65,12 @@ struct GenerateCommand: AsyncParsableCommand {
     }
 
     func execute() throws {
-        let files = try ModelBundle(directory: URL(fileURLWithPath: bundle))
+        let files = try bundle.map { path throws(FourMError) in try ModelBundle(directory: URL(fileURLWithPath: path)) } ?? ModelBundle.demo()
         let model: FourMModel
         do { model = try FourMModel(path: files.model.path) } catch { throw FourMError.model(error) }
         var conditions: [Modality: PipelineInput] = [:]
         var photo: Image? = nil
+        var photoSize = 224
         for input in inputs {
             let parts = input.split(separator: "=", maxSplits: 1).map(String.init)
             let modality = try resolve(parts[0], in: model.inputModalities, role: "input")
@@ -78,6 +80,7 @@ struct GenerateCommand: AsyncParsableCommand {
                 do { image = try Image(contentsOf: URL(fileURLWithPath: value)) } catch { throw FourMError.image(error) }
                 conditions[modality] = .image(image)
                 photo = image
+                if let info = model.configuration.info(modality) { photoSize = info.gridSize * info.patchSize }
             } else {
                 conditions[modality] = .text(value)
             }
@@ -138,7 +141,7 @@ struct GenerateCommand: AsyncParsableCommand {
                         let drawn: Image
                         do {
                             drawn = try Visualization.boxes(parsed.value.map { Visualization.Box(xmin: Float($0.xmin), ymin: Float($0.ymin), xmax: Float($0.xmax), ymax: Float($0.ymax), label: $0.className) },
-                                                            on: try photo.preprocessed(size: 224))
+                                                            on: try photo.preprocessed(size: max(photoSize, 256)))
                             try drawn.writePNG(to: URL(fileURLWithPath: "\(out)/\(name).png"))
                         } catch { throw FourMError.image(error) }
                         written.append("\(name).png")

@@ -101,6 +101,24 @@ import Testing
         #expect(files.isSuperset(of: ["tok_semseg_224.png", "tok_semseg_224.tokens.json", "det.txt", "det.tokens.json"]), "\(files)")
     }
 
+    /// README's first command: the shipped demo model, RGB to depth, normals, semantic
+    /// segmentation, caption and boxes, then the caption-to-RGB variant.
+    @Test func readmeCommandsRunOnTheShippedModel() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let scene = repository.appendingPathComponent("Examples/Assets/scene.png").path
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("demo-\(UUID())").path
+        let result = try cli.run(["generate", "--input", "rgb=\(scene)", "--target", "depth,normal,semseg,caption,det", "--out", out])
+        #expect(result.status == 0, "\(result.stderr)")
+        let files = Set((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [])
+        #expect(files.isSuperset(of: ["tok_depth_64.png", "tok_normal_64.png", "tok_semseg_64.png", "caption.txt", "det.txt", "det.boxes.json", "det.png"]), "\(files)")
+        let caption = (try? String(contentsOfFile: "\(out)/caption.txt", encoding: .utf8)) ?? ""
+        #expect(!caption.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "empty caption")
+
+        let toRGB = try cli.run(["generate", "--input", "caption=a large red cube left of a small blue sphere", "--target", "rgb", "--out", out])
+        #expect(toRGB.status == 0, "\(toRGB.stderr)")
+        #expect(FileManager.default.fileExists(atPath: "\(out)/tok_rgb_64.png"))
+    }
+
     @Test func reportsBadRequestsWithOneLineAndNonZeroExit() throws {
         guard let bundle = try FixtureBundle.make() else { return }
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("gen-\(UUID())").path
