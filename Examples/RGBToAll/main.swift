@@ -1,18 +1,20 @@
 // RGBToAll: predict every modality a 4M bundle can decode from one photo (the reference's
 // RGB→all recipe: image-like targets by ROAR in one step, then captions and boxes).
-// Run:   swift run -c release RGBToAll <bundle-folder> <photo.png|jpg> [out-folder]
-// Needs: a bundle (4M checkpoint + tokenizers + text tokenizer; see Documentation/LoadingWeights.md).
+// Run:   swift run -c release RGBToAll <bundle-folder|demo> <photo.png|jpg> [out-folder]
+//        e.g. swift run -c release RGBToAll demo Examples/Assets/scene.png (the shipped demo model)
+// Needs: a bundle (4M checkpoint + tokenizers + text tokenizer; see Documentation/LoadingWeights.md),
+//        or `demo` for the model shipped with FourM.
 import Foundation
 import FourM
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    print("usage: RGBToAll <bundle-folder> <photo> [out-folder]\nGet weights: see Documentation/LoadingWeights.md (EPFL-VILAB/4M-21_B and 4M_tokenizers_*).")
+    print("usage: RGBToAll <bundle-folder|demo> <photo> [out-folder]\nGet weights: see Documentation/LoadingWeights.md (EPFL-VILAB/4M-21_B and 4M_tokenizers_*).")
     exit(2)
 }
 let out = arguments.count > 3 ? arguments[3] : "rgb2all-out"
 do {
-    let bundle = try ModelBundle(directory: URL(fileURLWithPath: arguments[1]))
+    let bundle = arguments[1] == "demo" ? try ModelBundle.demo() : try ModelBundle(directory: URL(fileURLWithPath: arguments[1]))
     let model = try FourMModel(path: bundle.model.path)
     guard let rgb = model.inputModalities.first(where: { $0.baseName == "rgb" }) else {
         print("this model takes no RGB pixels")
