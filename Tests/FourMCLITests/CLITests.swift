@@ -114,7 +114,7 @@ import Testing
         let caption = (try? String(contentsOfFile: "\(out)/caption.txt", encoding: .utf8)) ?? ""
         #expect(!caption.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "empty caption")
 
-        let toRGB = try cli.run(["generate", "--input", "caption=a large red cube left of a small blue sphere", "--target", "rgb", "--out", out])
+        let toRGB = try cli.run(["generate", "--input", "caption=a large red cube left of a small blue sphere", "--target", "rgb", "--steps", "16", "--temperature", "1", "--guidance", "3", "--out", out])
         #expect(toRGB.status == 0, "\(toRGB.stderr)")
         #expect(FileManager.default.fileExists(atPath: "\(out)/tok_rgb_64.png"))
     }
