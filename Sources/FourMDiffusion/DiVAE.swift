@@ -41,6 +41,16 @@ public struct DiVAE: Sendable {
     public init(path: String, presets: [String: VQViTPreset] = [:]) throws(DiVAEError) {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: path) } catch { throw .decoder(.weights(error)) }
+        try self.init(file: file, presets: presets)
+    }
+
+    /// Loads a DiVAE from an already opened checkpoint (the header is not read again).
+    /// - Parameters:
+    ///   - file: the opened `model.safetensors` of the tokenizer.
+    ///   - presets: ViT presets the `enc_type` may name beyond the released ones.
+    /// - Throws: as ``init(path:presets:)``.
+    public init(file: SafeTensorsFile, presets: [String: VQViTPreset] = [:]) throws(DiVAEError) {
+        let path = file.path
         let store = WeightStore(file)
         do { decoder = try DiVAEDecoder(store: store) } catch { throw .decoder(error) }
         do {

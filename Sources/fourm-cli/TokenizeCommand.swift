@@ -115,15 +115,16 @@ extension TokenizeCommand {
                 do { try DiffusionPresets.register(name, description: entry) } catch { throw CLIError("\(diffusionPresets): \(name): \(error.description)") }
             }
         }
-        let metadata: [String: String]
-        do { metadata = try SafeTensorsFile(path: checkpoint).metadata } catch { throw CLIError(error.description) }
+        let file: SafeTensorsFile
+        do { file = try SafeTensorsFile(path: checkpoint) } catch { throw CLIError(error.description) }
+        let metadata = file.metadata
         let isDiffusion = metadata["beta_schedule"] != nil || (metadata["dec_type"].map { $0.contains("unet_") || $0.contains("uvit_") } ?? false)
         var vq: VQImageTokenizer? = nil
         var divae: DiVAE? = nil
         if isDiffusion {
-            do { divae = try DiVAE(path: checkpoint, presets: presets) } catch { throw CLIError(error.description) }
+            do { divae = try DiVAE(file: file, presets: presets) } catch { throw CLIError(error.description) }
         } else {
-            do { vq = try VQImageTokenizer(path: checkpoint, presets: presets) } catch { throw CLIError(error.description) }
+            do { vq = try VQImageTokenizer(file: file, presets: presets) } catch { throw CLIError(error.description) }
         }
         guard let config = vq?.configuration ?? divae?.configuration else { throw CLIError("\(checkpoint): no tokenizer") }
         guard config.labels == nil else { throw CLIError("\(checkpoint): a segmentation tokenizer takes class maps, not pictures") }

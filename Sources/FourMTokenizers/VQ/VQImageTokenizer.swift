@@ -39,6 +39,16 @@ public struct VQImageTokenizer: Sendable {
     public init(path: String, presets: [String: VQViTPreset] = [:]) throws(VQTokenizerError) {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: path) } catch { throw .weights(error) }
+        try self.init(file: file, presets: presets)
+    }
+
+    /// Loads a tokenizer from an already opened checkpoint (the header is not read again).
+    /// - Parameters:
+    ///   - file: the opened `.safetensors` file.
+    ///   - presets: ViT presets by `enc_type` / `dec_type` name, consulted before ``VQPresets``.
+    /// - Throws: as ``init(path:presets:)``.
+    public init(file: SafeTensorsFile, presets: [String: VQViTPreset] = [:]) throws(VQTokenizerError) {
+        let path = file.path
         let c = try VQConfiguration(metadata: file.metadata, file: path)
         if c.isDiffusion {
             throw .unsupported(
