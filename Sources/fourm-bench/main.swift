@@ -1,7 +1,9 @@
 import Foundation
+import FourM
 import FourMDiffusion
 import FourMModels
 import FourMSampling
+import FourMSynth
 import FourMTensor
 import FourMTokenizers
 
@@ -129,6 +131,27 @@ if !quick {
         _ = try generate(model, dictionary: toCaption, schedule: ar) { generated = $0.generatedSequence.first.map { $0.count - 1 } ?? 0 }
     }, flops: nil, note: "reference 4.68 s, target ≤ 0.9 s")) }
     if wanted("rgb2caption") && generated != 32 { print("note: the random model stopped after \(generated) tokens instead of 32") }
+}
+
+// MARK: the shipped demo model, with the README's two commands' settings.
+if wanted("demo") {
+    let loadStart = Date()
+    let demo = try FourM.Pipeline()
+    print(String(format: "demo model: loaded (tokenizers included) in %.3f s\n", Date().timeIntervalSince(loadStart)))
+    // Examples/Assets/scene.png is scene 9 of world seed 4.
+    let scene = try SyntheticWorld(seed: 4, configuration: SynthConfiguration(width: 64, height: 64)).scene(at: 9)
+    let rgb: Modality = "rgb@64"
+    var rgbToMaps = SchedulePreset.rgbToAll(demo.model, excluding: [rgb])
+    rgbToMaps.targets = rgbToMaps.targets.filter { ["tok_depth", "tok_normal", "tok_semseg", "caption", "det"].contains($0.modality.baseName) }
+    rows.append(Row(name: "demo rgb → depth, normal, semseg, caption, det (+ decode)", timing: try measure(repeats: 10, budget: 5) {
+        let result = try demo.generate(from: [rgb: .image(scene.rgb)], preset: rgbToMaps, seed: 1)
+        for m in rgbToMaps.targets.map(\.modality) where m.baseName.hasPrefix("tok_") { _ = try result.image(m) }
+    }, flops: nil, note: "README's first command"))
+    let toRGB = SchedulePreset(targets: [TargetSettings("tok_rgb@64", scheme: .roar, tokens: 64, steps: 16, temperature: 1, guidance: .scale(3))])
+    rows.append(Row(name: "demo caption → rgb (ROAR 16, guidance 3, + decode)", timing: try measure(repeats: 10, budget: 5) {
+        let result = try demo.generate(from: ["caption": .text(scene.caption)], preset: toRGB, seed: 1)
+        _ = try result.image("tok_rgb@64")
+    }, flops: nil, note: "README's caption → RGB variant"))
 }
 
 // MARK: tokenizers (issue: text throughput, ViT-B VQ-VAE encode + decode at 224).
