@@ -4,7 +4,7 @@ import json
 import os
 import shutil
 
-from .fourm import IMAGE_TOKENS, TOKENIZER_OF
+from .fourm import TOKENIZER_OF
 from .text import CLASS_NAMES, write_tokenizer
 from .vqvae import PRESETS
 

@@ -1,5 +1,4 @@
 """Pieces shared by the tokenizer and the 4M trainer: sin-cos tables, the ViT block, export."""
-import json
 import math
 
 import torch

@@ -1,7 +1,6 @@
 """The 4M encoder-decoder for the demo world, trained with 4M's masking (spec/model.md 3-5,
 spec/generation.md 7) and exported under the reference's tensor names and config keys."""
 import argparse
-import json
 import os
 import time
 
@@ -10,9 +9,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .common import NEG, attention, cosine_lr, export, sincos_1d, sincos_2d
+from .common import attention, cosine_lr, export, sincos_1d, sincos_2d
 from .data import load_scenes
-from .text import EOS, PAD, Tokenizer, build_vocab, sentinel, sequences
+from .text import EOS, Tokenizer, build_vocab, sentinel, sequences
 
 RES, PATCH, GRID = 64, 8, 8
 IMAGE_TOKENS = {"tok_canny_edge@64": 256, "tok_depth@64": 512, "tok_normal@64": 512,

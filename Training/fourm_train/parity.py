@@ -6,11 +6,12 @@ import os
 
 import numpy as np
 import torch
+from safetensors import safe_open
 from safetensors.numpy import save_file
 from safetensors.torch import load_file
 
 from .data import load_scenes, modality_pixels
-from .fourm import DOMAINS_IN, DOMAINS_OUT, GRID, IMAGE_TOKENS, TOKENIZER_OF, FourM, Masker, collate, prepare_scenes
+from .fourm import DOMAINS_IN, DOMAINS_OUT, TOKENIZER_OF, FourM, Masker, collate, prepare_scenes
 from .text import Tokenizer, build_vocab, sequences
 from .vqvae import load as load_tokenizer
 
@@ -51,13 +52,9 @@ def main():
                 texts.append(t)
     meta["texts"] = json.dumps(texts)
     state = {k: v.float() for k, v in load_file(os.path.join(args.bundle, "fourm_demo.safetensors")).items()}
-    dim = state["mask_token"].shape[-1]
-    depth = len({k.split(".")[1] for k in state if k.startswith("encoder.")})
-    from safetensors import safe_open
     with safe_open(os.path.join(args.bundle, "fourm_demo.safetensors"), "pt") as f:
         cfg = f.metadata()
-    heads = int(cfg["num_heads"])
-    model = FourM(dim, depth, int(cfg["decoder_depth"]), heads, len(tokenizer.tokens))
+    model = FourM(int(cfg["dim"]), int(cfg["encoder_depth"]), int(cfg["decoder_depth"]), int(cfg["num_heads"]), len(tokenizer.tokens))
     model.load_state_dict(state)
     model.eval()
     scenes = prepare_scenes(data, tokens, tokenizer)

@@ -5,10 +5,7 @@ sentinels [S_0..S_199] = 4..203, coordinate tokens v0..v3 = 204..4203, then the 
 names as normalized added tokens, then single characters, `##` continuations and whole words.
 """
 import json
-import random
 import re
-
-from .data import DEPTH_FAR  # noqa: F401  (re-exported for callers that build all formats)
 
 CLASS_NAMES = ["sphere", "cube", "cylinder", "cone"]
 WORDS = ["a", "an", "empty", "ground", "small", "large", "red", "green", "blue", "yellow", "purple",

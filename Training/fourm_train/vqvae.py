@@ -5,7 +5,6 @@ checkpoints. The codebook is trained by gradient on unit vectors (cosine VQ) wit
 restarts; its rows are stored normalized, which is what the reference's EMA rows approximate.
 """
 import argparse
-import json
 import os
 import time
 
