@@ -89,6 +89,8 @@ public typealias SequenceDecoding = FourMTokenizers.SequenceDecoding
 public typealias COCOSemanticClasses = FourMTokenizers.COCOSemanticClasses
 /// Renderers of decoded outputs.
 public typealias Visualization = FourMTokenizers.Visualization
+/// Depth maps for the depth tokenizer: 16-bit PNG reading/writing and robust standardisation.
+public typealias DepthMap = FourMTokenizers.DepthMap
 /// Errors of image files.
 public typealias ImageError = FourMTokenizers.ImageError
 

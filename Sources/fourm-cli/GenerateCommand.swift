@@ -11,7 +11,9 @@ struct GenerateCommand: AsyncParsableCommand {
             Modalities take their 4M names (tok_depth@224, caption, …) or short names: \
             rgb, depth, normal, semseg, clip, dinov2, imagebind, dinov2_global, imagebind_global, \
             canny, sam_edge, caption, det, metadata, palette, poses, sam.
-            Inputs: rgb=photo.png (an image), caption="a dog" (text for any sequence modality).
+            Inputs: rgb=photo.png (an image), depth=depth.png (a 16-bit gray depth PNG at the depth \
+            tokenizer's size, larger = farther; robustly standardised first), caption="a dog" (text for any \
+            sequence modality).
             Presets: rgb2all (DEFAULTS_RGB2X), caption2all (DEFAULTS_X2RGB), caption2clip2rgb.
             Outputs: PNG renders for RGB/depth/normal/edges/semseg, .txt and .json for text, \
             .json token ids for everything.
@@ -81,6 +83,11 @@ struct GenerateCommand: AsyncParsableCommand {
                 conditions[modality] = .image(image)
                 photo = image
                 if let info = model.configuration.info(modality) { photoSize = info.gridSize * info.patchSize }
+            } else if modality.baseName == "tok_depth" {
+                // A 16-bit (or 8-bit) gray depth PNG, larger = farther, at the tokenizer's size.
+                let depth: Tensor<Float>
+                do { depth = try DepthMap.readPNG(URL(fileURLWithPath: value)) } catch { throw FourMError.image(error) }
+                conditions[modality] = .tensor(DepthMap.standardized(depth))
             } else {
                 conditions[modality] = .text(value)
             }

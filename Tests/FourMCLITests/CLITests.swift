@@ -119,6 +119,32 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: "\(out)/tok_rgb_64.png"))
     }
 
+    /// A 16-bit depth PNG conditions the demo model through its depth tokenizer.
+    @Test func depthPNGConditionsTheDemoModel() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("depth-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // A ground plane receding to the horizon at row 28, sky above: 64×64, larger = farther.
+        var samples: [UInt8] = []
+        for row in 0..<64 {
+            let value: Int = row < 28 ? 65535 : 65535 * 3 / max(row - 24, 1) / 4
+            for _ in 0..<64 { samples += [UInt8(value >> 8), UInt8(value & 255)] }
+        }
+        let png = directory.appendingPathComponent("depth.png")
+        try pngGray16(width: 64, height: 64, bigEndianSamples: samples).write(to: png)
+        let out = directory.appendingPathComponent("out").path
+        let result = try cli.run(["generate", "--input", "depth=\(png.path)", "--target", "semseg,caption", "--out", out])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(FileManager.default.fileExists(atPath: "\(out)/tok_semseg_64.png"))
+        let wrongSize = try cli.run(["generate", "--input", "depth=\(Self.tinyPNG.path)", "--target", "caption", "--out", out])
+        #expect(wrongSize.status != 0 && wrongSize.stderr.split(separator: "\n").count == 1, "\(wrongSize.stderr)")
+    }
+
+    static var tinyPNG: URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tiny-depth-\(UUID()).png")
+        try? pngGray16(width: 2, height: 2, bigEndianSamples: [0, 0, 1, 0, 2, 0, 3, 0]).write(to: url)
+        return url
+    }
+
     @Test func reportsBadRequestsWithOneLineAndNonZeroExit() throws {
         guard let bundle = try FixtureBundle.make() else { return }
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("gen-\(UUID())").path
@@ -224,4 +250,44 @@ import Testing
         let bad = try cli.run(["retrieve", "--bundle", bundle.path, "--images", "/nonexistent-folder"])
         #expect(bad.status != 0 && bad.stderr.contains("/nonexistent-folder"))
     }
+}
+
+/// A minimal 16-bit grayscale PNG (stored, uncompressed deflate blocks) written without any
+/// image library, so the CLI test depends only on the file format.
+func pngGray16(width: Int, height: Int, bigEndianSamples: [UInt8]) -> Data {
+    func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 255), UInt8((v >> 8) & 255), UInt8(v & 255)] }
+    func crc32(_ bytes: [UInt8]) -> UInt32 {
+        var c: UInt32 = 0xFFFF_FFFF
+        for b in bytes {
+            c ^= UInt32(b)
+            for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        }
+        return ~c
+    }
+    func chunk(_ type: String, _ body: [UInt8]) -> [UInt8] {
+        let typed = Array(type.utf8) + body
+        return be32(UInt32(body.count)) + typed + be32(crc32(typed))
+    }
+    var raw: [UInt8] = []
+    for row in 0..<height {
+        raw.append(0)
+        raw += bigEndianSamples[(row * width * 2)..<((row + 1) * width * 2)]
+    }
+    var zlib: [UInt8] = [0x78, 0x01]
+    var offset = 0
+    repeat {
+        let n = min(65535, raw.count - offset)
+        let last: UInt8 = offset + n == raw.count ? 1 : 0
+        zlib += [last, UInt8(n & 255), UInt8(n >> 8), UInt8(~n & 255), UInt8((~n >> 8) & 255)] + raw[offset..<(offset + n)]
+        offset += n
+    } while offset < raw.count
+    var a: UInt32 = 1, b: UInt32 = 0
+    for byte in raw {
+        a = (a + UInt32(byte)) % 65521
+        b = (b + a) % 65521
+    }
+    zlib += be32(b << 16 | a)
+    let header = be32(UInt32(width)) + be32(UInt32(height)) + [16, 0, 0, 0, 0]
+    let bytes: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", header) + chunk("IDAT", zlib) + chunk("IEND", [])
+    return Data(bytes)
 }

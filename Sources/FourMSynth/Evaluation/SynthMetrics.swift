@@ -33,21 +33,12 @@ public enum SynthMetrics {
     /// Non-finite values (the sky's `inf`) and values above ``depthFar`` become ``depthFar``.
     /// The values are sorted, indices `floor(0.1·n) ..< floor(0.9·n)` are kept, and with their
     /// mean `μ` and unbiased variance `σ²` every value maps to `(d − μ) / sqrt(σ² + 1e-6)`.
-    /// With fewer than two kept values all values are used; a single value maps to 0.
+    /// With fewer than two kept values all values are used; a single value maps to 0. The
+    /// standardisation itself is `DepthMap.standardizedValues` of FourMTokenizers.
     /// - Parameter depth: z-depth in world units, any length (e.g. ``SynthScene/depth``).
     /// - Returns: the standardised map, same length and order.
     public static func standardizedDepth(_ depth: [Float]) -> [Float] {
-        let clamped = depth.map { $0.isFinite ? min($0, depthFar) : depthFar }
-        let n = clamped.count
-        guard n > 0 else { return [] }
-        let sorted = clamped.sorted()
-        var kept = sorted[(n / 10)..<(9 * n / 10)]
-        if kept.count < 2 { kept = sorted[...] }
-        let mean = kept.reduce(0.0) { $0 + Double($1) } / Double(kept.count)
-        let squares = kept.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) }
-        let variance = kept.count > 1 ? squares / Double(kept.count - 1) : 0
-        let scale = (variance + 1e-6).squareRoot()
-        return clamped.map { Float((Double($0) - mean) / scale) }
+        DepthMap.standardizedValues(depth.map { $0.isFinite ? min($0, depthFar) : depthFar })
     }
 
     /// Root-mean-square error between predicted and true maps, pooled over every pixel of
