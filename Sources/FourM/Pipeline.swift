@@ -147,9 +147,11 @@ extension PipelineResult {
             if pipeline.semanticClassNames == COCOSemanticClasses.names {
                 render = Visualization.semanticSegmentation(logits:)
             } else {
-                let colors = (0..<pipeline.semanticClassNames.count).map { Pipeline.distinctColors[$0 % Pipeline.distinctColors.count] }
                 render = { (logits: Tensor<Float>) throws(ImageError) -> Image in
-                    try Visualization.semanticSegmentation(labels: try Visualization.semanticSegmentationLabels(logits: logits), colors: colors)
+                    // One colour per class the tokenizer predicts, named or not.
+                    let classes = logits.shape.count >= 3 ? logits.shape[logits.shape.count - 3] : 0
+                    let colors = (0..<max(classes, pipeline.semanticClassNames.count)).map { Pipeline.distinctColors[$0 % Pipeline.distinctColors.count] }
+                    return try Visualization.semanticSegmentation(labels: try Visualization.semanticSegmentationLabels(logits: logits), colors: colors)
                 }
             }
         default: return nil
