@@ -39,15 +39,8 @@ public enum DepthMap {
         try PNGCodec.checkChunks(data, name: name)
         let result: Result<Tensor<Float>, ImageError> = data.withUnsafeBytes { raw in
             var png = png_image()
-            png.version = UInt32(PNG_IMAGE_VERSION)
-            guard png_image_begin_read_from_memory(&png, raw.baseAddress, raw.count) != 0 else {
-                return .failure(.corrupt(file: name, format: "PNG", reason: PNGCodec.message(png)))
-            }
+            if let error = PNGCodec.beginRead(&png, raw, name: name) { return .failure(error) }
             let width = Int(png.width), height = Int(png.height)
-            guard width >= 1, height >= 1, width * height <= Image.maximumPixelCount else {
-                png_image_free(&png)
-                return .failure(.tooLarge(file: name, width: width, height: height, limit: Image.maximumPixelCount))
-            }
             let source = png.format
             guard source & UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA) == 0 else {
                 png_image_free(&png)
@@ -92,26 +85,13 @@ public enum DepthMap {
         let height = shape[shape.count - 2]
         let samples = depth.scalars.map { UInt16((min(max($0.isNaN ? 0 : $0, 0), 1) * 65535).rounded()) }
         var png = png_image()
-        png.version = UInt32(PNG_IMAGE_VERSION)
         png.width = UInt32(width)
         png.height = UInt32(height)
         png.format = UInt32(PNG_FORMAT_FLAG_LINEAR)
-        var size: png_alloc_size_t = 0
-        let sized = samples.withUnsafeBytes { png_image_write_to_memory(&png, nil, &size, 0, $0.baseAddress, Int32(width), nil) }
-        guard sized != 0, size > 0 else { throw .writeFailed(file: "<memory>", reason: PNGCodec.message(png)) }
-        var out = Data(count: Int(size))
-        var written = size
-        var second = png_image()
-        second.version = UInt32(PNG_IMAGE_VERSION)
-        second.width = png.width
-        second.height = png.height
-        second.format = png.format
-        let ok = out.withUnsafeMutableBytes { dst in
-            samples.withUnsafeBytes { png_image_write_to_memory(&second, dst.baseAddress, &written, 0, $0.baseAddress, Int32(width), nil) }
+        let result = samples.withUnsafeBytes { raw in
+            Result { () throws(ImageError) -> Data in try PNGCodec.write(png, rowStride: Int32(width), samples: raw) }
         }
-        guard ok != 0 else { throw .writeFailed(file: "<memory>", reason: PNGCodec.message(second)) }
-        out.count = Int(written)
-        return out
+        return try result.get()
     }
 
     /// Robust standardisation of spec/tokenizers.md 8.2, applied to each `[H, W]` plane of

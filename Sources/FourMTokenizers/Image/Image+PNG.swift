@@ -122,20 +122,9 @@ enum PNGCodec {
     static func decode(_ data: Data, name: String) throws(ImageError) -> Image {
         let result: Result<Image, ImageError> = data.withUnsafeBytes { raw in
             var png = png_image()
-            png.version = UInt32(PNG_IMAGE_VERSION)
-            guard png_image_begin_read_from_memory(&png, raw.baseAddress, raw.count) != 0 else {
-                return .failure(.corrupt(file: name, format: "PNG", reason: message(png)))
-            }
+            if let error = beginRead(&png, raw, name: name) { return .failure(error) }
             let width = Int(png.width)
             let height = Int(png.height)
-            guard width >= 1, height >= 1, width <= Image.maximumPixelCount,
-                height <= Image.maximumPixelCount, width * height <= Image.maximumPixelCount
-            else {
-                png_image_free(&png)
-                return .failure(
-                    .tooLarge(
-                        file: name, width: width, height: height, limit: Image.maximumPixelCount))
-            }
             let source = png.format
             let color = source & UInt32(PNG_FORMAT_FLAG_COLOR) != 0
             let alpha = source & UInt32(PNG_FORMAT_FLAG_ALPHA) != 0
@@ -173,27 +162,56 @@ enum PNGCodec {
             ? UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA)
             : image.channels == 3 ? UInt32(PNG_FORMAT_FLAG_COLOR) : 0
         let stride = Int32(image.width * image.channels)
+        let result = image.pixels.withUnsafeBytes { src in
+            Result { () throws(ImageError) -> Data in try write(png, rowStride: stride, samples: src) }
+        }
+        return try result.get()
+    }
+
+    /// Starts reading a PNG held in `raw`: the header is parsed and the size checked. On
+    /// success `png` describes the file and the caller must finish the read (or free it).
+    /// - Returns: nil on success, else the error (libpng's message, or the size limit).
+    static func beginRead(_ png: inout png_image, _ raw: UnsafeRawBufferPointer, name: String) -> ImageError? {
+        png.version = UInt32(PNG_IMAGE_VERSION)
+        guard png_image_begin_read_from_memory(&png, raw.baseAddress, raw.count) != 0 else {
+            return .corrupt(file: name, format: "PNG", reason: message(png))
+        }
+        let width = Int(png.width), height = Int(png.height)
+        guard width >= 1, height >= 1, width <= Image.maximumPixelCount,
+            height <= Image.maximumPixelCount, width * height <= Image.maximumPixelCount
+        else {
+            png_image_free(&png)
+            return .tooLarge(file: name, width: width, height: height, limit: Image.maximumPixelCount)
+        }
+        return nil
+    }
+
+    /// Encodes samples laid out as `png` (width, height, format) describes: one pass to size
+    /// the output, one to write it.
+    /// - Parameters:
+    ///   - png: the image description (its `version` is set here).
+    ///   - rowStride: samples (not bytes) per row.
+    ///   - samples: the rows.
+    /// - Returns: the PNG file's bytes.
+    /// - Throws: ``ImageError/writeFailed(file:reason:)`` with libpng's message.
+    static func write(_ png: png_image, rowStride: Int32, samples: UnsafeRawBufferPointer) throws(ImageError) -> Data {
+        var sizing = png
+        sizing.version = UInt32(PNG_IMAGE_VERSION)
         var size: png_alloc_size_t = 0
-        let sized = image.pixels.withUnsafeBytes { src in
-            png_image_write_to_memory(&png, nil, &size, 0, src.baseAddress, stride, nil)
+        guard png_image_write_to_memory(&sizing, nil, &size, 0, samples.baseAddress, rowStride, nil) != 0, size > 0 else {
+            throw .writeFailed(file: "<memory>", reason: message(sizing))
         }
-        guard sized != 0, size > 0 else {
-            throw .writeFailed(file: "<memory>", reason: message(png))
-        }
-        var png2 = png_image()
-        png2.version = UInt32(PNG_IMAGE_VERSION)
-        png2.width = png.width
-        png2.height = png.height
-        png2.format = png.format
+        var writing = png_image()
+        writing.version = UInt32(PNG_IMAGE_VERSION)
+        writing.width = png.width
+        writing.height = png.height
+        writing.format = png.format
         var out = Data(count: Int(size))
         var written = size
         let ok = out.withUnsafeMutableBytes { dst in
-            image.pixels.withUnsafeBytes { src in
-                png_image_write_to_memory(
-                    &png2, dst.baseAddress, &written, 0, src.baseAddress, stride, nil)
-            }
+            png_image_write_to_memory(&writing, dst.baseAddress, &written, 0, samples.baseAddress, rowStride, nil)
         }
-        guard ok != 0 else { throw .writeFailed(file: "<memory>", reason: message(png2)) }
+        guard ok != 0 else { throw .writeFailed(file: "<memory>", reason: message(writing)) }
         out.count = Int(written)
         return out
     }
