@@ -47,6 +47,19 @@ public struct CategoricalDraw: Sendable {
     /// replaces an id replaces its probability too.
     public var probabilities: [Float]
 
+    /// Creates a draw record (the sampler builds these; tests of a review build their own).
+    public init(step: Int, iteration: Int?, logits: Tensor<Float>, temperature: Double, filter: SamplingFilter, uniforms: [Float],
+                ids: [Int32], probabilities: [Float]) {
+        self.step = step
+        self.iteration = iteration
+        self.logits = logits
+        self.temperature = temperature
+        self.filter = filter
+        self.uniforms = uniforms
+        self.ids = ids
+        self.probabilities = probabilities
+    }
+
     /// The distribution row `r` was drawn from (all zeros but the first maximum when greedy).
     public func distribution(row r: Int) -> [Float] {
         let v = logits.shape[1]
@@ -73,6 +86,15 @@ public struct PositionSelection: Sendable {
     public let count: Int
     /// Per row, the positions to commit; a review may replace them.
     public var selected: [[Int]]
+
+    /// Creates a selection record (the sampler builds these; tests of a review build their own).
+    public init(step: Int, slots: [[Int]], probabilities: [Float], count: Int, selected: [[Int]]) {
+        self.step = step
+        self.slots = slots
+        self.probabilities = probabilities
+        self.count = count
+        self.selected = selected
+    }
 }
 
 /// FourM's seeded randomness: re-seeded with `seed + step` at every step (as the reference

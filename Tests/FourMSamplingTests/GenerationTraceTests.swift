@@ -35,6 +35,11 @@ final class ReplayRandomness: GenerationRandomness {
     /// Draws compared with the recording.
     private(set) var comparedDraws = 0
 
+    /// A referee with no recording (for testing the near-tie rule itself).
+    init(atol: Float, rtol: Float) {
+        (self.atol, self.rtol) = (Double(atol), Double(rtol))
+    }
+
     init(_ f: CaseTensors, steps: Int, atol: Float, rtol: Float) throws {
         (self.atol, self.rtol) = (Double(atol), Double(rtol))
         for i in 0..<steps {
@@ -101,9 +106,15 @@ final class ReplayRandomness: GenerationRandomness {
             let gap = Double(logits[ours]) - Double(logits[reference])
             return gap <= tolerance(Double(logits[ours])) ? "greedy logits \(gap) apart" : nil
         }
+        let p = draw.distribution(row: r)
+        // The fixture's own probability of its draw must be ours for that token: the two
+        // distributions agree, only the draw's side of a boundary is in question.
+        if draw.iteration == nil, let recorded = sampledProbabilitiesByStep[draw.step], r < recorded.count {
+            let theirs = Double(recorded.scalars[r])
+            guard abs(Double(p[reference]) - theirs) <= tolerance(theirs) else { return nil }
+        }
         // The uniform's place in our CDF: the whole mass between the two picks must lie within
         // tolerance of it.
-        let p = draw.distribution(row: r)
         var cdf = [Double](repeating: 0, count: v)
         var running = 0.0
         for j in 0..<v {
@@ -114,15 +125,17 @@ final class ReplayRandomness: GenerationRandomness {
         let (lo, hi) = (min(ours, reference), max(ours, reference))
         let near = abs(cdf[lo] - threshold), far = abs(cdf[hi - 1] - threshold)
         if max(near, far) <= tolerance(threshold) { return "uniform within \(max(near, far)) of the category boundary" }
-        // A token at the filter's cut: kept by one side, dropped by the other.
-        if let cut = filterCutDistance(logits, filter: draw.filter, tokens: [ours, reference]), cut.distance <= cut.tolerance {
-            return "token within \(cut.distance) of the \(cut.name) cut"
+        // The filter's kept set itself undecided: then the distributions may differ anywhere.
+        if let cut = ambiguousCut(logits, filter: draw.filter) {
+            return "the \(cut.name) cut is within \(cut.distance) of flipping"
         }
         return nil
     }
 
-    /// How far the nearest of `tokens` lies from the top-k (in logits) or top-p (in mass) cut.
-    func filterCutDistance(_ logits: [Float], filter: SamplingFilter, tokens: [Int]) -> (name: String, distance: Double, tolerance: Double)? {
+    /// Whether float32 can decide the filter's kept set: top-k is undecided when the k-th and
+    /// (k+1)-th largest logits are within tolerance, top-p when the mass before some token
+    /// (descending order) is within tolerance of p. Returns the cut and its margin, or nil.
+    func ambiguousCut(_ logits: [Float], filter: SamplingFilter) -> (name: String, distance: Double)? {
         let v = logits.count
         var k: Int?
         switch filter.topK {
@@ -131,23 +144,22 @@ final class ReplayRandomness: GenerationRandomness {
         case .fraction(let f): k = min(Int(f * Double(v)), v)
         }
         if let k, k > 0, k < v {
-            let kth = Double(logits.sorted(by: >)[k - 1])
-            let distance = tokens.map { abs(Double(logits[$0]) - kth) }.min() ?? .infinity
-            if distance <= tolerance(kth) { return ("top-k", distance, tolerance(kth)) }
+            let sorted = logits.sorted(by: >)
+            let (kth, next) = (Double(sorted[k - 1]), Double(sorted[k]))
+            if kth - next <= tolerance(kth) { return ("top-k", kth - next) }
         }
         if filter.topP > 0 {
             let order = logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
             let maxValue = Double(logits[order[0]])
             let exps = order.map { Foundation.exp(Double(logits[$0]) - maxValue) }
             let sum = exps.reduce(0, +)
-            var before = [Int: Double]()
             var cumulative = 0.0
-            for (rank, j) in order.enumerated() {
-                before[j] = cumulative
-                cumulative += exps[rank] / sum
+            var closest = Double.infinity
+            for e in exps.dropLast() {
+                cumulative += e / sum
+                closest = min(closest, abs(cumulative - filter.topP))
             }
-            let distance = tokens.compactMap { before[$0].map { abs($0 - filter.topP) } }.min() ?? .infinity
-            return ("top-p", distance, tolerance(filter.topP))
+            if closest <= tolerance(filter.topP) { return ("top-p", closest) }
         }
         return nil
     }
@@ -239,6 +251,31 @@ final class ReplayRandomness: GenerationRandomness {
               + (replay.replayedTies.isEmpty ? "" : "; exact top-k ties replayed: \(replay.replayedTies.count)"))
         let bound = min(Self.nearTieLimit, max(1, replay.comparedDraws / Self.drawsPerNearTie))
         #expect(count <= bound, "\(name): \(count) near-ties accepted (bound \(bound)): \(replay.nearTies)")
+    }
+
+    /// The referee itself: only a draw within tolerance of a boundary is a near-tie.
+    @Test func nearTieRuleAcceptsOnlyBoundaryDraws() {
+        let referee = ReplayRandomness(atol: 1e-4, rtol: 1e-4)
+        // Three categories with probabilities 0.25 / 0.5 / 0.25 at τ 1: boundaries at 0.25, 0.75.
+        let logits = Tensor<Float>(shape: [1, 3], scalars: [0, Float(Foundation.log(2.0)), 0])
+        func draw(_ u: Float, temperature: Double = 1, filter: SamplingFilter = SamplingFilter()) -> CategoricalDraw {
+            CategoricalDraw(step: 0, iteration: nil, logits: logits, temperature: temperature, filter: filter, uniforms: [u], ids: [0], probabilities: [0])
+        }
+        #expect(referee.nearTie(draw(0.25 + 1e-6), row: 0, ours: 1, reference: 0) != nil, "a hair above the first boundary")
+        #expect(referee.nearTie(draw(0.75 - 1e-6), row: 0, ours: 1, reference: 2) != nil, "a hair below the second boundary")
+        #expect(referee.nearTie(draw(0.5), row: 0, ours: 1, reference: 0) == nil, "the middle of a category")
+        #expect(referee.nearTie(draw(0.25 + 1e-6), row: 0, ours: 2, reference: 0) == nil, "a whole category apart")
+        // Greedy: logits 0 and log 2 are far apart; equal logits are a tie.
+        #expect(referee.nearTie(draw(0, temperature: 0), row: 0, ours: 1, reference: 0) == nil)
+        #expect(referee.nearTie(draw(0, temperature: 0), row: 0, ours: 0, reference: 2) != nil)
+        // Top-k 1 keeps only category 1, far above the others: decided. Top-k 2 must choose
+        // between the equal categories 0 and 2: undecided, either side may keep either.
+        #expect(referee.nearTie(draw(0.1, filter: SamplingFilter(topK: .count(1))), row: 0, ours: 1, reference: 0) == nil)
+        #expect(referee.nearTie(draw(0.1, filter: SamplingFilter(topK: .count(2))), row: 0, ours: 0, reference: 2) != nil)
+        // Top-p: the mass before category 1's neighbours is 0.5 and 0.75; p = 0.6 is decided,
+        // p = 0.5 + 1e-6 is not.
+        #expect(referee.nearTie(draw(0.1, filter: SamplingFilter(topP: 0.6)), row: 0, ours: 1, reference: 0) == nil)
+        #expect(referee.nearTie(draw(0.1, filter: SamplingFilter(topP: 0.5 + 1e-6)), row: 0, ours: 1, reference: 0) != nil)
     }
 
     // MARK: checks
