@@ -110,7 +110,12 @@ public struct ModelBundle: Sendable, Equatable {
                     guard let dim = (entry["dim_tokens"] as? NSNumber)?.intValue, let depth = (entry["depth"] as? NSNumber)?.intValue,
                         let heads = (entry["num_heads"] as? NSNumber)?.intValue, dim > 0, depth > 0, heads > 0, dim % heads == 0
                     else { throw .bundle(path: manifest.path, reason: "tokenizer_presets.\(name) needs positive integers dim_tokens, depth, num_heads (heads dividing dim)") }
-                    presets[name] = VQViTPreset(dim: dim, depth: depth, heads: heads, mlpRatio: (entry["mlp_ratio"] as? NSNumber)?.doubleValue ?? 4,
+                    let mlpRatio = (entry["mlp_ratio"] as? NSNumber)?.doubleValue ?? 4
+                    let hidden = Double(dim) * mlpRatio
+                    guard mlpRatio > 0, hidden.isFinite, hidden <= Double(InputLimits.maximumLayerWidth) else {
+                        throw .bundle(path: manifest.path, reason: "tokenizer_presets.\(name).mlp_ratio is \(mlpRatio), expected a positive number with dim_tokens × mlp_ratio at most \(InputLimits.maximumLayerWidth)")
+                    }
+                    presets[name] = VQViTPreset(dim: dim, depth: depth, heads: heads, mlpRatio: mlpRatio,
                                                 qkvBias: (entry["qkv_bias"] as? Bool) ?? true, normEps: (entry["norm_eps"] as? NSNumber)?.floatValue ?? 1e-6)
                 }
             }

@@ -111,8 +111,21 @@ public struct FourMConfiguration: Sendable, Equatable {
         guard mlpRatio > 0, mlpRatio.isFinite else {
             throw .invalidValue(file: file, key: "mlp_ratio", expected: "a positive number", actual: String(mlpRatio))
         }
+        guard dim <= InputLimits.maximumLayerWidth else {
+            throw .invalidValue(file: file, key: "dim", expected: "at most \(InputLimits.maximumLayerWidth) (InputLimits.maximumLayerWidth)", actual: String(dim))
+        }
+        // Checked in Double before MLP.hiddenWidth converts dim·ratio to Int.
+        guard Double(dim) * mlpRatio <= Double(InputLimits.maximumLayerWidth) else {
+            throw .invalidValue(
+                file: file, key: "mlp_ratio",
+                expected: "dim × mlp_ratio at most \(InputLimits.maximumLayerWidth) (InputLimits.maximumLayerWidth)",
+                actual: "\(mlpRatio) (dim × mlp_ratio = \(Double(dim) * mlpRatio))")
+        }
         guard imageSize > 0, patchSize > 0 else {
             throw .invalidValue(file: file, key: "image_size", expected: "positive image and patch sizes", actual: "\(imageSize)/\(patchSize)")
+        }
+        guard imageSize <= InputLimits.maximumImageSide else {
+            throw .invalidValue(file: file, key: "image_size", expected: "at most \(InputLimits.maximumImageSide) pixels (InputLimits.maximumImageSide)", actual: String(imageSize))
         }
         domainsIn = try reader.modalities("domains_in", imageSize: imageSize, needEncoder: true)
         domainsOut = try reader.modalities("domains_out", imageSize: imageSize, needEncoder: false)
@@ -275,6 +288,11 @@ private struct Reader {
         var out: [Modality] = []
         for name in names {
             let modality = Modality(rawValue: name)
+            if let size = modality.resolution, size > InputLimits.maximumImageSide {
+                throw .invalidValue(
+                    file: file, key: key, expected: "resolutions of at most \(InputLimits.maximumImageSide) pixels (InputLimits.maximumImageSide)",
+                    actual: "'\(name)'")
+            }
             guard let info = ModalityRegistry.info(for: modality, imageSize: imageSize) else {
                 throw .unknownModality(file: file, key: key, name: name)
             }

@@ -202,7 +202,7 @@ if let jsonPath {
         "sgemm_rate_gflops": sgemmRate, "cases": rows.map(\.json),
     ]
     do {
-        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: jsonPath))
+        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: jsonPath), options: .atomic)
     } catch {
         FileHandle.standardError.write(Data("fourm-bench: cannot write \(jsonPath): \(error.localizedDescription)\n".utf8))
         exit(1)
