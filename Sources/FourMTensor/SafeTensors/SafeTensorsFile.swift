@@ -81,9 +81,10 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard case .object(let members) = parsed else {
             throw .invalidHeader(file: path, reason: "the header is \(parsed.summary), expected a JSON object")
         }
-        guard members.count <= InputLimits.maximumTensorCount + 1 else {
+        let tensorCount = members.count - (members.contains { $0.key == "__metadata__" } ? 1 : 0)
+        guard tensorCount <= InputLimits.maximumTensorCount else {
             throw .limitExceeded(
-                file: path, what: "tensor count", limit: InputLimits.maximumTensorCount, actual: members.count)
+                file: path, what: "tensor count", limit: InputLimits.maximumTensorCount, actual: tensorCount)
         }
         let dataSize = fileSize - headerEnd
         var metadata: [String: String]?
