@@ -83,7 +83,23 @@ public struct ModelBundle: Sendable, Equatable {
         }
         let manifest = directory.appendingPathComponent("bundle.json")
         if fm.fileExists(atPath: manifest.path) {
-            guard let data = fm.contents(atPath: manifest.path), let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            guard let data = fm.contents(atPath: manifest.path) else { throw .bundle(path: manifest.path, reason: "cannot be read") }
+            // The strict reader names the byte offset of a syntax error and rejects repeated keys.
+            do {
+                if case .object(let members) = try JSONParser.parse(data) {
+                    var seen: Set<String> = []
+                    for member in members where !seen.insert(member.key).inserted {
+                        throw FourMError.bundle(path: manifest.path, reason: "key '\(member.key)' appears more than once")
+                    }
+                }
+            } catch let error as JSONSyntaxError {
+                throw .bundle(path: manifest.path, reason: "invalid JSON: \(error.message())")
+            } catch let error as FourMError {
+                throw error
+            } catch {
+                throw .bundle(path: manifest.path, reason: "\(error)")
+            }
+            guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
                 throw .bundle(path: manifest.path, reason: "not a JSON object")
             }
             guard let model = object["model"] as? String else { throw .bundle(path: manifest.path, reason: "missing key 'model' (the 4M checkpoint)") }

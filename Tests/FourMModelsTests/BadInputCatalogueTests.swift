@@ -67,4 +67,19 @@ import Testing
             try FourMConfiguration(metadata: metadata(["dim": "4611686018427387904", "num_heads": "1"]), file: "m.safetensors")
         }
     }
+
+    /// config.json errors name the byte offset (no generic Foundation text), and a key given
+    /// twice is an error instead of last-wins.
+    @Test func configJSONErrorsNameTheByteOffsetAndDuplicates() {
+        #expect(
+            throws: ConfigurationError.unreadable(
+                file: "config.json", reason: "invalid JSON: unexpected character '}', expected a string key at byte 10")
+        ) { try FourMConfiguration(jsonData: Data(#"{"dim": 8,}"#.utf8), file: "config.json") }
+        #expect(
+            throws: ConfigurationError.unreadable(file: "config.json", reason: "invalid JSON: the text is not valid UTF-8 at byte 2")
+        ) { try FourMConfiguration(jsonData: Data([0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D]), file: "config.json") }
+        #expect(throws: ConfigurationError.unreadable(file: "config.json", reason: "key 'dim' appears more than once")) {
+            try FourMConfiguration(jsonData: Data(#"{"dim": 8, "dim": 16}"#.utf8), file: "config.json")
+        }
+    }
 }
