@@ -18,6 +18,8 @@ public typealias SeededGenerator = FourMTensor.SeededGenerator
 public typealias ComputeOptions = FourMTensor.ComputeOptions
 /// A strictly validated safetensors file.
 public typealias SafeTensorsFile = FourMTensor.SafeTensorsFile
+/// Upper bounds on every size FourM reads from outside (`FourMTensor.InputLimits`).
+public typealias InputLimits = FourMTensor.InputLimits
 /// Writes safetensors files.
 public typealias SafeTensorsWriter = FourMTensor.SafeTensorsWriter
 /// Errors of weight files.

@@ -83,7 +83,23 @@ public struct ModelBundle: Sendable, Equatable {
         }
         let manifest = directory.appendingPathComponent("bundle.json")
         if fm.fileExists(atPath: manifest.path) {
-            guard let data = fm.contents(atPath: manifest.path), let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            guard let data = fm.contents(atPath: manifest.path) else { throw .bundle(path: manifest.path, reason: "cannot be read") }
+            // The strict reader names the byte offset of a syntax error and rejects repeated keys.
+            do {
+                if case .object(let members) = try JSONParser.parse(data) {
+                    var seen: Set<String> = []
+                    for member in members where !seen.insert(member.key).inserted {
+                        throw FourMError.bundle(path: manifest.path, reason: "key '\(member.key)' appears more than once")
+                    }
+                }
+            } catch let error as JSONSyntaxError {
+                throw .bundle(path: manifest.path, reason: "invalid JSON: \(error.message())")
+            } catch let error as FourMError {
+                throw error
+            } catch {
+                throw .bundle(path: manifest.path, reason: "\(error)")
+            }
+            guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
                 throw .bundle(path: manifest.path, reason: "not a JSON object")
             }
             guard let model = object["model"] as? String else { throw .bundle(path: manifest.path, reason: "missing key 'model' (the 4M checkpoint)") }
@@ -110,7 +126,12 @@ public struct ModelBundle: Sendable, Equatable {
                     guard let dim = (entry["dim_tokens"] as? NSNumber)?.intValue, let depth = (entry["depth"] as? NSNumber)?.intValue,
                         let heads = (entry["num_heads"] as? NSNumber)?.intValue, dim > 0, depth > 0, heads > 0, dim % heads == 0
                     else { throw .bundle(path: manifest.path, reason: "tokenizer_presets.\(name) needs positive integers dim_tokens, depth, num_heads (heads dividing dim)") }
-                    presets[name] = VQViTPreset(dim: dim, depth: depth, heads: heads, mlpRatio: (entry["mlp_ratio"] as? NSNumber)?.doubleValue ?? 4,
+                    let mlpRatio = (entry["mlp_ratio"] as? NSNumber)?.doubleValue ?? 4
+                    let hidden = Double(dim) * mlpRatio
+                    guard mlpRatio > 0, hidden.isFinite, hidden <= Double(InputLimits.maximumLayerWidth) else {
+                        throw .bundle(path: manifest.path, reason: "tokenizer_presets.\(name).mlp_ratio is \(mlpRatio), expected a positive number with dim_tokens × mlp_ratio at most \(InputLimits.maximumLayerWidth)")
+                    }
+                    presets[name] = VQViTPreset(dim: dim, depth: depth, heads: heads, mlpRatio: mlpRatio,
                                                 qkvBias: (entry["qkv_bias"] as? Bool) ?? true, normEps: (entry["norm_eps"] as? NSNumber)?.floatValue ?? 1e-6)
                 }
             }

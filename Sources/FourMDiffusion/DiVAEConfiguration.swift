@@ -1,3 +1,4 @@
+import FourMTensor
 /// The decoder-side configuration of a DiVAE tokenizer checkpoint, read from the safetensors
 /// `__metadata__` (spec/tokenizers.md 1.1–1.3 and 5).
 ///
@@ -63,6 +64,13 @@ public struct DiVAEConfiguration: Sendable, Equatable {
         for (key, value) in [("image_size", imageSize), ("n_channels", channels), ("patch_size", patchSize), ("latent_dim", latentDim)]
         where value < 1 {
             throw .invalidValue(file: file, key: key, expected: "a positive integer", actual: String(value))
+        }
+        // Bounded so the channel and patch products of the decoder cannot overflow.
+        for (key, value, limit) in [
+            ("image_size", imageSize, InputLimits.maximumImageSide), ("patch_size", patchSize, InputLimits.maximumImageSide),
+            ("n_channels", channels, InputLimits.maximumLayerWidth), ("latent_dim", latentDim, InputLimits.maximumLayerWidth),
+        ] where value > limit {
+            throw .invalidValue(file: file, key: key, expected: "at most \(limit) (InputLimits)", actual: String(value))
         }
         guard trainTimesteps >= 2 else {
             throw .invalidValue(file: file, key: "num_train_timesteps", expected: "an integer ≥ 2", actual: String(trainTimesteps))

@@ -73,6 +73,12 @@ public struct DiVAEDecoder: Sendable {
         if case .uvit = preset, config.conditioning != "concat" {
             throw .unsupported(file: file, key: "conditioning", value: config.conditioning)
         }
+        // Presets registered in memory skip the description parser: check them here too, so a
+        // zero head width or an overflowing channel count is an error, not a trap.
+        switch preset {
+        case .patchedUNet(let p): try DiffusionPresets.validate(p, name: config.decoderType)
+        case .uvit(let p): try DiffusionPresets.validate(p, name: config.decoderType)
+        }
         do throws(WeightError) {
             switch preset {
             case .patchedUNet(let p):

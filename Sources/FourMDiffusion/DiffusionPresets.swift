@@ -1,4 +1,5 @@
 import Foundation
+import FourMTensor
 
 /// Hyper-parameters of ml-4m's `PatchedUNetCondCat` (spec/tokenizers.md 5.5).
 ///
@@ -219,13 +220,24 @@ public enum DiffusionPresets {
 
     static func validate(_ p: PatchedUNetPreset, name: String) throws(DiffusionError) {
         func fail(_ key: String, _ reason: String) -> DiffusionError { .invalidPreset(name: name, key: key, reason: reason) }
-        guard p.patchSize >= 1 else { throw fail("patch_size", "must be positive") }
-        guard p.modelChannels >= 1 else { throw fail("model_channels", "must be positive") }
+        let width = InputLimits.maximumLayerWidth, side = InputLimits.maximumImageSide
+        guard p.patchSize >= 1 && p.patchSize <= side else { throw fail("patch_size", "is \(p.patchSize), expected 1...\(side)") }
+        guard p.modelChannels >= 1 && p.modelChannels <= width else {
+            throw fail("model_channels", "is \(p.modelChannels), expected 1...\(width) (InputLimits.maximumLayerWidth)")
+        }
         guard p.numResBlocks >= 1 else { throw fail("num_res_blocks", "must be positive") }
         guard !p.channelMult.isEmpty && p.channelMult.allSatisfy({ $0 >= 1 }) else { throw fail("channel_mult", "must be a non-empty list of positive integers") }
+        // Every product below is bounded first, so none can overflow.
+        for mult in p.channelMult where mult > width / p.modelChannels {
+            throw fail("channel_mult", "entry \(mult) × model_channels \(p.modelChannels) is above \(width) channels (InputLimits.maximumLayerWidth)")
+        }
         for mult in p.channelMult where (mult * p.modelChannels) % 32 != 0 {
             throw fail("channel_mult", "gives \(mult * p.modelChannels) channels, not divisible by the 32 GroupNorm groups")
         }
+        guard p.numHeadChannels == -1 || p.numHeadChannels >= 1 else {
+            throw fail("num_head_channels", "is \(p.numHeadChannels), expected -1 (use num_heads) or a positive channel count")
+        }
+        guard p.numHeadChannels != -1 || p.numHeads >= 1 else { throw fail("num_heads", "is \(p.numHeads), expected a positive count") }
         for mult in p.channelMult {
             let heads = p.heads(channels: mult * p.modelChannels)
             guard heads >= 1 && (mult * p.modelChannels) % heads == 0 else { throw fail("num_heads", "does not divide \(mult * p.modelChannels) channels") }
@@ -234,18 +246,32 @@ public enum DiffusionPresets {
 
     static func validate(_ p: UViTPreset, name: String) throws(DiffusionError) {
         func fail(_ key: String, _ reason: String) -> DiffusionError { .invalidPreset(name: name, key: key, reason: reason) }
-        guard p.patchSize >= 1 else { throw fail("patch_size", "must be positive") }
-        guard !p.blockOutChannels.isEmpty && p.blockOutChannels.allSatisfy({ $0 >= 1 && $0 % p.normGroups == 0 }) else {
-            throw fail("block_out_channels", "must be positive multiples of norm_num_groups \(p.normGroups)")
+        let width = InputLimits.maximumLayerWidth, side = InputLimits.maximumImageSide
+        guard p.patchSize >= 1 && p.patchSize <= side else { throw fail("patch_size", "is \(p.patchSize), expected 1...\(side)") }
+        guard p.normGroups >= 1 else { throw fail("norm_num_groups", "is \(p.normGroups), expected a positive count") }
+        guard !p.blockOutChannels.isEmpty && p.blockOutChannels.allSatisfy({ $0 >= 1 && $0 <= width && $0 % p.normGroups == 0 }) else {
+            throw fail("block_out_channels", "must be positive multiples of norm_num_groups \(p.normGroups), at most \(width) (InputLimits.maximumLayerWidth)")
         }
         guard p.layersPerBlock.count == p.blockOutChannels.count && p.layersPerBlock.allSatisfy({ $0 >= 1 }) else {
             throw fail("layers_per_block", "needs one positive entry per block")
         }
-        guard p.midDim >= 1 && p.midNumHeads >= 1 && p.midDim % p.midNumHeads == 0 else { throw fail("mid_num_heads", "does not divide mid_dim \(p.midDim)") }
+        guard p.midDim >= 1 && p.midDim <= width else { throw fail("mid_dim", "is \(p.midDim), expected 1...\(width) (InputLimits.maximumLayerWidth)") }
+        guard p.midNumHeads >= 1 && p.midDim % p.midNumHeads == 0 else { throw fail("mid_num_heads", "does not divide mid_dim \(p.midDim)") }
         guard p.midLayers >= 0 else { throw fail("mid_layers", "must not be negative") }
-        guard Int(Double(p.midDim) * p.midMLPRatio) >= 1 else { throw fail("mid_mlp_ratio", "gives an empty MLP") }
-        guard p.midPosEmbSide >= 1 else { throw fail("mid_hw_posemb", "must be positive") }
-        guard p.timeEmbeddingWidth >= 1 && p.blockOutChannels[0] >= 2 else { throw fail("time_embedding_dim", "must be positive") }
+        // Checked in Double before the Int conversion of the MLP width.
+        let hidden = Double(p.midDim) * p.midMLPRatio
+        guard hidden.isFinite && hidden <= Double(width) else {
+            throw fail("mid_mlp_ratio", "is \(p.midMLPRatio): mid_dim × ratio must be finite and at most \(width) (InputLimits.maximumLayerWidth)")
+        }
+        guard Int(hidden) >= 1 else { throw fail("mid_mlp_ratio", "gives an empty MLP") }
+        guard p.midPosEmbSide >= 1 && p.midPosEmbSide <= side else { throw fail("mid_hw_posemb", "is \(p.midPosEmbSide), expected 1...\(side)") }
+        guard p.blockOutChannels[0] >= 2 && p.blockOutChannels[0] <= width / 4 else {
+            throw fail("block_out_channels", "first entry \(p.blockOutChannels[0]) gives no usable time embedding")
+        }
+        guard p.timeEmbeddingWidth >= 1 && p.timeEmbeddingWidth <= width else {
+            throw fail("time_embedding_dim", "must be positive and at most \(width) (InputLimits.maximumLayerWidth)")
+        }
+        guard p.normEps.isFinite && p.freqShift.isFinite else { throw fail("norm_eps", "norm_eps and freq_shift must be finite") }
     }
 }
 

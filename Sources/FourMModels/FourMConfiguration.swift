@@ -111,8 +111,21 @@ public struct FourMConfiguration: Sendable, Equatable {
         guard mlpRatio > 0, mlpRatio.isFinite else {
             throw .invalidValue(file: file, key: "mlp_ratio", expected: "a positive number", actual: String(mlpRatio))
         }
+        guard dim <= InputLimits.maximumLayerWidth else {
+            throw .invalidValue(file: file, key: "dim", expected: "at most \(InputLimits.maximumLayerWidth) (InputLimits.maximumLayerWidth)", actual: String(dim))
+        }
+        // Checked in Double before MLP.hiddenWidth converts dim·ratio to Int.
+        guard Double(dim) * mlpRatio <= Double(InputLimits.maximumLayerWidth) else {
+            throw .invalidValue(
+                file: file, key: "mlp_ratio",
+                expected: "dim × mlp_ratio at most \(InputLimits.maximumLayerWidth) (InputLimits.maximumLayerWidth)",
+                actual: "\(mlpRatio) (dim × mlp_ratio = \(Double(dim) * mlpRatio))")
+        }
         guard imageSize > 0, patchSize > 0 else {
             throw .invalidValue(file: file, key: "image_size", expected: "positive image and patch sizes", actual: "\(imageSize)/\(patchSize)")
+        }
+        guard imageSize <= InputLimits.maximumImageSide else {
+            throw .invalidValue(file: file, key: "image_size", expected: "at most \(InputLimits.maximumImageSide) pixels (InputLimits.maximumImageSide)", actual: String(imageSize))
         }
         domainsIn = try reader.modalities("domains_in", imageSize: imageSize, needEncoder: true)
         domainsOut = try reader.modalities("domains_out", imageSize: imageSize, needEncoder: false)
@@ -130,33 +143,40 @@ public struct FourMConfiguration: Sendable, Equatable {
     }
 
     /// Reads the configuration from a `config.json` (typed JSON values, same keys).
+    ///
+    /// Parsed with FourM's strict JSON reader: a syntax or UTF-8 error names its byte
+    /// offset, and a key given twice is an error instead of silently keeping the last value.
+    /// - Throws: `.unreadable` for bad JSON (with the byte offset), a non-object top level or a
+    ///   duplicate key; then every error of ``init(values:file:)``.
     public init(jsonData: Data, file: String) throws(ConfigurationError) {
-        let object: Any
+        let parsed: JSONValue
         do {
-            object = try JSONSerialization.jsonObject(with: jsonData)
+            parsed = try JSONParser.parse(jsonData)
         } catch {
-            throw .unreadable(file: file, reason: "invalid JSON (\(error.localizedDescription))")
+            throw .unreadable(file: file, reason: "invalid JSON: \(error.message())")
         }
-        guard let dict = object as? [String: Any] else {
-            throw .unreadable(file: file, reason: "the top level is not a JSON object")
+        guard case .object(let members) = parsed else {
+            throw .unreadable(file: file, reason: "the top level is \(parsed.summary), expected a JSON object")
         }
         var values: [String: ConfigValue] = [:]
-        for (key, item) in dict { values[key] = Self.value(fromJSON: item) }
+        for (key, item) in members {
+            guard values[key] == nil else { throw .unreadable(file: file, reason: "key '\(key)' appears more than once") }
+            values[key] = Self.value(fromJSON: item)
+        }
         try self.init(values: values, file: file)
     }
 
-    static func value(fromJSON item: Any) -> ConfigValue {
+    static func value(fromJSON item: JSONValue) -> ConfigValue {
         switch item {
-        case is NSNull: return .null
-        case let s as String: return .string(s)
-        case let n as NSNumber:
-            if isJSONBoolean(n) { return .bool(n.boolValue) }
-            let type = String(cString: n.objCType)
-            if type != "d" && type != "f", let i = Int(exactly: n.doubleValue) { return .int(i) }
-            return .double(n.doubleValue)
-        case let list as [Any]: return .list(list.map(value(fromJSON:)))
-        case let dict as [String: Any]: return .mapping(dict.keys.sorted().map { ($0, value(fromJSON: dict[$0] as Any)) })
-        default: return .string(String(describing: item))
+        case .null: return .null
+        case .bool(let b): return .bool(b)
+        case .string(let s): return .string(s)
+        case .number(let literal):
+            if let i = Int(literal) { return .int(i) }
+            return .double(Double(literal) ?? .nan)
+        case .array(let list): return .list(list.map(value(fromJSON:)))
+        case .object(let members):
+            return .mapping(members.sorted { $0.key < $1.key }.map { ($0.key, value(fromJSON: $0.value)) })
         }
     }
 
@@ -221,11 +241,6 @@ public struct FourMConfiguration: Sendable, Equatable {
     }
 }
 
-/// True when an NSNumber came from a JSON boolean (objCType "c", as Foundation reports them).
-private func isJSONBoolean(_ n: NSNumber) -> Bool {
-    String(cString: n.objCType) == "c"
-}
-
 private struct Reader {
     let values: [String: ConfigValue]
     let file: String
@@ -275,6 +290,11 @@ private struct Reader {
         var out: [Modality] = []
         for name in names {
             let modality = Modality(rawValue: name)
+            if let size = modality.resolution, size > InputLimits.maximumImageSide {
+                throw .invalidValue(
+                    file: file, key: key, expected: "resolutions of at most \(InputLimits.maximumImageSide) pixels (InputLimits.maximumImageSide)",
+                    actual: "'\(name)'")
+            }
             guard let info = ModalityRegistry.info(for: modality, imageSize: imageSize) else {
                 throw .unknownModality(file: file, key: key, name: name)
             }

@@ -160,6 +160,10 @@ public enum ModalityRegistry {
         let base = modality.baseName
         let resolution = modality.resolution
         let hasSuffix = modality.rawValue.contains("@")
+        // Sizes beyond InputLimits.maximumImageSide describe no 4M domain (and their token
+        // grids would overflow); the config reader names the limit in its error.
+        if let size = resolution, size > InputLimits.maximumImageSide { return nil }
+        guard imageSize > 0, imageSize <= InputLimits.maximumImageSide else { return nil }
         if base == "rgb", let size = resolution, size > 0, size % 16 == 0 {
             let grid = size / 16
             return ModalityInfo(

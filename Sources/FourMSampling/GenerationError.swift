@@ -14,6 +14,10 @@ public enum GenerationError: Error, Equatable, CustomStringConvertible, Sendable
     case model(ModelError)
     /// Generation was cancelled between steps.
     case cancelled(afterStep: Int)
+    /// A step produced NaN or infinite logits or probabilities (non-finite weights, or a
+    /// guidance scale or temperature that overflows in Float). `what` says which values and
+    /// where (`logits row 3`, `probability of row 0`).
+    case nonFinite(step: Int, target: String, what: String)
 
     /// One line: where, what, expected versus actual.
     public var description: String {
@@ -30,6 +34,8 @@ public enum GenerationError: Error, Equatable, CustomStringConvertible, Sendable
             return error.description
         case let .cancelled(step):
             return "generation cancelled after step \(step)"
+        case let .nonFinite(step, target, what):
+            return "step \(step) (\(target)): \(what) is not finite (NaN or infinite); check the weights, guidance and temperature"
         }
     }
 }

@@ -179,12 +179,19 @@ public func buildChainedSchedule(conditions: [Modality], targets: [TargetSetting
     var steps: [GenerationStep] = []
     for t in targets {
         let name = t.modality.rawValue
-        guard t.temperature.isFinite else { throw .invalidSetting(target: name, setting: "temperature", expected: "a finite number", actual: "\(t.temperature)") }
+        // Sampling and guidance compute in Float: 1e308 is a finite Double but an infinite
+        // Float, so the check is on the converted value.
+        let floatRange = "within the Float range (magnitude at most \(Float.greatestFiniteMagnitude))"
+        guard Float(t.temperature).isFinite else {
+            throw .invalidSetting(target: name, setting: "temperature", expected: t.temperature.isFinite ? "a number \(floatRange)" : "a finite number", actual: "\(t.temperature)")
+        }
         switch t.guidance {
         case .scale(let s):
-            guard s.isFinite else { throw .invalidSetting(target: name, setting: "guidance", expected: "a finite scale", actual: "\(s)") }
+            guard Float(s).isFinite else {
+                throw .invalidSetting(target: name, setting: "guidance", expected: s.isFinite ? "a scale \(floatRange)" : "a finite scale", actual: "\(s)")
+            }
         case .weights(let w):
-            guard !w.isEmpty, w.allSatisfy(\.isFinite) else { throw .invalidSetting(target: name, setting: "guidance weights", expected: "one or more finite weights", actual: "\(w)") }
+            guard !w.isEmpty, w.allSatisfy({ Float($0).isFinite }) else { throw .invalidSetting(target: name, setting: "guidance weights", expected: "one or more finite weights \(floatRange)", actual: "\(w)") }
         }
         if t.scheme == .autoregressive {
             steps.append(GenerationStep(target: t.modality, scheme: .autoregressive, tokenCount: nil, temperature: t.temperature, guidance: t.guidance, guidanceConditions: condition))

@@ -37,7 +37,7 @@ struct Stepper {
             }
             let slots = try imageSlots(state, step: step, index: index, count: count, randomness: &randomness)
             let logits = try guidedMaskedLogits(passes, target: step.target, positions: slots, weights: [scale], report: &report)
-            let (ids, probabilities) = draw(logits, temperature: step.temperature, step: index, iteration: nil, randomness: &randomness)
+            let (ids, probabilities) = try draw(logits, temperature: step.temperature, step: index, target: step.target, iteration: nil, randomness: &randomness)
             let committed = committedPositions(step, index: index, slots: slots, probabilities: probabilities, count: count, randomness: &randomness)
             var updated = state
             commit(&updated, positions: committed, slots: slots, ids: ids, inputMask: false)
@@ -128,11 +128,14 @@ struct Stepper {
 
     /// Samples every row (greedy at |τ| ≤ 1e-10, drawing no uniforms then), as the
     /// randomness's review leaves the draw.
-    func draw(_ logits: Tensor<Float>, temperature: Double, step: Int, iteration: Int?, randomness: inout any GenerationRandomness) -> ([Int32], [Float]) {
+    /// - Throws: `.nonFinite` when a logit or a sampled probability is NaN or infinite.
+    func draw(_ logits: Tensor<Float>, temperature: Double, step: Int, target: Modality, iteration: Int?, randomness: inout any GenerationRandomness) throws(GenerationError) -> ([Int32], [Float]) {
         let rows = logits.shape[0]
+        try checkFinite(logits, step: step, target: target)
         let greedy = abs(temperature) <= greedyTemperatureThreshold
         let uniforms = greedy ? [Float](repeating: 0, count: rows) : randomness.uniforms(count: rows, step: step, iteration: iteration)
         let (ids, probabilities) = sampleTokens(logits, temperature: temperature, filter: options.filter, uniforms: uniforms)
+        try checkFinite(probabilities: probabilities, step: step, target: target)
         var drawn = CategoricalDraw(step: step, iteration: iteration, logits: logits, temperature: temperature, filter: options.filter,
                                     uniforms: uniforms, ids: ids, probabilities: probabilities)
         randomness.reviewDraw(&drawn)
@@ -184,7 +187,7 @@ struct Stepper {
                 logits = guide(conditional: logits, unconditional: all.slice(batch..<(2 * batch)), scale: scale)
             }
             if options.recordDetails { recorded.append(logits) }
-            let (ids, _) = draw(logits, temperature: step.temperature, step: index, iteration: iteration, randomness: &randomness)
+            let (ids, _) = try draw(logits, temperature: step.temperature, step: index, target: step.target, iteration: iteration, randomness: &randomness)
             for b in 0..<batch { out[b].append(ids[b]) }
             if out.allSatisfy({ $0.contains(eos) }) { break }
         }

@@ -90,7 +90,7 @@ public struct SynthSceneWriter: Sendable {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        do { try encoder.encode(scene.record).write(to: jsonURL) } catch {
+        do { try encoder.encode(scene.record).write(to: jsonURL, options: .atomic) } catch {
             throw .writeFailed(file: jsonURL.path, reason: error.localizedDescription)
         }
         written.append(jsonURL)

@@ -206,8 +206,10 @@ public struct ComputeOptions: Sendable, Equatable {
     }
 
     /// Applies the options process-wide (OpenBLAS thread count and FourM's own loops).
+    ///
+    /// Safe to call from any thread at any time: the new count is applied under FourM's
+    /// BLAS gate, after the BLAS call in progress (see `Documentation/Reliability.md`).
     public func apply() {
         setBLASThreadCount(threadCount)
-        computeThreadCount = max(1, threadCount)
     }
 }

@@ -35,6 +35,18 @@ public enum WeightError: Error, Equatable, CustomStringConvertible, Sendable {
     case tiedTensorsDiffer(file: String, first: String, second: String)
     /// Writing a file failed.
     case writeFailed(file: String, reason: String)
+    /// A key appears twice in the header (a tensor name, `__metadata__`, or a field).
+    case duplicateKey(file: String, key: String)
+    /// A size read from the file is beyond one of the ``InputLimits``.
+    case limitExceeded(file: String, what: String, limit: Int, actual: Int)
+    /// A tensor's shape × dtype size does not fit in `Int`.
+    case shapeOverflow(file: String, key: String, shape: [Int], dtype: String)
+    /// Bytes between two tensors (or before the first) belong to no tensor.
+    case hole(file: String, key: String, expectedBegin: Int, actualBegin: Int)
+    /// Bytes after the last tensor belong to no tensor.
+    case trailingBytes(file: String, dataEnd: Int, fileSize: Int)
+    /// A floating-point tensor holds NaN or an infinity.
+    case nonFiniteValue(file: String, key: String, index: Int, value: Float)
 
     /// One line: where, what, expected versus actual.
     public var description: String {
@@ -72,6 +84,18 @@ public enum WeightError: Error, Equatable, CustomStringConvertible, Sendable {
             return "\(file): tied tensors '\(first)' and '\(second)' differ"
         case let .writeFailed(file, reason):
             return "\(file): cannot write: \(reason)"
+        case let .duplicateKey(file, key):
+            return "\(file): header key '\(key)' appears more than once"
+        case let .limitExceeded(file, what, limit, actual):
+            return "\(file): \(what) is \(actual), above the limit of \(limit)"
+        case let .shapeOverflow(file, key, shape, dtype):
+            return "\(file): tensor '\(key)' of shape \(shape) and dtype \(dtype) is larger than any file can hold"
+        case let .hole(file, key, expected, actual):
+            return "\(file): tensor '\(key)' starts at data byte \(actual), expected \(expected) (a hole no tensor covers)"
+        case let .trailingBytes(file, dataEnd, fileSize):
+            return "\(file): \(fileSize - dataEnd) byte(s) after the last tensor (tensors end at byte \(dataEnd), file has \(fileSize))"
+        case let .nonFiniteValue(file, key, index, value):
+            return "\(file): tensor '\(key)' holds \(value) at element \(index), expected finite values"
         }
     }
 }

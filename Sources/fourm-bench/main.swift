@@ -154,6 +154,37 @@ if wanted("demo") {
     }, flops: nil, note: "README's caption → RGB variant"))
 }
 
+// MARK: 8 callers sharing one demo Pipeline (issue 15: concurrency by design).
+if wanted("concurrent") {
+    let demo = try FourM.Pipeline()
+    let scene = try SyntheticWorld(seed: 4, configuration: SynthConfiguration(width: 64, height: 64)).scene(at: 9)
+    let preset = SchedulePreset(targets: [
+        TargetSettings("tok_depth@64", scheme: .roar, tokens: 64, steps: 1, temperature: 0.01, guidance: .scale(2)),
+        TargetSettings("tok_semseg@64", scheme: .maskGIT, tokens: 64, steps: 4, temperature: 0.5),
+        TargetSettings("caption", scheme: .autoregressive, tokens: 32, temperature: 0.5),
+    ])
+    let request = { @Sendable (seed: UInt64) in
+        _ = try? demo.generate(from: ["rgb@64": .image(scene.rgb)], preset: preset, seed: seed).decodedValues("tok_depth@64")
+    }
+    request(0)
+    let sequentialStart = Date()
+    for seed in 1...8 { request(UInt64(seed)) }
+    let sequential = Date().timeIntervalSince(sequentialStart)
+    let concurrentStart = Date()
+    // Eight threads at once (GCD's concurrentPerform would run only one per core).
+    let group = DispatchGroup()
+    for seed in 1...8 {
+        group.enter()
+        Thread {
+            request(UInt64(seed))
+            group.leave()
+        }.start()
+    }
+    group.wait()
+    let concurrent = Date().timeIntervalSince(concurrentStart)
+    print(String(format: "demo: 8 requests sequential %.3f s, 8 concurrent callers %.3f s, ratio %.2f\n", sequential, concurrent, concurrent / sequential))
+}
+
 // MARK: tokenizers (issue: text throughput, ViT-B VQ-VAE encode + decode at 224).
 if wanted("text") {
     let candidates = [ProcessInfo.processInfo.environment["FOURM_TEXT_TOKENIZER"], "../shared/fixtures/text_tokenizer_4m_wordpiece_30k.json"].compactMap { $0 }
@@ -202,7 +233,7 @@ if let jsonPath {
         "sgemm_rate_gflops": sgemmRate, "cases": rows.map(\.json),
     ]
     do {
-        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: jsonPath))
+        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: jsonPath), options: .atomic)
     } catch {
         FileHandle.standardError.write(Data("fourm-bench: cannot write \(jsonPath): \(error.localizedDescription)\n".utf8))
         exit(1)

@@ -38,16 +38,18 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Output folder.")
     var out: String
 
-    @Option(help: "Decoding steps for image-like targets (overrides the preset).")
+    // `.unconditional`: `--steps -5` reaches validate() and gets a clear message instead of
+    // ArgumentParser's "Missing value" (a leading '-' otherwise reads as an option).
+    @Option(parsing: .unconditional, help: "Decoding steps for image-like targets (overrides the preset).")
     var steps: Int?
 
-    @Option(help: "Temperature (overrides the preset).")
+    @Option(parsing: .unconditional, help: "Temperature (overrides the preset).")
     var temperature: Double?
 
-    @Option(help: "Classifier-free guidance scale (overrides the preset).")
+    @Option(parsing: .unconditional, help: "Classifier-free guidance scale (overrides the preset).")
     var guidance: Double?
 
-    @Option(help: "Top-p (0 = off).")
+    @Option(parsing: .unconditional, help: "Top-p (0 = off).")
     var topP: Double?
 
     @Option(help: "Seed (step i uses seed + i).")
@@ -57,16 +59,31 @@ struct GenerateCommand: AsyncParsableCommand {
         if inputs.isEmpty { throw ValidationError("give at least one --input NAME=VALUE") }
         for input in inputs where !input.contains("=") { throw ValidationError("--input '\(input)' is not NAME=VALUE") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
-        if let temperature, !temperature.isFinite || temperature < 0 { throw ValidationError("--temperature must be a non-negative number") }
-        if let guidance, !guidance.isFinite { throw ValidationError("--guidance must be a finite number") }
+        // Sampling computes in Float: 1e308 is a finite Double but an infinite Float.
+        if let temperature, !Float(temperature).isFinite || temperature < 0 {
+            throw ValidationError("--temperature must be a non-negative number of at most \(Float.greatestFiniteMagnitude), got \(temperature)")
+        }
+        if let guidance, !Float(guidance).isFinite {
+            throw ValidationError("--guidance must be a finite number of magnitude at most \(Float.greatestFiniteMagnitude), got \(guidance)")
+        }
+        if let target {
+            let names = target.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            if names.contains(where: \.isEmpty) {
+                throw ValidationError("--target '\(target)' has an empty modality name; give comma-separated names such as tok_depth@224,caption")
+            }
+        }
         if let topP, !(0...1).contains(topP) { throw ValidationError("--top-p must be in 0…1") }
     }
 
     func run() async throws {
-        do { try execute() } catch let error as FourMError { throw CLIError(error.description) }
+        do { try execute() } catch let error as FourMError { throw CLIError(error.description) } catch let error as CLIError { throw error } catch {
+            // Foundation write errors: one line with the POSIX reason, not an NSError dump.
+            throw CLIError("--out \(out): cannot write the outputs (\(posixReason(error)))")
+        }
     }
 
     func execute() throws {
+        try prepareOutputFolder(out, option: "--out")
         let files = try bundle.map { path throws(FourMError) in try ModelBundle(directory: URL(fileURLWithPath: path)) } ?? ModelBundle.demo()
         let model: FourMModel
         do { model = try FourMModel(path: files.model.path) } catch { throw FourMError.model(error) }
@@ -164,7 +181,7 @@ struct GenerateCommand: AsyncParsableCommand {
 
     func writeJSON(_ object: [String: Any], to name: String) throws {
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-        try data.write(to: URL(fileURLWithPath: "\(out)/\(name)"))
+        try data.write(to: URL(fileURLWithPath: "\(out)/\(name)"), options: .atomic)
     }
 
     /// Full 4M names, or short names matched against the model's modalities.

@@ -15,10 +15,17 @@ struct InspectCommand: AsyncParsableCommand {
     @Flag(help: "Also list every tensor's name, dtype and shape.")
     var tensors = false
 
+    @Flag(help: "Also scan every float tensor for NaN or infinite values (fails on the first one).")
+    var check = false
+
     func run() async throws {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: path) } catch { throw CLIError(error.description) }
         print(Self.report(file: file, listTensors: tensors))
+        if check {
+            do { try file.checkFinite() } catch { throw CLIError(error.description) }
+            print("values: all finite")
+        }
         if file.metadata["domains_in"] != nil {
             // A 4M model: prove it loads strictly.
             do {

@@ -60,7 +60,7 @@ package func attentionKernel(
             let kb = kp.base + b * kvStride + h * headDim
             let vb = vp.base + b * kvStride + h * headDim
             let ob = op.base + b * queries * dim + h * headDim
-            gemm(qb, kb, scores, m: queries, n: keys, k: headDim, lda: dim, ldb: dim, ldc: keys, transposeB: true, alpha: scale)
+            gemmInsideRegion(qb, kb, scores, m: queries, n: keys, k: headDim, lda: dim, ldb: dim, ldc: keys, transposeB: true, alpha: scale)
             var emptyRows: [Int] = []
             if let maskPointer {
                 for i in 0..<queries {
@@ -76,14 +76,14 @@ package func attentionKernel(
             softmaxRowsKernel(scores, rows: queries, cols: keys)
             // A query with no valid key attends to nothing: zero output (spec/model.md 5.8).
             for i in emptyRows { (scores + i * keys).initialize(repeating: 0, count: keys) }
-            gemm(scores, vb, ob, m: queries, n: headDim, k: keys, lda: keys, ldb: dim, ldc: dim, transposeB: false)
+            gemmInsideRegion(scores, vb, ob, m: queries, n: headDim, k: keys, lda: keys, ldb: dim, ldc: dim, transposeB: false)
         }
     }
     let tasks = batch * heads
     if tasks >= 2 && computeThreadCount > 1 {
         withSingleThreadedBLAS { parallelChunks(tasks, work) }
     } else {
-        work(0..<tasks)
+        ComputePolicy.withBLAS { work(0..<tasks) }
     }
 }
 

@@ -195,9 +195,11 @@ package func convTranspose2dPatchKernel(
     let rows = outChannels * s * s
     for b in 0..<batch {
         // scratch[(o, p, q), (i, j)] = Σ_c W[c, (o, p, q)] · x[c, (i, j)]
-        cblas_sgemm(
-            CblasRowMajor, CblasTrans, CblasNoTrans, Int32(rows), Int32(spatial), Int32(inChannels), 1,
-            weight, Int32(rows), x + b * inChannels * spatial, Int32(spatial), 0, scratch, Int32(spatial))
+        ComputePolicy.withBLAS {
+            cblas_sgemm(
+                CblasRowMajor, CblasTrans, CblasNoTrans, Int32(rows), Int32(spatial), Int32(inChannels), 1,
+                weight, Int32(rows), x + b * inChannels * spatial, Int32(spatial), 0, scratch, Int32(spatial))
+        }
         let ob = out + b * outChannels * spatial * s * s
         let outWidth = width * s
         for o in 0..<outChannels {

@@ -4,7 +4,21 @@ import CBLAS
 
 /// C[M, N] = alpha · A[M, K] · op(B) + beta · C, row-major, through OpenBLAS.
 /// `transposeB` true means B is stored [N, K] (a PyTorch Linear weight).
+/// Holds the process-wide BLAS gate for the call (see ``ComputePolicy``).
 package func gemm(
+    _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+    m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int,
+    transposeB: Bool, alpha: Float = 1, beta: Float = 0
+) {
+    if m == 0 || n == 0 { return }
+    ComputePolicy.withBLAS {
+        gemmInsideRegion(a, b, c, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc, transposeB: transposeB, alpha: alpha, beta: beta)
+    }
+}
+
+/// ``gemm`` without taking the BLAS gate: only for code that already holds it, i.e. the
+/// workers of a ``withSingleThreadedBLAS(_:)`` region.
+package func gemmInsideRegion(
     _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
     m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int,
     transposeB: Bool, alpha: Float = 1, beta: Float = 0
@@ -63,9 +77,10 @@ package func addBiasRows(_ x: UnsafeMutablePointer<Float>, _ bias: UnsafePointer
     }
 }
 
-/// Sets the number of threads OpenBLAS uses (process-wide).
+/// Sets the number of threads OpenBLAS and FourM's loops use (process-wide, through
+/// ``ComputePolicy``).
 package func setBLASThreadCount(_ count: Int) {
-    openblas_set_num_threads(Int32(max(1, count)))
+    ComputePolicy.setThreadCount(count)
 }
 
 /// The number of threads OpenBLAS currently uses.

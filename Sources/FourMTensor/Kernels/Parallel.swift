@@ -1,8 +1,8 @@
 import Foundation
 
-/// Threads our own loops may use; set by `ComputeOptions.apply()` together with OpenBLAS's.
-/// Written only from `apply()` (configuration time), read by kernels.
-nonisolated(unsafe) package var computeThreadCount: Int = ProcessInfo.processInfo.activeProcessorCount
+/// Threads our own loops may use: the setting of `ComputeOptions.apply()`, read under
+/// ``ComputePolicy``'s lock (no unsynchronised global).
+package var computeThreadCount: Int { ComputePolicy.threadCount }
 
 /// Runs `body(range)` over `0..<count` split into at most `computeThreadCount` contiguous
 /// chunks, in parallel when the work is large enough. `body` must not call BLAS unless the
@@ -19,14 +19,12 @@ package func parallelChunks(_ count: Int, minimumPerChunk: Int = 1, _ body: @Sen
     }
 }
 
-/// Runs `body` with OpenBLAS limited to one thread, so our own parallel loops may call BLAS
-/// from several threads without oversubscribing the cores; restores the previous count.
+/// Runs `body` with OpenBLAS limited to one thread, so our own parallel loops may call
+/// ``gemmInsideRegion`` from several threads without oversubscribing the cores. The region
+/// holds the process-wide BLAS gate (see ``ComputePolicy``): concurrent regions and BLAS calls
+/// wait, and the configured count is restored before anyone else can call BLAS.
 package func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
-    let previous = blasThreadCount()
-    if previous == 1 { return try body() }
-    setBLASThreadCount(1)
-    defer { setBLASThreadCount(previous) }
-    return try body()
+    try ComputePolicy.withSingleThreadedBLASRegion(body)
 }
 
 /// A pointer that may cross into `@Sendable` closures of one parallel region; the region's

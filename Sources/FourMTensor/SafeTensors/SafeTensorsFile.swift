@@ -39,8 +39,18 @@ public final class SafeTensorsFile: @unchecked Sendable {
     let dataBase: UnsafeRawPointer
 
     /// Opens and validates a safetensors file.
+    ///
+    /// The header is read as the format defines it: at most
+    /// ``InputLimits/maximumSafeTensorsHeaderBytes`` of UTF-8 JSON holding one object with no
+    /// duplicate keys; `__metadata__` maps strings to strings; every tensor has a known dtype,
+    /// integer extents and two integer offsets; the tensors tile the data section from byte 0
+    /// to the end of the file with no hole, overlap or trailing byte.
     /// - Parameter path: the file's path.
-    /// - Throws: `WeightError` naming the file (and key) for any structural problem.
+    /// - Throws: `WeightError` naming the file (and key) for any structural problem:
+    ///   `.truncated`, `.headerPastEnd`, `.invalidHeader` (with the file byte offset),
+    ///   `.duplicateKey`, `.limitExceeded`, `.invalidEntry`, `.unknownDType`,
+    ///   `.shapeOverflow`, `.offsetsOutOfBounds`, `.sizeMismatch`, `.overlappingTensors`,
+    ///   `.hole`, `.trailingBytes`.
     public init(path: String) throws(WeightError) {
         self.path = path
         mapping = try MappedFile(path: path)
@@ -51,89 +61,141 @@ public final class SafeTensorsFile: @unchecked Sendable {
         }
         var headerLength: UInt64 = 0
         for i in 0..<8 { headerLength |= UInt64(bytes[i]) << (8 * UInt64(i)) }
+        guard headerLength <= UInt64(InputLimits.maximumSafeTensorsHeaderBytes) else {
+            throw .limitExceeded(
+                file: path, what: "header length", limit: InputLimits.maximumSafeTensorsHeaderBytes,
+                actual: headerLength > UInt64(Int.max) ? Int.max : Int(headerLength))
+        }
         guard headerLength <= UInt64(fileSize - 8) else {
             throw .headerPastEnd(file: path, headerLength: headerLength, fileSize: fileSize)
         }
         let headerEnd = 8 + Int(headerLength)
         dataBase = base + headerEnd
-        let headerData = Data(bytes[8..<headerEnd])
-        let parsed: Any
+        let parsed: JSONValue
         do {
-            parsed = try JSONSerialization.jsonObject(with: headerData, options: [])
+            parsed = try JSONParser.parse(bytes[8..<headerEnd])
         } catch {
-            throw .invalidHeader(file: path, reason: "JSON does not parse (\(error.localizedDescription))")
+            // Offsets are reported from the start of the file (the header starts at byte 8).
+            throw .invalidHeader(file: path, reason: "JSON: \(error.message(offsetBy: 8))")
         }
-        guard let object = parsed as? [String: Any] else {
-            throw .invalidHeader(file: path, reason: "the header is not a JSON object")
+        guard case .object(let members) = parsed else {
+            throw .invalidHeader(file: path, reason: "the header is \(parsed.summary), expected a JSON object")
+        }
+        let tensorCount = members.count - (members.contains { $0.key == "__metadata__" } ? 1 : 0)
+        guard tensorCount <= InputLimits.maximumTensorCount else {
+            throw .limitExceeded(
+                file: path, what: "tensor count", limit: InputLimits.maximumTensorCount, actual: tensorCount)
         }
         let dataSize = fileSize - headerEnd
-        var metadata: [String: String] = [:]
+        var metadata: [String: String]?
         var entries: [String: SafeTensorsEntry] = [:]
-        for (name, value) in object {
+        entries.reserveCapacity(members.count)
+        for (name, value) in members {
             if name == "__metadata__" {
-                guard let dict = value as? [String: Any] else {
-                    throw .invalidHeader(file: path, reason: "__metadata__ is not an object")
-                }
-                for (key, item) in dict { metadata[key] = Self.metadataText(item) }
+                guard metadata == nil else { throw .duplicateKey(file: path, key: name) }
+                metadata = try Self.parseMetadata(value, file: path)
                 continue
             }
+            guard entries[name] == nil else { throw .duplicateKey(file: path, key: name) }
             entries[name] = try Self.parseEntry(name: name, value: value, file: path, dataSize: dataSize)
         }
-        // No two byte ranges may overlap (empty tensors occupy nothing).
-        let ordered = entries.values.filter { !$0.byteRange.isEmpty }.sorted {
-            ($0.byteRange.lowerBound, $0.name) < ($1.byteRange.lowerBound, $1.name)
+        // The tensors must tile the data section exactly (the format's own reader checks the
+        // same): sorted by offsets, each starts where the previous one ends, the last one ends
+        // at the end of the file. Empty tensors occupy nothing.
+        let ordered = entries.values.sorted {
+            ($0.byteRange.lowerBound, $0.byteRange.upperBound, $0.name)
+                < ($1.byteRange.lowerBound, $1.byteRange.upperBound, $1.name)
         }
-        for (a, b) in zip(ordered, ordered.dropFirst()) where b.byteRange.lowerBound < a.byteRange.upperBound {
-            throw .overlappingTensors(file: path, first: a.name, second: b.name)
+        var end = 0
+        var previous: String?
+        for entry in ordered {
+            if entry.byteRange.lowerBound < end, let previous {
+                throw .overlappingTensors(file: path, first: previous, second: entry.name)
+            }
+            if entry.byteRange.lowerBound > end {
+                throw .hole(file: path, key: entry.name, expectedBegin: end, actualBegin: entry.byteRange.lowerBound)
+            }
+            end = entry.byteRange.upperBound
+            previous = entry.name
         }
-        self.metadata = metadata
+        guard end == dataSize else {
+            throw .trailingBytes(file: path, dataEnd: headerEnd + end, fileSize: fileSize)
+        }
+        self.metadata = metadata ?? [:]
         self.entries = entries
     }
 
     /// Opens and validates a safetensors file.
+    /// - Parameter url: the file's location.
+    /// - Throws: every error of ``init(path:)``.
     public convenience init(url: URL) throws(WeightError) {
         try self.init(path: url.path)
     }
 
-    private static func metadataText(_ item: Any) -> String {
-        if let string = item as? String { return string }
-        if let data = try? JSONSerialization.data(withJSONObject: item, options: [.fragmentsAllowed]),
-            let text = String(data: data, encoding: .utf8)
-        {
-            return text
+    private static func parseMetadata(_ value: JSONValue, file: String) throws(WeightError) -> [String: String] {
+        guard case .object(let items) = value else {
+            throw .invalidHeader(file: file, reason: "__metadata__ is \(value.summary), expected an object of strings")
         }
-        return String(describing: item)
+        var metadata: [String: String] = [:]
+        for (key, item) in items {
+            guard case .string(let text) = item else {
+                throw .invalidEntry(file: file, key: "__metadata__.\(key)", reason: "is \(item.summary), expected a string")
+            }
+            guard metadata[key] == nil else { throw .duplicateKey(file: file, key: "__metadata__.\(key)") }
+            metadata[key] = text
+        }
+        return metadata
     }
 
-    private static func parseEntry(name: String, value: Any, file: String, dataSize: Int) throws(WeightError)
+    private static func parseEntry(name: String, value: JSONValue, file: String, dataSize: Int) throws(WeightError)
         -> SafeTensorsEntry
     {
-        guard let dict = value as? [String: Any] else {
-            throw .invalidEntry(file: file, key: name, reason: "entry is not an object")
+        guard case .object(let fields) = value else {
+            throw .invalidEntry(file: file, key: name, reason: "entry is \(value.summary), expected an object")
         }
-        guard let dtypeName = dict["dtype"] as? String else {
+        var seen: Set<String> = []
+        for field in fields where !seen.insert(field.key).inserted {
+            throw .duplicateKey(file: file, key: "\(name).\(field.key)")
+        }
+        guard let dtypeValue = value.member("dtype") else {
             throw .invalidEntry(file: file, key: name, reason: "missing 'dtype'")
+        }
+        guard case .string(let dtypeName) = dtypeValue else {
+            throw .invalidEntry(file: file, key: name, reason: "'dtype' is \(dtypeValue.summary), expected a string")
         }
         guard let dtype = DType(rawValue: dtypeName) else {
             throw .unknownDType(file: file, key: name, dtype: dtypeName)
         }
-        guard let shapeValues = dict["shape"] as? [Any] else {
+        guard let shapeValue = value.member("shape") else {
             throw .invalidEntry(file: file, key: name, reason: "missing 'shape'")
+        }
+        guard case .array(let shapeValues) = shapeValue else {
+            throw .invalidEntry(file: file, key: name, reason: "'shape' is \(shapeValue.summary), expected an array")
+        }
+        guard shapeValues.count <= InputLimits.maximumTensorRank else {
+            throw .limitExceeded(
+                file: file, what: "rank of tensor '\(name)'", limit: InputLimits.maximumTensorRank,
+                actual: shapeValues.count)
         }
         var shape: [Int] = []
         for item in shapeValues {
-            guard let number = item as? NSNumber, String(cString: number.objCType) != "c",
-                let extent = Int(exactly: number.doubleValue), extent >= 0
-            else {
-                throw .invalidEntry(file: file, key: name, reason: "shape \(shapeValues) has a non-integer or negative extent")
+            guard let extent = item.integer, extent >= 0 else {
+                throw .invalidEntry(
+                    file: file, key: name, reason: "shape extent is \(item.summary), expected a non-negative integer")
             }
             shape.append(extent)
         }
-        guard let offsets = dict["data_offsets"] as? [Any], offsets.count == 2,
-            let begin = (offsets[0] as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) }),
-            let end = (offsets[1] as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) })
-        else {
-            throw .invalidEntry(file: file, key: name, reason: "'data_offsets' must be two integers")
+        guard let offsetsValue = value.member("data_offsets") else {
+            throw .invalidEntry(file: file, key: name, reason: "missing 'data_offsets'")
+        }
+        guard case .array(let offsets) = offsetsValue, offsets.count == 2 else {
+            throw .invalidEntry(
+                file: file, key: name, reason: "'data_offsets' is \(offsetsValue.summary), expected two integers")
+        }
+        guard let begin = offsets[0].integer, let end = offsets[1].integer else {
+            let bad = offsets[0].integer == nil ? offsets[0] : offsets[1]
+            throw .invalidEntry(
+                file: file, key: name, reason: "'data_offsets' holds \(bad.summary), expected an integer")
         }
         guard begin >= 0, end >= begin else {
             throw .invalidEntry(file: file, key: name, reason: "data_offsets [\(begin), \(end)] are not an ascending range")
@@ -141,17 +203,14 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard end <= dataSize else {
             throw .offsetsOutOfBounds(file: file, key: name, end: end, dataSize: dataSize)
         }
-        var elements = 1
+        var bytes = dtype.size
         for extent in shape {
-            let (product, overflow) = elements.multipliedReportingOverflow(by: extent)
-            guard !overflow else {
-                throw .invalidEntry(file: file, key: name, reason: "shape \(shape) overflows")
-            }
-            elements = product
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: extent)
+            guard !overflow else { throw .shapeOverflow(file: file, key: name, shape: shape, dtype: dtype.rawValue) }
+            bytes = product
         }
-        let expectedBytes = elements * dtype.size
-        guard expectedBytes == end - begin else {
-            throw .sizeMismatch(file: file, key: name, expectedBytes: expectedBytes, actualBytes: end - begin)
+        guard bytes == end - begin else {
+            throw .sizeMismatch(file: file, key: name, expectedBytes: bytes, actualBytes: end - begin)
         }
         return SafeTensorsEntry(name: name, dtype: dtype, shape: shape, byteRange: begin..<end)
     }

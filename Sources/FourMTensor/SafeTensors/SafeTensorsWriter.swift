@@ -1,5 +1,11 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Builds a safetensors file in memory and writes it to disk.
 ///
 /// ```swift
@@ -100,17 +106,31 @@ public struct SafeTensorsWriter: Sendable {
     }
 
     /// Writes the file (header, then each tensor's bytes, streamed; no whole-file copy).
+    ///
+    /// The bytes go to a temporary file next to `path`, which is flushed and then renamed
+    /// over `path` in one step: a crash mid-write, or a reader that has the old file mapped,
+    /// never sees a torn file.
+    /// - Parameter path: the destination file.
     /// - Throws: `WeightError.writeFailed` naming the path.
     public func write(to path: String) throws(WeightError) {
         let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
         do {
-            try Data(headerBytes()).write(to: url)
-            let handle = try FileHandle(forWritingTo: url)
+            try Data(headerBytes()).write(to: temporary)
+            let handle = try FileHandle(forWritingTo: temporary)
             defer { try? handle.close() }
             try handle.seekToEnd()
             for item in items { try handle.write(contentsOf: item.bytes) }
+            try handle.synchronize()
         } catch {
+            try? FileManager.default.removeItem(at: temporary)
             throw .writeFailed(file: path, reason: error.localizedDescription)
+        }
+        guard rename(temporary.path, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: temporary)
+            throw .writeFailed(file: path, reason: reason)
         }
     }
 }

@@ -41,7 +41,8 @@ extension Image {
     ///   for a non-JPEG signature or when ``isJPEGDecodingAvailable`` is false;
     ///   ``ImageError/truncated(file:format:expected:actual:)``;
     ///   ``ImageError/corrupt(file:format:reason:)`` (TurboJPEG's message);
-    ///   ``ImageError/tooLarge(file:width:height:limit:)``;
+    ///   ``ImageError/tooLarge(file:width:height:limit:)`` or
+    ///   ``ImageError/sideTooLong(file:width:height:limit:)`` (checked from the header, before decoding);
     ///   ``ImageError/unsupportedLayout(file:expected:actual:)`` for an unknown colour space.
     public init(jpegData: Data, name: String = "<memory>") throws(ImageError) {
         guard !jpegData.isEmpty else { throw .empty(file: name) }
@@ -171,9 +172,8 @@ enum JPEGStructure {
                 }
                 let w = Int(width)
                 let h = Int(height)
-                guard w >= 1, h >= 1, w * h <= Image.maximumPixelCount else {
-                    return .failure(
-                        .tooLarge(file: name, width: w, height: h, limit: Image.maximumPixelCount))
+                if let problem = Image.checkDeclaredSize(width: w, height: h, name: name) {
+                    return .failure(problem)
                 }
                 let channels: Int
                 let pixelFormat: Int32

@@ -25,7 +25,8 @@ extension Image {
     ///   ``ImageError/unsupportedFormat(file:expected:actual:)``
     ///   (no PNG signature), ``ImageError/truncated(file:format:expected:actual:)``,
     ///   ``ImageError/corrupt(file:format:reason:)`` (libpng's message),
-    ///   ``ImageError/tooLarge(file:width:height:limit:)``.
+    ///   ``ImageError/tooLarge(file:width:height:limit:)`` or
+    ///   ``ImageError/sideTooLong(file:width:height:limit:)`` (checked from the header, before decoding).
     public init(pngData: Data, name: String = "<memory>") throws(ImageError) {
         guard !pngData.isEmpty else { throw .empty(file: name) }
         guard ImageFormat(signatureOf: pngData) == .png else {
@@ -177,11 +178,9 @@ enum PNGCodec {
             return .corrupt(file: name, format: "PNG", reason: message(png))
         }
         let width = Int(png.width), height = Int(png.height)
-        guard width >= 1, height >= 1, width <= Image.maximumPixelCount,
-            height <= Image.maximumPixelCount, width * height <= Image.maximumPixelCount
-        else {
+        if let problem = Image.checkDeclaredSize(width: width, height: height, name: name) {
             png_image_free(&png)
-            return .tooLarge(file: name, width: width, height: height, limit: Image.maximumPixelCount)
+            return problem
         }
         return nil
     }

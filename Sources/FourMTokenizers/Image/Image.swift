@@ -29,6 +29,25 @@ public struct Image: Sendable, Equatable {
     /// error threshold (2 × `Image.MAX_IMAGE_PIXELS` = 178 956 970).
     public static let maximumPixelCount = 178_956_970
 
+    /// The largest pixel count a PNG or JPEG decoder accepts from a file header
+    /// (`InputLimits.maximumImagePixels`, 8192 × 8192), checked before anything is decoded.
+    public static let maximumDecodedPixelCount = InputLimits.maximumImagePixels
+
+    /// Checks a size declared by a file header against `InputLimits.maximumImageSide` and
+    /// ``maximumDecodedPixelCount``, before any pixel is decoded or allocated.
+    static func checkDeclaredSize(width: Int, height: Int, name: String) -> ImageError? {
+        guard width >= 1, height >= 1 else {
+            return .tooLarge(file: name, width: width, height: height, limit: maximumDecodedPixelCount)
+        }
+        guard width <= InputLimits.maximumImageSide, height <= InputLimits.maximumImageSide else {
+            return .sideTooLong(file: name, width: width, height: height, limit: InputLimits.maximumImageSide)
+        }
+        guard width * height <= maximumDecodedPixelCount else {
+            return .tooLarge(file: name, width: width, height: height, limit: maximumDecodedPixelCount)
+        }
+        return nil
+    }
+
     /// Creates an image from interleaved 8-bit pixels.
     /// - Parameters:
     ///   - width: pixels per row, ≥ 1.

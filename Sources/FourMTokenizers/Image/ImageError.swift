@@ -18,6 +18,9 @@ public enum ImageError: Error, Equatable, CustomStringConvertible, Sendable {
     case corrupt(file: String, format: String, reason: String)
     /// The image declares more pixels than ``Image/maximumPixelCount``; nothing was allocated.
     case tooLarge(file: String, width: Int, height: Int, limit: Int)
+    /// A file's header declares a side longer than `limit` pixels
+    /// (`InputLimits.maximumImageSide`); rejected before decoding, nothing was allocated.
+    case sideTooLong(file: String, width: Int, height: Int, limit: Int)
     /// The pixel layout is not one this type holds, e.g. a JPEG colour space we cannot
     /// convert, or a pixel buffer with 2 channels.
     case unsupportedLayout(file: String, expected: String, actual: String)
@@ -48,6 +51,8 @@ public enum ImageError: Error, Equatable, CustomStringConvertible, Sendable {
         case .tooLarge(let file, let width, let height, let limit):
             return
                 "\(file): image is \(width)x\(height) = \(width * height) pixels, limit is \(limit)"
+        case .sideTooLong(let file, let width, let height, let limit):
+            return "\(file): image header declares \(width)x\(height), but a side may be at most \(limit) pixels"
         case .unsupportedLayout(let file, let expected, let actual):
             return "\(file): unsupported pixel layout \(actual), expected \(expected)"
         case .invalidPixels(let expected, let actual):

@@ -1,9 +1,16 @@
 import Foundation
+import FourMTensor
 
 extension WordPieceTokenizer {
     /// Largest id accepted in a vocabulary: ids index a table, so an absurd id in a damaged
     /// file must be rejected instead of allocating gigabytes.
-    static let maximumTokenId = 1 << 24
+    static let maximumTokenId = InputLimits.maximumTokenId
+
+    /// The exclusive id bound for a file with `entries` vocabulary and added-token entries:
+    /// `2·entries + InputLimits.maximumTokenIdSlack`, at most `maximumTokenId`.
+    static func idLimit(entries: Int) -> Int {
+        min(maximumTokenId, 2 * entries + InputLimits.maximumTokenIdSlack)
+    }
 
     /// Loads a Hugging Face `tokenizer.json` from disk.
     ///
@@ -40,7 +47,12 @@ extension WordPieceTokenizer {
     ///   pre-tokenizer or decoder type, a non-null `post_processor`, `truncation` or
     ///   `padding`).
     public init(json: Data, file: String) throws(TokenizerError) {
-        let root = try JSONParser.parse(json, file: file)
+        let root: JSONValue
+        do {
+            root = try JSONParser.parse(json)
+        } catch {
+            throw .invalidJSON(file: file, reason: error.message())
+        }
         let reader = ConfigReader(file: file)
         guard case .object = root else {
             throw .invalidValue(
@@ -125,23 +137,33 @@ extension WordPieceTokenizer {
         }
 
         // Vocabulary: duplicate keys keep the last value (serde_json map semantics).
+        // The id table is sized by the largest id, so ids are bounded by the entry count
+        // (InputLimits.maximumTokenIdSlack): a tiny file cannot make it allocate gigabytes.
+        let addedCount = root.member("added_tokens").map { value -> Int in
+            if case .array(let items) = value { return items.count }
+            return 0
+        } ?? 0
+        let idLimit = Self.idLimit(entries: vocabMembers.count + addedCount)
         var vocabulary = ScalarTrie()
-        var resolved: [(token: String, id: Int32)] = []
-        resolved.reserveCapacity(vocabMembers.count)
+        // A duplicated key replaces its earlier entry in place (last value wins, as in
+        // serde_json); `slots` finds that entry in O(key length), so loading stays linear.
+        var slots = ScalarTrie()
+        var resolvedSlots: [(token: String, id: Int32)?] = []
+        resolvedSlots.reserveCapacity(vocabMembers.count)
         for member in vocabMembers {
             let key = "model.vocab[\"\(member.key)\"]"
-            guard let id = member.value.integer, id >= 0, id < Self.maximumTokenId else {
+            guard let id = member.value.integer, id >= 0, id < idLimit else {
                 throw .invalidValue(
-                    file: file, key: key, expected: "an integer id in 0..<\(Self.maximumTokenId)",
+                    file: file, key: key, expected: "an integer id in 0..<\(idLimit)",
                     actual: member.value.summary)
             }
-            if vocabulary.insert(member.key.unicodeScalars, value: Int32(id)) != nil {
-                resolved.removeAll {
-                    $0.token.unicodeScalars.elementsEqual(member.key.unicodeScalars)
-                }
+            vocabulary.insert(member.key.unicodeScalars, value: Int32(id))
+            if let previous = slots.insert(member.key.unicodeScalars, value: Int32(resolvedSlots.count)) {
+                resolvedSlots[Int(previous)] = nil
             }
-            resolved.append((member.key, Int32(id)))
+            resolvedSlots.append((member.key, Int32(id)))
         }
+        let resolved = resolvedSlots.compactMap { $0 }
         var modelTokens: [String?] = []
         for entry in resolved {
             let index = Int(entry.id)
@@ -233,10 +255,10 @@ extension WordPieceTokenizer {
                     } else {
                         token.id = nextId
                         nextId += 1
-                        guard Int(token.id) < Self.maximumTokenId else {
+                        guard Int(token.id) < idLimit else {
                             throw .invalidValue(
                                 file: file, key: "\(path).id",
-                                expected: "an id below \(Self.maximumTokenId)",
+                                expected: "an id below \(idLimit)",
                                 actual: "id \(token.id)")
                         }
                     }

@@ -206,8 +206,8 @@ import Testing
             UInt8(crc >> 24), UInt8((crc >> 16) & 255), UInt8((crc >> 8) & 255), UInt8(crc & 255),
         ]
         #expect(
-            throws: ImageError.tooLarge(
-                file: "<memory>", width: 100_000, height: 100_000, limit: 178_956_970)
+            throws: ImageError.sideTooLong(
+                file: "<memory>", width: 100_000, height: 100_000, limit: 16_384)
         ) {
             try Image(pngData: Data(png))
         }

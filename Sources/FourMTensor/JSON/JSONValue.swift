@@ -8,7 +8,7 @@ import Foundation
 /// such as `"é"` (U+00E9) and `"e\u{301}"` would silently collapse into one. The Hugging Face
 /// loader (serde_json) keeps them apart, and so does this reader. It also lets every error
 /// name the exact key path.
-enum JSONValue: Sendable {
+package enum JSONValue: Sendable {
     case null
     case bool(Bool)
     /// The number literal as written (RFC 8259 grammar already checked).
@@ -20,7 +20,7 @@ enum JSONValue: Sendable {
     case object([(key: String, value: JSONValue)])
 
     /// A short description for error messages: the type and, for scalars, the value.
-    var summary: String {
+    package var summary: String {
         switch self {
         case .null: return "null"
         case .bool(let b): return b ? "true" : "false"
@@ -36,7 +36,7 @@ enum JSONValue: Sendable {
     }
 
     /// The member named `key` of an object (scalar-exact comparison; last one wins), or nil.
-    func member(_ key: String) -> JSONValue? {
+    package func member(_ key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
         for member in members.reversed()
         where member.key.unicodeScalars.elementsEqual(key.unicodeScalars) {
@@ -46,32 +46,42 @@ enum JSONValue: Sendable {
     }
 
     /// The value as an integer if it is an integer literal that fits `Int`.
-    var integer: Int? {
+    package var integer: Int? {
         guard case .number(let literal) = self else { return nil }
         return Int(literal)
     }
 }
 
-/// A strict RFC 8259 reader over UTF-8 bytes, with a nesting limit.
-struct JSONParser {
+/// Where and why a JSON document does not parse: `reason` and the 0-based byte `offset`.
+package struct JSONSyntaxError: Error, Equatable, Sendable {
+    /// What is wrong (`unexpected character ','`, `the text is not valid UTF-8`).
+    package let reason: String
+    /// Byte offset of the problem from the start of the parsed bytes.
+    package let offset: Int
+    /// `reason at byte offset`, shifted by `base` (for JSON embedded in a larger file).
+    package func message(offsetBy base: Int = 0) -> String { "\(reason) at byte \(offset + base)" }
+}
+
+/// A strict RFC 8259 reader over UTF-8 bytes, with a nesting limit. Shared by the
+/// safetensors header reader and the tokenizer.json loader, so one parser is fuzzed.
+package struct JSONParser {
     private let bytes: [UInt8]
-    private let file: String
     private var position = 0
     private var depth = 0
     /// serde_json's default recursion limit; deeper documents are rejected, not recursed into.
     private static let maximumDepth = 128
 
     /// Parses a whole document.
-    /// - Throws: `TokenizerError.invalidJSON` naming the byte offset of the first problem.
-    static func parse(_ data: Data, file: String) throws(TokenizerError) -> JSONValue {
+    /// - Throws: `JSONSyntaxError` naming the byte offset of the first problem.
+    package static func parse(_ data: some Collection<UInt8>) throws(JSONSyntaxError) -> JSONValue {
         let bytes = [UInt8](data)
         // Validate the UTF-8 once for the whole file: decoding with replacement changes the
         // bytes exactly when they are invalid. Every string slice cut at ASCII quotes is then
         // valid on its own.
         guard String(decoding: bytes, as: UTF8.self).utf8.elementsEqual(bytes) else {
-            throw .invalidJSON(file: file, reason: "the file is not valid UTF-8")
+            throw JSONSyntaxError(reason: "the text is not valid UTF-8", offset: firstInvalidUTF8Offset(bytes))
         }
-        var parser = JSONParser(bytes: bytes, file: file)
+        var parser = JSONParser(bytes: bytes)
         parser.skipWhitespace()
         let value = try parser.parseValue()
         parser.skipWhitespace()
@@ -81,13 +91,25 @@ struct JSONParser {
         return value
     }
 
-    private init(bytes: [UInt8], file: String) {
+    private init(bytes: [UInt8]) {
         self.bytes = bytes
-        self.file = file
     }
 
-    private func failure(_ reason: String) -> TokenizerError {
-        .invalidJSON(file: file, reason: "\(reason) at byte \(position)")
+    /// The offset of the first byte that does not start a valid UTF-8 sequence.
+    private static func firstInvalidUTF8Offset(_ bytes: [UInt8]) -> Int {
+        var decoder = UTF8()
+        var iterator = bytes.makeIterator()
+        var offset = 0
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar): offset += UTF8.width(scalar)
+            case .emptyInput, .error: return offset
+            }
+        }
+    }
+
+    private func failure(_ reason: String) -> JSONSyntaxError {
+        JSONSyntaxError(reason: reason, offset: position)
     }
 
     private func describeCurrent() -> String {
@@ -106,7 +128,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func parseValue() throws(TokenizerError) -> JSONValue {
+    private mutating func parseValue() throws(JSONSyntaxError) -> JSONValue {
         guard position < bytes.count else {
             throw failure("unexpected end of file, expected a value")
         }
@@ -128,7 +150,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func expectLiteral(_ literal: StaticString) throws(TokenizerError) {
+    private mutating func expectLiteral(_ literal: StaticString) throws(JSONSyntaxError) {
         let count = literal.utf8CodeUnitCount
         let matches = literal.withUTF8Buffer { expected in
             position + count <= bytes.count
@@ -138,14 +160,14 @@ struct JSONParser {
         position += count
     }
 
-    private mutating func enter() throws(TokenizerError) {
+    private mutating func enter() throws(JSONSyntaxError) {
         depth += 1
         if depth > Self.maximumDepth {
             throw failure("nesting deeper than \(Self.maximumDepth) levels")
         }
     }
 
-    private mutating func parseObject() throws(TokenizerError) -> JSONValue {
+    private mutating func parseObject() throws(JSONSyntaxError) -> JSONValue {
         try enter()
         position += 1  // {
         var members: [(key: String, value: JSONValue)] = []
@@ -186,7 +208,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func parseArray() throws(TokenizerError) -> JSONValue {
+    private mutating func parseArray() throws(JSONSyntaxError) -> JSONValue {
         try enter()
         position += 1  // [
         var elements: [JSONValue] = []
@@ -216,7 +238,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func parseNumber() throws(TokenizerError) -> JSONValue {
+    private mutating func parseNumber() throws(JSONSyntaxError) -> JSONValue {
         let start = position
         func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
         if bytes[position] == UInt8(ascii: "-") { position += 1 }
@@ -252,7 +274,7 @@ struct JSONParser {
         return .number(String(decoding: bytes[start..<position], as: UTF8.self))
     }
 
-    private mutating func parseHex4() throws(TokenizerError) -> UInt32 {
+    private mutating func parseHex4() throws(JSONSyntaxError) -> UInt32 {
         guard position + 4 <= bytes.count else { throw failure("truncated \\u escape") }
         var value: UInt32 = 0
         for _ in 0..<4 {
@@ -272,7 +294,7 @@ struct JSONParser {
 
     /// Parses a string starting at the opening quote. Strings without escapes are cut out of
     /// the (already validated) buffer in one piece.
-    private mutating func parseString() throws(TokenizerError) -> String {
+    private mutating func parseString() throws(JSONSyntaxError) -> String {
         position += 1  // opening quote
         let start = position
         while position < bytes.count {
