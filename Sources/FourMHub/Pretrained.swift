@@ -32,9 +32,10 @@ extension HubClient {
     /// - Throws: `HubError` (the download's, or `.bundle` when the files do not form a bundle).
     public func modelBundle(_ id: String, revision: String = "main", outputs: [Modality]? = nil, textTokenizer: URL? = nil,
                             progress: HubProgressHandler? = nil) async throws(HubError) -> ModelBundle {
-        let (commit, listing) = try await fileList(id, revision: revision)
+        let (commit, listing, fromCache) = try await fileList(id, revision: revision)
         if listing.contains("bundle.json") {
-            return try await bundleLayout(id, commit: commit, revision: revision, listing: listing, outputs: outputs, textTokenizer: textTokenizer, progress: progress)
+            return try await bundleLayout(id, commit: commit, revision: revision, listing: fromCache ? nil : listing, outputs: outputs,
+                                          textTokenizer: textTokenizer, progress: progress)
         }
         guard listing.contains("model.safetensors") else {
             throw .fileNotFound(repo: id, revision: revision, file: "model.safetensors (or a bundle.json)")
@@ -61,23 +62,25 @@ extension HubClient {
         return ModelBundle(directory: snapshot.folder, model: model, textTokenizer: base.textTokenizer, tokenizers: tokenizers)
     }
 
-    /// The repository's commit and file names: from the Hub, or from the cache when offline or
-    /// when the Hub cannot be reached.
-    func fileList(_ id: String, revision: String) async throws(HubError) -> (String, [String]) {
+    /// The repository's commit and file names: from the Hub, or from the cache (then only the
+    /// files cached so far; `fromCache` says so) when offline or when the Hub cannot be reached.
+    func fileList(_ id: String, revision: String) async throws(HubError) -> (commit: String, files: [String], fromCache: Bool) {
         if !offline {
             do {
                 let info = try await repoInfo(id, revision: revision)
-                return (info.commit, info.files.map(\.path))
+                return (info.commit, info.files.map(\.path), false)
             } catch {
                 guard case .network = error, let commit = try? cache.commit(repo: id, revision: revision) else { throw error }
-                return (commit, try cache.snapshotFiles(repo: id, commit: commit))
+                return (commit, try cache.snapshotFiles(repo: id, commit: commit), true)
             }
         }
         let snapshot = try cachedSnapshot(id, revision: revision)
-        return (snapshot.commit, snapshot.files)
+        return (snapshot.commit, snapshot.files, true)
     }
 
-    func bundleLayout(_ id: String, commit: String, revision: String, listing: [String], outputs: [Modality]?, textTokenizer: URL?,
+    /// `listing` is nil when only the cache is known: then a missing file is reported by the
+    /// snapshot as `.offlineMissing`.
+    func bundleLayout(_ id: String, commit: String, revision: String, listing: [String]?, outputs: [Modality]?, textTokenizer: URL?,
                       progress: HubProgressHandler?) async throws(HubError) -> ModelBundle {
         let manifest = try await self.snapshot(id, revision: commit, files: ["bundle.json"], progress: progress)
         let manifestURL = manifest.url(for: "bundle.json")
@@ -86,13 +89,13 @@ extension HubClient {
         else { throw .bundle(.bundle(path: manifestURL.path, reason: "not a JSON object with a 'model' path")) }
         func listed(_ path: String, _ key: String) throws(HubError) -> String {
             try validateFileName(path, repo: id)
-            guard listing.contains(path) else { throw .fileNotFound(repo: id, revision: revision, file: "\(path) (bundle.json '\(key)')") }
+            guard listing?.contains(path) ?? true else { throw .fileNotFound(repo: id, revision: revision, file: "\(path) (bundle.json '\(key)')") }
             return path
         }
         var files = [try listed(model, "model")]
         let modelFolder = model.split(separator: "/").dropLast().joined(separator: "/")
         let config = modelFolder.isEmpty ? "config.json" : "\(modelFolder)/config.json"
-        if listing.contains(config) { files.append(config) }
+        if listing?.contains(config) ?? FileManager.default.fileExists(atPath: manifest.folder.appendingPathComponent(config).path) { files.append(config) }
         if textTokenizer == nil, let text = object["text_tokenizer"] as? String { files.append(try listed(text, "text_tokenizer")) }
         let snapshot = try await self.snapshot(id, revision: commit, files: files, progress: progress)
         let configuration = try readConfiguration(snapshot.url(for: model))
