@@ -210,7 +210,7 @@ public struct HubClient: Sendable {
             if Task.isCancelled { throw .cancelled }
             tracker.beginFile(file.path, index: index, size: file.size)
             if let cached = try cache.cachedFile(repo: repo, revision: info.commit, path: file.path) {
-                tracker.endFile(size: (try? fileSize(cached)) ?? file.size ?? 0, phase: .cached)
+                tracker.endFile(size: (try? fileSize(cached.resolvingSymlinksInPath())) ?? file.size ?? 0, phase: .cached)
                 continue
             }
             let metadata = try await fileMetadata(repo: repo, revision: info.commit, path: file.path)

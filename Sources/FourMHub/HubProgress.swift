@@ -64,8 +64,10 @@ final class ProgressTracker: @unchecked Sendable {
                             fileBytesPerSecond: 0, bytesPerSecond: 0, phase: .downloading)
     }
 
+    /// A new file; reported only once its transfer starts (``setFileSize(_:)``) or it is found
+    /// cached (``endFile(size:phase:)``).
     func beginFile(_ file: String, index: Int, size: Int64?) {
-        let snapshot = lock.withLock { () -> HubProgress in
+        lock.withLock {
             state.file = file
             state.fileIndex = index
             state.fileBytes = 0
@@ -74,13 +76,18 @@ final class ProgressTracker: @unchecked Sendable {
             state.fileBytesPerSecond = 0
             fileStart = Date()
             fileNetworkBytes = 0
+        }
+    }
+
+    /// The size became known (HEAD): the transfer starts, and is reported.
+    func setFileSize(_ size: Int64?) {
+        let snapshot = lock.withLock { () -> HubProgress in
+            state.fileTotal = size ?? state.fileTotal
+            fileStart = Date()
             return state
         }
         handler?(snapshot)
     }
-
-    /// The size became known (HEAD) or was corrected.
-    func setFileSize(_ size: Int64?) { lock.withLock { state.fileTotal = size ?? state.fileTotal } }
 
     /// Bytes already on disk before this attempt (a resumed `.incomplete`).
     func setFileBytes(_ bytes: Int64) {

@@ -32,6 +32,16 @@ extension HubClient {
     /// - Throws: `HubError` (the download's, or `.bundle` when the files do not form a bundle).
     public func modelBundle(_ id: String, revision: String = "main", outputs: [Modality]? = nil, textTokenizer: URL? = nil,
                             progress: HubProgressHandler? = nil) async throws(HubError) -> ModelBundle {
+        do {
+            return try await fetchBundle(id, revision: revision, outputs: outputs, textTokenizer: textTokenizer, progress: progress)
+        } catch {
+            // The files are fetched at the resolved commit; name the revision the caller gave.
+            if case let .offlineMissing(repo, _, missing, cache) = error, repo == id { throw .offlineMissing(repo: repo, revision: revision, missing: missing, cache: cache) }
+            throw error
+        }
+    }
+
+    func fetchBundle(_ id: String, revision: String, outputs: [Modality]?, textTokenizer: URL?, progress: HubProgressHandler?) async throws(HubError) -> ModelBundle {
         let (commit, listing, fromCache) = try await fileList(id, revision: revision)
         if listing.contains("bundle.json") {
             return try await bundleLayout(id, commit: commit, revision: revision, listing: fromCache ? nil : listing, outputs: outputs,

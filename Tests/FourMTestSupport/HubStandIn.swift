@@ -109,6 +109,18 @@ public final class HubStandIn: @unchecked Sendable {
         return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
     }
 
+    /// ``gets(_:)`` for synchronous tests (waits at most 10 s).
+    public func getsNow(_ key: String) -> Int {
+        let done = DispatchSemaphore(value: 0)
+        let box = LineBox()
+        URLSession.shared.dataTask(with: endpoint.appendingPathComponent("_stats")) { data, _, _ in
+            let object = data.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+            box.set("\(((object?["gets"] as? [String: Any])?[key] as? NSNumber)?.intValue ?? 0)")
+            done.signal()
+        }.resume()
+        return done.wait(timeout: .now() + 10) == .success ? Int(box.get()) ?? -1 : -1
+    }
+
     /// GET count of one file (`ORG/NAME/path`).
     public func gets(_ key: String) async throws -> Int {
         ((try await stats()["gets"] as? [String: Any])?[key] as? NSNumber)?.intValue ?? 0
