@@ -105,6 +105,9 @@ public struct HubClient: Sendable {
     ///   - token: the access token, or nil.
     ///   - cache: the cache folder.
     ///   - offline: whether to use only the cache.
+    ///   - retry: how transient failures are retried.
+    ///   - timeout: seconds a request may wait for the next bytes.
+    ///   - lockTimeout: seconds to wait for another process writing the same blob (nil: no limit).
     public init(endpoint: URL, token: String? = nil, cache: HubCache = HubCache(), offline: Bool = false, retry: RetryPolicy = RetryPolicy(),
                 timeout: Double = 30, lockTimeout: Double? = nil) {
         var text = endpoint.absoluteString

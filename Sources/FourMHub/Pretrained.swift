@@ -8,14 +8,14 @@ public let releasedTokenizerOrganization = "EPFL-VILAB"
 
 extension HubClient {
     /// Fetches a 4M model by Hub id, with the tokenizers of the outputs you ask for (and no
-    /// others) and the text tokenizer, and returns it as a ``FourM/ModelBundle`` in the cache.
+    /// others) and the text tokenizer, and returns it as a `ModelBundle` in the cache.
     ///
     /// Two repository layouts are understood:
     /// - **released** (`EPFL-VILAB/4M-21_B`, …): `model.safetensors` (+ `config.json`); the
     ///   tokenizer of each image-like output comes from `EPFL-VILAB/<folder>` where
     ///   `ModelBundle.releasedTokenizerFolders` names the folder (`model.safetensors`,
     ///   + `config.json`);
-    /// - **bundle** (any repository with a `bundle.json`, see ``FourM/ModelBundle``): the files it
+    /// - **bundle** (any repository with a `bundle.json`, see `ModelBundle`): the files it
     ///   names, paths relative to the repository root; only the tokenizers of the requested
     ///   outputs are fetched.
     ///
@@ -163,7 +163,7 @@ extension Pipeline {
     ///     shipped one.
     ///   - hub: the client (default: configured from `HF_*` environment variables).
     ///   - progress: download progress.
-    /// - Throws: `HubError`; `.bundle` wraps the ``FourM/FourMError`` of a file that does not load.
+    /// - Throws: `HubError`; `.bundle` wraps the `FourMError` of a file that does not load.
     public init(pretrained id: String, revision: String = "main", outputs: [Modality]? = nil, textTokenizer: URL? = nil,
                 hub: HubClient = HubClient(), progress: HubProgressHandler? = nil) async throws(HubError) {
         let bundle = try await hub.modelBundle(id, revision: revision, outputs: outputs, textTokenizer: textTokenizer, progress: progress)
