@@ -97,7 +97,7 @@ public struct HubClient: Sendable {
     public var lockTimeout: Double?
 
     /// The default server.
-    public static let defaultEndpoint = URL(string: "https://huggingface.co")
+    public static let defaultEndpoint: URL = URL(string: "https://huggingface.co") ?? URL(fileURLWithPath: "/")  // a literal: always parses
 
     /// Creates a client with explicit settings.
     /// - Parameters:
@@ -129,7 +129,7 @@ public struct HubClient: Sendable {
         let endpoint = environment["HF_ENDPOINT"].flatMap { $0.isEmpty ? nil : URL(string: $0) } ?? Self.defaultEndpoint
         let offlineValue = (environment["HF_HUB_OFFLINE"] ?? environment["TRANSFORMERS_OFFLINE"] ?? "").uppercased()
         let timeout = environment["HF_HUB_DOWNLOAD_TIMEOUT"].flatMap(Double.init).flatMap { $0 > 0 && $0.isFinite ? $0 : nil } ?? 30
-        self.init(endpoint: endpoint ?? URL(fileURLWithPath: "/"), token: environment["HF_TOKEN"] ?? environment["HUGGING_FACE_HUB_TOKEN"],
+        self.init(endpoint: endpoint, token: environment["HF_TOKEN"] ?? environment["HUGGING_FACE_HUB_TOKEN"],
                   cache: HubCache(environment: environment), offline: ["1", "ON", "YES", "TRUE"].contains(offlineValue), timeout: timeout)
     }
 
@@ -206,8 +206,12 @@ public struct HubClient: Sendable {
         } else {
             wanted = info.files.filter { matches($0.path, patterns) }
         }
-        let sizes = wanted.map(\.size)
-        let total: Int64? = sizes.contains(nil) ? nil : sizes.reduce(Int64(0)) { $0 &+ ($1 ?? 0) }
+        // Sizes come from the server: an overflowing sum means "unknown", not a trap.
+        let total = wanted.reduce(Int64(0) as Int64?) { sum, file in
+            guard let sum, let size = file.size else { return nil }
+            let (next, overflow) = sum.addingReportingOverflow(size)
+            return overflow ? nil : next
+        }
         let tracker = ProgressTracker(repo: repo, fileCount: wanted.count, total: total, handler: progress)
         for (index, file) in wanted.enumerated() {
             if Task.isCancelled { throw .cancelled }
@@ -316,7 +320,7 @@ public struct HubClient: Sendable {
         // Another process may have finished it while we waited.
         if FileManager.default.fileExists(atPath: blob.path) { return try fileSize(blob) }
         let incomplete = blobs.appendingPathComponent("\(metadata.etag).incomplete")
-        try await download(repo: repo, file: file, metadata: metadata, to: incomplete, tracker: tracker)
+        let streamed = try await download(repo: repo, file: file, metadata: metadata, to: incomplete, tracker: tracker)
         let size = try fileSize(incomplete)
         if let expected = metadata.size, size != expected {
             try? FileManager.default.removeItem(at: incomplete)
@@ -325,7 +329,8 @@ public struct HubClient: Sendable {
         tracker.phase(.verifying)
         let check = BlobCheck(etag: metadata.etag)
         if let expected = check.expected {
-            let actual = try check.digest(of: incomplete) ?? ""
+            let actual: String
+            if let streamed { actual = streamed } else { actual = try check.digest(of: incomplete) ?? "" }
             if actual != expected {
                 try? FileManager.default.removeItem(at: incomplete)
                 throw .hashMismatch(repo: repo, file: file, expected: expected, actual: actual)
@@ -335,8 +340,9 @@ public struct HubClient: Sendable {
         return size
     }
 
-    /// Fills `incomplete` from its current length to the end, resuming after drops.
-    func download(repo: String, file: String, metadata: FileMetadata, to incomplete: URL, tracker: ProgressTracker) async throws(HubError) {
+    /// Fills `incomplete` from its current length to the end, resuming after drops; returns the
+    /// digest computed on the way (nil when it could not be: the caller then hashes the file).
+    func download(repo: String, file: String, metadata: FileMetadata, to incomplete: URL, tracker: ProgressTracker) async throws(HubError) -> String? {
         let fm = FileManager.default
         if !fm.fileExists(atPath: incomplete.path) && !fm.createFile(atPath: incomplete.path, contents: nil) {
             throw .fileSystem(path: incomplete.path, reason: "cannot create the partial download")
@@ -344,7 +350,7 @@ public struct HubClient: Sendable {
         let handle: FileHandle
         do { handle = try FileHandle(forUpdating: incomplete) } catch { throw .fileSystem(path: incomplete.path, reason: "cannot open the partial download: \(error.localizedDescription)") }
         defer { try? handle.close() }
-        let writer = BlobWriter(handle: handle, path: incomplete.path, tracker: tracker)
+        let writer = BlobWriter(handle: handle, path: incomplete.path, tracker: tracker, check: BlobCheck(etag: metadata.etag), expectedSize: metadata.size)
         let transport = HTTPTransport(timeout: timeout)
         var location = metadata.location
         var refreshed = false
@@ -352,13 +358,12 @@ public struct HubClient: Sendable {
         while true {
             if Task.isCancelled { throw .cancelled }
             var offset = try writer.length()
-            if let size = metadata.size {
-                if offset == size { return }
-                if offset > size {
-                    try writer.truncate()
-                    offset = 0
-                }
+            if let size = metadata.size, offset > size {
+                try writer.truncate()
+                offset = 0
             }
+            try writer.catchUp(to: offset)
+            if let size = metadata.size, offset == size { return writer.finishedDigest(length: offset) }
             tracker.setFileBytes(offset)
             writer.requestedOffset = offset
             var request = self.request(location, method: "GET")
@@ -379,12 +384,13 @@ public struct HubClient: Sendable {
             }
             switch reply.status {
             case 200..<300:
-                guard let size = metadata.size else { return }
-                if try writer.length() >= size { return }
+                let length = try writer.length()
+                guard let size = metadata.size else { return writer.finishedDigest(length: length) }
+                if length >= size { return writer.finishedDigest(length: length) }
                 failures += 1  // a short body without an error: resume
                 if failures >= retry.attempts { throw .network(url: location.absoluteString, reason: "the body ended early", attempts: failures) }
             case 416 where metadata.size == nil:
-                return
+                return nil
             case 401 where location.host != endpoint.host && !refreshed, 403 where location.host != endpoint.host && !refreshed:
                 // A signed CDN link expired: ask the Hub for a fresh one, once.
                 refreshed = true
@@ -455,19 +461,30 @@ public struct HubClient: Sendable {
     }
 }
 
-/// Writes arriving bytes to the partial blob and counts them.
+/// Writes arriving bytes to the partial blob, counts them, and hashes them on the way so the
+/// finished file need not be read again.
 final class BlobWriter: @unchecked Sendable {
     // Invariant behind @unchecked Sendable: used by one download at a time; the delegate queue
-    // calls begin/write serially while the owning task awaits the transfer.
+    // calls begin/write serially while the owning task awaits the transfer, and the task reads
+    // the state only after the transfer has completed.
     let handle: FileHandle
     let path: String
     let tracker: ProgressTracker
+    let check: BlobCheck
+    let expectedSize: Int64?
     var requestedOffset: Int64 = 0
+    private var sha256 = SHA256Digest()
+    private var sha1 = SHA1Digest()
+    /// Bytes fed to the running hash; equal to the file's length while the hash is in step.
+    private(set) var hashedLength: Int64 = 0
 
-    init(handle: FileHandle, path: String, tracker: ProgressTracker) {
+    init(handle: FileHandle, path: String, tracker: ProgressTracker, check: BlobCheck, expectedSize: Int64?) {
         self.handle = handle
         self.path = path
         self.tracker = tracker
+        self.check = check
+        self.expectedSize = expectedSize
+        resetHash()
     }
 
     func length() throws(HubError) -> Int64 {
@@ -479,6 +496,49 @@ final class BlobWriter: @unchecked Sendable {
             try handle.truncate(atOffset: 0)
             try handle.seek(toOffset: 0)
         } catch { throw .fileSystem(path: path, reason: "cannot truncate: \(error.localizedDescription)") }
+        resetHash()
+    }
+
+    private func resetHash() {
+        sha256 = SHA256Digest()
+        sha1 = SHA1Digest()
+        if case .gitBlob = check, let expectedSize { sha1.update(Array("blob \(expectedSize)\0".utf8)) }
+        hashedLength = 0
+    }
+
+    private func feed(_ data: Data) {
+        switch check {
+        case .sha256: sha256.update(data)
+        case .gitBlob: sha1.update(data)
+        case .sizeOnly: break
+        }
+        hashedLength += Int64(data.count)
+    }
+
+    /// Brings the running hash up to the file's length `offset` (a partial file from an earlier
+    /// run is read once).
+    func catchUp(to offset: Int64) throws(HubError) {
+        guard hashedLength != offset else { return }
+        resetHash()
+        do {
+            try handle.seek(toOffset: 0)
+            while hashedLength < offset {
+                guard let chunk = try handle.read(upToCount: Int(min(offset - hashedLength, 4 << 20))), !chunk.isEmpty else { break }
+                feed(chunk)
+            }
+            _ = try handle.seekToEnd()
+        } catch { throw .fileSystem(path: path, reason: "cannot read the partial download: \(error.localizedDescription)") }
+    }
+
+    /// The hex digest of everything written, when the check has one and the hash kept up
+    /// (a git blob id needs the size in advance).
+    func finishedDigest(length: Int64) -> String? {
+        guard hashedLength == length else { return nil }
+        switch check {
+        case .sha256: return hexString(sha256.finalize())
+        case .gitBlob: return expectedSize == length ? hexString(sha1.finalize()) : nil
+        case .sizeOnly: return nil
+        }
     }
 
     /// A 200 to a ranged request carries the whole file: start over.
@@ -491,6 +551,7 @@ final class BlobWriter: @unchecked Sendable {
 
     @Sendable func write(_ data: Data) throws {
         do { try handle.write(contentsOf: data) } catch { throw HubError.fileSystem(path: path, reason: "cannot write: \(error.localizedDescription)") }
+        feed(data)
         tracker.received(data.count)
     }
 }

@@ -36,8 +36,8 @@ final class DownloadProgressBar: @unchecked Sendable {
 
     private func drawTerminal(_ p: HubProgress, name: String) {
         let width = 20
-        let fraction = p.fileTotal.map { $0 > 0 ? Double(p.fileBytes) / Double($0) : 1 } ?? 0
-        let filled = max(0, min(width, Int(fraction * Double(width))))
+        let fraction = min(max(p.fileTotal.map { $0 > 0 ? Double(p.fileBytes) / Double($0) : 1 } ?? 0, 0), 1)  // sizes come from the server
+        let filled = Int(fraction * Double(width))
         var line = "[\(p.fileIndex + 1)/\(p.fileCount)] \(short(name)) [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] "
         line += "\(formatBytes(Int(p.fileBytes)))/\(p.fileTotal.map { formatBytes(Int($0)) } ?? "?")"
         switch p.phase {
@@ -47,7 +47,7 @@ final class DownloadProgressBar: @unchecked Sendable {
         case .finished: line += " done"
         }
         if let total = p.total, total > 0 {
-            line += " | all \(Int(100 * Double(p.bytes) / Double(total)))% of \(formatBytes(Int(total))) ETA \(duration(p.secondsLeft))"
+            line += " | all \(Int(min(max(100 * Double(p.bytes) / Double(total), 0), 100)))% of \(formatBytes(Int(total))) ETA \(duration(p.secondsLeft))"
         }
         write("\r\(line)\u{1B}[K")
         lineOpen = true
@@ -68,7 +68,7 @@ final class DownloadProgressBar: @unchecked Sendable {
         switch p.phase {
         case .downloading:
             guard let total = p.fileTotal, total >= 8_000_000 else { return }
-            let quarter = Int(4 * Double(p.fileBytes) / Double(total))
+            let quarter = Int(min(max(4 * Double(p.fileBytes) / Double(total), 0), 4))
             if quarter > lastQuarter && quarter < 4 {
                 lastQuarter = quarter
                 write("  \(name): \(quarter * 25)% \(formatBytes(Int(p.fileBytes))) at \(rate(p.fileBytesPerSecond)), ETA \(duration(p.fileSecondsLeft))\n")
@@ -85,7 +85,7 @@ final class DownloadProgressBar: @unchecked Sendable {
     private func short(_ name: String) -> String { name.count > 48 ? "…" + name.suffix(47) : name }
     private func rate(_ bytesPerSecond: Double) -> String { bytesPerSecond > 0 ? "\(formatBytes(Int(bytesPerSecond)))/s" : "-" }
     private func duration(_ seconds: Double?) -> String {
-        guard let seconds, seconds.isFinite else { return "?" }
+        guard let seconds, seconds.isFinite, seconds >= 0, seconds < 1e7 else { return "?" }
         let s = Int(seconds.rounded())
         return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : s >= 60 ? "\(s / 60)m\(s % 60)s" : "\(s)s"
     }
