@@ -35,7 +35,7 @@ let package = Package(
             ],
             resources: [.copy("Resources/DemoModel")]),
         .target(
-            name: "FourMHub", dependencies: ["FourM", "FourMModels"],
+            name: "FourMHub", dependencies: ["FourM", "FourMModels", "FourMTensor"],
             resources: [.copy("Resources/TextTokenizer")]),
         .executableTarget(
             name: "fourm-cli",
