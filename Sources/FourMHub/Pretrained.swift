@@ -48,6 +48,7 @@ extension HubClient {
                                           textTokenizer: textTokenizer, progress: progress)
         }
         guard listing.contains("model.safetensors") else {
+            if fromCache { throw .offlineMissing(repo: id, revision: revision, missing: ["model.safetensors (or a bundle.json)"], cache: cache.root.path) }
             throw .fileNotFound(repo: id, revision: revision, file: "model.safetensors (or a bundle.json)")
         }
         let modelFiles = ["model.safetensors", "config.json"].filter { listing.contains($0) }
