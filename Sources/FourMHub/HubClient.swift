@@ -95,6 +95,8 @@ public struct HubClient: Sendable {
     public var timeout: Double
     /// Seconds to wait for another process that is downloading the same blob (nil: no limit).
     public var lockTimeout: Double?
+    /// Bytes asked for per `Range` request (default 64 MiB); bounds the memory a download uses.
+    public var rangeSize: Int64 = 64 << 20
 
     /// The default server.
     public static let defaultEndpoint: URL = URL(string: "https://huggingface.co") ?? URL(fileURLWithPath: "/")  // a literal: always parses
@@ -368,7 +370,16 @@ public struct HubClient: Sendable {
             writer.requestedOffset = offset
             var request = self.request(location, method: "GET")
             if location.host != endpoint.host { request.setValue(nil, forHTTPHeaderField: "Authorization") }
-            if offset > 0 { request.setValue("bytes=\(offset)-", forHTTPHeaderField: "Range") }
+            // Known sizes are fetched in ranges of `rangeSize`: URLSession on Linux hands every
+            // received piece to the delegate queue without back-pressure, so one request for a
+            // whole multi-GB file could pile up in memory whenever hashing falls behind the network.
+            var requestedEnd: Int64? = nil
+            if let size = metadata.size {
+                requestedEnd = min(offset + max(rangeSize, 1), size) - 1
+                request.setValue("bytes=\(offset)-\(requestedEnd ?? 0)", forHTTPHeaderField: "Range")
+            } else if offset > 0 {
+                request.setValue("bytes=\(offset)-", forHTTPHeaderField: "Range")
+            }
             let reply: HTTPReply
             do {
                 reply = try await transport.stream(request, authorizedHost: endpoint.host, onResponse: writer.begin, sink: writer.write)
@@ -387,6 +398,10 @@ public struct HubClient: Sendable {
                 let length = try writer.length()
                 guard let size = metadata.size else { return writer.finishedDigest(length: length) }
                 if length >= size { return writer.finishedDigest(length: length) }
+                if reply.status == 206, let requestedEnd, length > requestedEnd {
+                    failures = 0  // the range is complete: ask for the next one
+                    continue
+                }
                 failures += 1  // a short body without an error: resume
                 if failures >= retry.attempts { throw .network(url: location.absoluteString, reason: "the body ended early", attempts: failures) }
             case 416 where metadata.size == nil:

@@ -66,7 +66,7 @@ import Testing
         let url = try await Self.client(server, cache).file(Self.repo, path: "model.safetensors")
         #expect(try Data(contentsOf: url) == Self.weights)
         let stats = try await server.stats()
-        #expect((stats["ranges"] as? [String]) == ["bytes=\(Self.weights.count / 2)-"])
+        #expect((stats["ranges"] as? [String]) == ["bytes=0-299999", "bytes=\(Self.weights.count / 2)-299999"])
         #expect(try await server.gets("acme/tiny/model.safetensors") == 2)
     }
 
@@ -79,7 +79,7 @@ import Testing
         try Self.weights.prefix(100_000).write(to: blobs.appendingPathComponent("\(Self.weightsSHA).incomplete"))
         let url = try await Self.client(server, cache).file(Self.repo, path: "model.safetensors")
         #expect(try Data(contentsOf: url) == Self.weights)
-        #expect((try await server.stats()["ranges"] as? [String]) == ["bytes=100000-"])
+        #expect((try await server.stats()["ranges"] as? [String]) == ["bytes=100000-299999"])
     }
 
     /// One flipped byte: a typed hash error naming repo, file, expected and actual; nothing cached.
@@ -226,6 +226,19 @@ import Testing
         holder.waitUntilExit()
         client.lockTimeout = 30
         #expect(try Data(contentsOf: try await client.file(Self.repo, path: "model.safetensors")) == Self.weights)
+    }
+
+    /// Known sizes are fetched in bounded ranges (here 64 kB), each appended and hashed in turn.
+    @Test func fetchesLargeFilesInRanges() async throws {
+        let (server, cache) = try Self.setUp()
+        defer { server.stop(); try? FileManager.default.removeItem(at: cache) }
+        var client = Self.client(server, cache)
+        client.rangeSize = 65536
+        try await server.control(["drop_once": "model.safetensors"])
+        let url = try await client.file(Self.repo, path: "model.safetensors")
+        #expect(try Data(contentsOf: url) == Self.weights)
+        let ranges = try #require(try await server.stats()["ranges"] as? [String])
+        #expect(ranges == ["bytes=0-65535", "bytes=32768-98303", "bytes=98304-163839", "bytes=163840-229375", "bytes=229376-294911", "bytes=294912-299999"])
     }
 
     @Test func cacheListVerifyAndPrune() async throws {

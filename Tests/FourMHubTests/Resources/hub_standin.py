@@ -43,15 +43,31 @@ def repo_files(repo):
         for name in names:
             full = os.path.join(folder, name)
             rel = os.path.relpath(full, base).replace(os.sep, "/")
-            with open(full, "rb") as f:
-                data = f.read()
-            files[rel] = {
-                "size": len(data),
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "git": hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest(),
-                "full": full,
-            }
+            files[rel] = file_info(full)
     return files
+
+
+HASHES = {}
+
+
+def file_info(full):
+    """Size and hashes of a file, remembered until its size or mtime changes."""
+    st = os.stat(full)
+    key = (full, st.st_size, st.st_mtime_ns)
+    with LOCK:
+        known = HASHES.get(key)
+    if known is None:
+        with open(full, "rb") as f:
+            data = f.read()
+        known = {
+            "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "git": hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest(),
+            "full": full,
+        }
+        with LOCK:
+            HASHES[key] = known
+    return known
 
 
 def commit_of(files):
