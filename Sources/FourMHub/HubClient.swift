@@ -95,8 +95,8 @@ public struct HubClient: Sendable {
     public var timeout: Double
     /// Seconds to wait for another process that is downloading the same blob (nil: no limit).
     public var lockTimeout: Double?
-    /// Bytes asked for per `Range` request (default 64 MiB); bounds the memory a download uses.
-    public var rangeSize: Int64 = 64 << 20
+    /// Bytes asked for per `Range` request (default 16 MiB); bounds the memory a download uses.
+    public var rangeSize: Int64 = 16 << 20
 
     /// The default server.
     public static let defaultEndpoint: URL = URL(string: "https://huggingface.co") ?? URL(fileURLWithPath: "/")  // a literal: always parses

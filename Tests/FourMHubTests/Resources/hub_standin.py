@@ -221,8 +221,7 @@ class Handler(BaseHTTPRequestHandler):
         self.serve_bytes(info, org + "/" + name, rel, {"ETag": '"%s"' % sha})
 
     def serve_bytes(self, info, repo, rel, headers):
-        with open(info["full"], "rb") as f:
-            data = bytearray(f.read())
+        total = info["size"]
         with LOCK:
             corrupt = STATE["corrupt"] == rel
             drop = STATE["drop_once"] == rel and self.command == "GET"
@@ -231,22 +230,24 @@ class Handler(BaseHTTPRequestHandler):
             if self.command == "GET":
                 key = repo + "/" + rel
                 STATS["gets"][key] = STATS["gets"].get(key, 0) + 1
-        if corrupt and data:
-            data[len(data) // 2] ^= 0xFF
-        start, code = 0, 200
+        start, end, code = 0, total - 1, 200
         requested = self.headers.get("Range")
         if requested:
             with LOCK:
                 STATS["ranges"].append(requested)
             spec = requested.replace("bytes=", "").split("-")
             start = int(spec[0])
-            end = int(spec[1]) if len(spec) > 1 and spec[1] else len(data) - 1
-            end = min(end, len(data) - 1)
-            if start >= len(data):
-                return self.send(416, b"", {"Content-Range": "bytes */%d" % len(data)})
-            headers["Content-Range"] = "bytes %d-%d/%d" % (start, end, len(data))
-            data = data[start:end + 1]
+            end = min(int(spec[1]) if len(spec) > 1 and spec[1] else total - 1, total - 1)
+            if start >= total:
+                return self.send(416, b"", {"Content-Range": "bytes */%d" % total})
+            headers["Content-Range"] = "bytes %d-%d/%d" % (start, end, total)
             code = 206
+        with open(info["full"], "rb") as f:  # only the requested bytes
+            f.seek(start)
+            data = bytearray(f.read(max(end + 1 - start, 0)))
+        middle = total // 2  # the corrupted byte, if it falls in this range
+        if corrupt and start <= middle <= end:
+            data[middle - start] ^= 0xFF
         headers["Content-Length"] = str(len(data))
         headers["Accept-Ranges"] = "bytes"
         headers["Content-Type"] = "application/octet-stream"
