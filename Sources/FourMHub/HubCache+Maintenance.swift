@@ -111,7 +111,7 @@ extension HubCache {
     }
 
     /// Removes blobs that no snapshot links to, and partial downloads that no process is
-    /// writing (their lock is free).
+    /// writing (their blob's lock in `.locks/` is free).
     /// - Parameter dryRun: only report what would go.
     /// - Returns: the removed (or removable) files and their total size.
     /// - Throws: `.fileSystem` when a file cannot be removed.
@@ -134,7 +134,9 @@ extension HubCache {
             for blob in ((try? fm.contentsOfDirectory(atPath: blobs.path)) ?? []).sorted() {
                 let url = blobs.appendingPathComponent(blob)
                 if blob.hasSuffix(".incomplete") {
-                    let etag = String(blob.dropLast(".incomplete".count))
+                    // `<etag>.incomplete` (FourMHub, older huggingface_hub) or
+                    // `<etag>.<random>.incomplete` (current huggingface_hub): both lock `<etag>.lock`.
+                    let etag = String(blob.prefix { $0 != "." })
                     if let lock = try? lockFile(repo: entry.repo, etag: etag), FileLock.isHeld(lock) { continue }
                 } else if referenced.contains(blob) {
                     continue

@@ -260,10 +260,16 @@ import Testing
         let issues = try hub.verify()
         #expect(issues.count == 1)
         if case .corruptBlob(Self.repo, Self.weightsSHA, Self.weightsSHA, _)? = issues.first {} else { Issue.record("unexpected \(issues)") }
+        // A partial file of a running download (its lock held, here by us) is left alone, in
+        // either naming: FourMHub's `<etag>.incomplete` or current Python's `<etag>.<random>.incomplete`.
+        let busy = try await FileLock.acquire(try hub.lockFile(repo: Self.repo, etag: "def"))
+        defer { busy.unlock() }
+        try Data("y".utf8).write(to: blobs.appendingPathComponent("def.incomplete"))
+        try Data("z".utf8).write(to: blobs.appendingPathComponent("def.1a2b3c4d.incomplete"))
         let dry = try hub.prune(dryRun: true)
         #expect(dry.files.map(\.lastPathComponent).sorted() == ["abc.incomplete", hexGitBlob(Self.config)].sorted())
         _ = try hub.prune()
-        #expect(Self.blobs(cache).count == 2 && !Self.blobs(cache).contains("abc.incomplete"))
+        #expect(Self.blobs(cache) == [Self.weightsSHA, "def.1a2b3c4d.incomplete", "def.incomplete", hexGitBlob(Data("notes\n".utf8))].sorted())
     }
 }
 
