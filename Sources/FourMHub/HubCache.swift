@@ -94,6 +94,15 @@ public struct HubCache: Sendable, Equatable {
 
     // MARK: - Writing (used by HubClient)
 
+    /// Writes `CACHEDIR.TAG` at the root (the cachedir.info standard that backup tools honour),
+    /// as huggingface_hub does, unless one is there.
+    func tagCacheFolder() {
+        let tag = root.appendingPathComponent("CACHEDIR.TAG")
+        guard !FileManager.default.fileExists(atPath: tag.path) else { return }
+        let text = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by FourMHub (the huggingface_hub cache).\n# For information about cache directory tags, see:\n#\thttps://bford.info/cachedir/\n"
+        try? Data(text.utf8).write(to: tag, options: .atomic)
+    }
+
     func blobsFolder(_ repo: String) throws(HubError) -> URL { try repoFolder(repo).appendingPathComponent("blobs") }
 
     func lockFile(repo: String, etag: String) throws(HubError) -> URL {

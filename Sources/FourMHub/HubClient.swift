@@ -315,6 +315,7 @@ public struct HubClient: Sendable {
     func fetchBlob(repo: String, file: String, metadata: FileMetadata, tracker: ProgressTracker) async throws(HubError) -> Int64 {
         let blobs = try cache.blobsFolder(repo)
         try makeDirectory(blobs)
+        cache.tagCacheFolder()
         let blob = blobs.appendingPathComponent(metadata.etag)
         if FileManager.default.fileExists(atPath: blob.path) { return try fileSize(blob) }
         let lock = try await FileLock.acquire(try cache.lockFile(repo: repo, etag: metadata.etag), timeout: lockTimeout)

@@ -6,7 +6,8 @@ Serves every folder ROOT/<org>/<name>/ as the model repo <org>/<name> at one com
 
   GET  /api/models/<org>/<name>/revision/<rev>[?blobs=true]   -> {"id", "sha", "siblings": [...]}
   HEAD/GET /<org>/<name>/resolve/<rev>/<path>
-        LFS files (*.safetensors, or >= 1024 bytes): 302 to /_blobs/<sha256> on the blob host,
+        LFS files (*.safetensors, or >= 1024 bytes): 302 to /_blobs/<sha256> on the blob host
+        ("localhost" by default: another host name than the endpoint's 127.0.0.1, as the Hub's CDN),
         with X-Repo-Commit, X-Linked-Etag ("<sha256>"), X-Linked-Size, ETag (the pointer's oid)
         other files: 200 with ETag "<git blob sha1>", X-Repo-Commit, the bytes
   HEAD/GET /_blobs/<sha256>                                     -> bytes, honours Range (206)
@@ -25,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 ROOT = sys.argv[1] if len(sys.argv) > 1 else "."
 STATE = {"drop_once": None, "corrupt": None, "token": None, "fail_next": 0,
-         "blob_host": "127.0.0.1", "delay_ms": 0}
+         "blob_host": "localhost", "delay_ms": 0}
 STATS = {"gets": {}, "ranges": [], "blob_auth": 0, "requests": 0}
 LOCK = threading.Lock()
 
