@@ -390,7 +390,7 @@ public struct HubClient: Sendable {
                 let failure = error as? TransportFailure
                 if failure?.cancelled == true || Task.isCancelled { throw .cancelled }
                 failures = ((try? writer.length()) ?? offset) > offset ? 1 : failures + 1  // progress resets the count
-                if failures >= retry.attempts { throw .network(url: location.absoluteString, reason: failure?.reason ?? "\(error)", attempts: failures) }
+                if failures >= retry.attempts { throw .downloadFailed(repo: repo, file: file, reason: failure?.reason ?? "\(error)", attempts: failures) }
                 try await pause(failures)
                 continue
             }
@@ -404,7 +404,7 @@ public struct HubClient: Sendable {
                     continue
                 }
                 failures += 1  // a short body without an error: resume
-                if failures >= retry.attempts { throw .network(url: location.absoluteString, reason: "the body ended early", attempts: failures) }
+                if failures >= retry.attempts { throw .downloadFailed(repo: repo, file: file, reason: "the body ended early", attempts: failures) }
             case 416 where metadata.size == nil:
                 return nil
             case 401 where location.host != endpoint.host && !refreshed, 403 where location.host != endpoint.host && !refreshed:

@@ -19,6 +19,9 @@ public enum HubError: Error, Equatable, CustomStringConvertible, Sendable {
     case http(url: String, status: Int, message: String)
     /// The connection failed (refused, dropped, timed out) on every attempt.
     case network(url: String, reason: String, attempts: Int)
+    /// Downloading a file's bytes failed on every attempt (the partial file is kept and the next
+    /// call resumes it).
+    case downloadFailed(repo: String, file: String, reason: String, attempts: Int)
     /// A response without a header the protocol needs, or with a body that does not parse.
     case invalidResponse(url: String, reason: String)
     /// The downloaded bytes do not hash to the Hub's SHA-256 (LFS) or git blob id; nothing was
@@ -56,6 +59,8 @@ public enum HubError: Error, Equatable, CustomStringConvertible, Sendable {
             return "\(url): HTTP \(status)\(message.isEmpty ? "" : " (\(message))")"
         case let .network(url, reason, attempts):
             return "\(url): \(reason) (after \(attempts) attempt\(attempts == 1 ? "" : "s"); set HF_HUB_OFFLINE=1 to use only the cache)"
+        case let .downloadFailed(repo, file, reason, attempts):
+            return "\(repo)/\(file): \(reason) (after \(attempts) attempt\(attempts == 1 ? "" : "s") without progress; run again to resume)"
         case let .invalidResponse(url, reason):
             return "\(url): \(reason)"
         case let .hashMismatch(repo, file, expected, actual):

@@ -228,6 +228,24 @@ import Testing
         #expect(try Data(contentsOf: try await client.file(Self.repo, path: "model.safetensors")) == Self.weights)
     }
 
+    /// A connection that keeps dropping without delivering a byte: a one-line error naming the
+    /// repository and the file; once the server behaves, the next call succeeds.
+    @Test func namesTheFileWhenDownloadsKeepFailing() async throws {
+        let (server, cache) = try Self.setUp()
+        defer { server.stop(); try? FileManager.default.removeItem(at: cache) }
+        try await server.control(["drop_every": "model.safetensors"])
+        let client = Self.client(server, cache, attempts: 3)
+        await #expect {
+            try await client.file(Self.repo, path: "model.safetensors")
+        } throws: { error in
+            guard case .downloadFailed(Self.repo, "model.safetensors", _, 3) = error as? HubError else { return false }
+            return "\(error)".split(separator: "\n").count == 1 && "\(error)".hasPrefix("acme/tiny/model.safetensors: ")
+        }
+        #expect(try HubCache(root: cache).cachedFile(repo: Self.repo, path: "model.safetensors") == nil)
+        try await server.control(["drop_every": NSNull()])
+        #expect(try Data(contentsOf: try await client.file(Self.repo, path: "model.safetensors")) == Self.weights)
+    }
+
     /// Known sizes are fetched in bounded ranges (here 64 kB), each appended and hashed in turn.
     @Test func fetchesLargeFilesInRanges() async throws {
         let (server, cache) = try Self.setUp()

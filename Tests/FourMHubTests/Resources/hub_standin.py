@@ -13,7 +13,7 @@ Serves every folder ROOT/<org>/<name>/ as the model repo <org>/<name> at one com
   HEAD/GET /_blobs/<sha256>                                     -> bytes, honours Range (206)
 
 Faults and statistics, so a test can steer one run:
-  POST /_control  {"drop_once": "<path>", "corrupt": "<path>", "token": "<secret>",
+  POST /_control  {"drop_once": "<path>", "drop_every": "<path>", "corrupt": "<path>", "token": "<secret>",
                    "fail_next": N, "blob_host": "localhost", "delay_ms": N}   (null clears)
   GET  /_stats    -> {"gets": {"org/name/path": n}, "ranges": [...], "blob_auth": n, "requests": n}
   ("drop_once" and "corrupt" name a path inside any repository.)
@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
 ROOT = sys.argv[1] if len(sys.argv) > 1 else "."
-STATE = {"drop_once": None, "corrupt": None, "token": None, "fail_next": 0,
+STATE = {"drop_once": None, "drop_every": None, "corrupt": None, "token": None, "fail_next": 0,
          "blob_host": "localhost", "delay_ms": 0}
 STATS = {"gets": {}, "ranges": [], "blob_auth": 0, "requests": 0}
 LOCK = threading.Lock()
@@ -228,6 +228,7 @@ class Handler(BaseHTTPRequestHandler):
             drop = STATE["drop_once"] == rel and self.command == "GET"
             if drop:
                 STATE["drop_once"] = None
+            drop_all = STATE["drop_every"] == rel and self.command == "GET"
             if self.command == "GET":
                 key = repo + "/" + rel
                 STATS["gets"][key] = STATS["gets"].get(key, 0) + 1
@@ -258,8 +259,9 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command == "HEAD":
             return
-        if drop:
-            self.wfile.write(bytes(data[: len(data) // 2]))
+        if drop or drop_all:
+            # drop_once: half the body, then the connection closes; drop_every: no body at all.
+            self.wfile.write(bytes(data[: len(data) // 2]) if drop else b"")
             self.wfile.flush()
             self.close_connection = True
             try:
