@@ -215,6 +215,8 @@ public struct HubClient: Sendable {
             return overflow ? nil : next
         }
         let tracker = ProgressTracker(repo: repo, fileCount: wanted.count, total: total, handler: progress)
+        // As huggingface_hub: the ref first, so files fetched before a failure are found offline.
+        try cache.writeRef(repo: repo, revision: revision, commit: info.commit)
         for (index, file) in wanted.enumerated() {
             if Task.isCancelled { throw .cancelled }
             tracker.beginFile(file.path, index: index, size: file.size)
@@ -231,7 +233,6 @@ public struct HubClient: Sendable {
             try cache.linkSnapshot(repo: repo, commit: info.commit, path: file.path, etag: metadata.etag)
             tracker.endFile(size: size, phase: .finished)
         }
-        try cache.writeRef(repo: repo, revision: revision, commit: info.commit)
         return Snapshot(repo: repo, revision: revision, commit: info.commit, folder: try cache.snapshotFolder(repo: repo, commit: info.commit),
                         files: wanted.map(\.path))
     }
