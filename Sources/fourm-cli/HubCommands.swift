@@ -74,7 +74,11 @@ struct CacheCommand: AsyncParsableCommand {
 
         func run() async throws {
             let issues: [CacheIssue]
-            do { issues = try HubCache().verify(repo: repo) } catch { throw CLIError(error.description) }
+            do {
+                issues = try HubCache().verify(repo: repo) { repo, blob in
+                    FileHandle.standardError.write(Data("checking \(repo) \(blob.prefix(16))…\n".utf8))
+                }
+            } catch { throw CLIError(error.description) }
             for issue in issues { print(issue.description) }
             if !issues.isEmpty { throw CLIError("\(issues.count) problem\(issues.count == 1 ? "" : "s") in the cache") }
             print("cache ok")
