@@ -14,6 +14,7 @@ public final class HubStandIn: @unchecked Sendable {
     public let port: Int
     let process: Process
     let input: Pipe
+    let ownsRoot: Bool
 
     /// The server's base URL, `http://127.0.0.1:<port>`.
     public var endpoint: URL { URL(string: "http://127.0.0.1:\(port)")! }
@@ -31,6 +32,7 @@ public final class HubStandIn: @unchecked Sendable {
     /// Starts the server over a fresh temporary folder (or `root`) and waits up to `timeout`
     /// seconds for its port.
     public init(root: URL? = nil, timeout: Double = 20) throws {
+        ownsRoot = root == nil
         let root = root ?? FileManager.default.temporaryDirectory.appendingPathComponent("hub-standin-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         self.root = root
@@ -63,8 +65,6 @@ public final class HubStandIn: @unchecked Sendable {
         self.input = input
     }
 
-    deinit { stop() }
-
     /// Ends the server (idempotent).
     /// Ends the server (idempotent): closes its stdin, which it watches, and waits at most 5 s
     /// before killing it.
@@ -73,6 +73,11 @@ public final class HubStandIn: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(5)
         while process.isRunning && Date() < deadline { usleep(10_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    deinit {
+        stop()
+        if ownsRoot { try? FileManager.default.removeItem(at: root) }  // the served repos
     }
 
     /// Writes a repository's files (path → bytes) under `root/ORG/NAME/`.
