@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "FourM", targets: ["FourM"]),
+        .library(name: "FourMHub", targets: ["FourMHub"]),
         .executable(name: "fourm", targets: ["fourm-cli"]),
         .executable(name: "fourm-bench", targets: ["fourm-bench"]),
     ],
@@ -33,10 +34,13 @@ let package = Package(
                 "FourMRetrieval",
             ],
             resources: [.copy("Resources/DemoModel")]),
+        .target(
+            name: "FourMHub", dependencies: ["FourM", "FourMModels", "FourMTensor"],
+            resources: [.copy("Resources/TextTokenizer")]),
         .executableTarget(
             name: "fourm-cli",
             dependencies: [
-                "FourM", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMSampling", "FourMDiffusion",
+                "FourM", "FourMHub", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMSampling", "FourMDiffusion",
                 "FourMSynth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
@@ -63,6 +67,7 @@ let package = Package(
         .testTarget(name: "FourMTests", dependencies: ["FourM", "FourMTestSupport"], exclude: ["DemoParity"]),
         .testTarget(name: "FourMRetrievalTests", dependencies: ["FourMRetrieval", "FourMTensor"]),
         .testTarget(name: "FourMSynthTests", dependencies: ["FourMSynth", "FourMTensor", "FourMTokenizers"]),
+        .testTarget(name: "FourMHubTests", dependencies: ["FourMHub", "FourMTestSupport"], exclude: ["Resources"]),
         .testTarget(
             name: "FourMModelsTests",
             dependencies: ["FourMModels", "FourMTensor", "FourMTestSupport"]),

@@ -1,13 +1,17 @@
 import ArgumentParser
 import Foundation
 import FourM
+import FourMHub
 
 struct GenerateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Generate modalities from others with a 4M bundle and write them to a folder.",
         discussion: """
-            Without --bundle it runs the demo model shipped with FourM (64×64 synthetic scenes).
+            Without --bundle or --model it runs the demo model shipped with FourM (64×64 synthetic scenes). \
+            --model ORG/NAME loads a Hugging Face Hub model by id through the cache shared with Python \
+            (HF_HUB_CACHE / HF_HOME), fetching only the tokenizers of the requested targets; HF_HUB_OFFLINE=1 \
+            uses only the cache.
             Modalities take their 4M names (tok_depth@224, caption, …) or short names: \
             rgb, depth, normal, semseg, clip, dinov2, imagebind, dinov2_global, imagebind_global, \
             canny, sam_edge, caption, det, metadata, palette, poses, sam.
@@ -25,6 +29,15 @@ struct GenerateCommand: AsyncParsableCommand {
 
     @Option(help: "Bundle folder (bundle.json, or the released file names). Default: the demo model shipped with FourM.")
     var bundle: String?
+
+    @Option(name: .customLong("model"), help: "Hugging Face Hub model id (EPFL-VILAB/4M-21_B, or any repository with a bundle.json).")
+    var modelID: String?
+
+    @Option(help: "Branch, tag or commit of --model.")
+    var revision: String = "main"
+
+    @Option(help: "WordPiece tokenizer.json to use with --model instead of the repository's or the shipped reference vocabulary.")
+    var textTokenizer: String?
 
     @Option(name: .customLong("input"), help: "A condition, NAME=VALUE (image path for rgb, text otherwise). Repeatable.")
     var inputs: [String] = []
@@ -57,6 +70,8 @@ struct GenerateCommand: AsyncParsableCommand {
 
     func validate() throws {
         if inputs.isEmpty { throw ValidationError("give at least one --input NAME=VALUE") }
+        if bundle != nil && modelID != nil { throw ValidationError("give --bundle DIR or --model ID, not both") }
+        if modelID == nil && textTokenizer != nil { throw ValidationError("--text-tokenizer goes with --model") }
         for input in inputs where !input.contains("=") { throw ValidationError("--input '\(input)' is not NAME=VALUE") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         // Sampling computes in Float: 1e308 is a finite Double but an infinite Float.
@@ -76,15 +91,25 @@ struct GenerateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do { try execute() } catch let error as FourMError { throw CLIError(error.description) } catch let error as CLIError { throw error } catch {
+        do { try await execute() } catch let error as FourMError { throw CLIError(error.description) } catch let error as HubError { throw CLIError(error.description)
+        } catch let error as CLIError { throw error } catch {
             // Foundation write errors: one line with the POSIX reason, not an NSError dump.
             throw CLIError("--out \(out): cannot write the outputs (\(posixReason(error)))")
         }
     }
 
-    func execute() throws {
+    func execute() async throws {
         try prepareOutputFolder(out, option: "--out")
-        let files = try bundle.map { path throws(FourMError) in try ModelBundle(directory: URL(fileURLWithPath: path)) } ?? ModelBundle.demo()
+        let hub = HubClient()
+        let downloads = DownloadProgressBar()
+        let files: ModelBundle
+        if let modelID {
+            // The model and the text tokenizer first; the tokenizers once the targets are known.
+            defer { downloads.finish() }
+            files = try await hub.modelBundle(modelID, revision: revision, outputs: [], textTokenizer: textTokenizer.map { URL(fileURLWithPath: $0) }, progress: downloads.handler)
+        } else {
+            files = try bundle.map { path throws(FourMError) in try ModelBundle(directory: URL(fileURLWithPath: path)) } ?? ModelBundle.demo()
+        }
         let model: FourMModel
         do { model = try FourMModel(path: files.model.path) } catch { throw FourMError.model(error) }
         var conditions: [Modality: PipelineInput] = [:]
@@ -138,7 +163,12 @@ struct GenerateCommand: AsyncParsableCommand {
         if let topP { chosen.filter.topP = topP }
         // The bundle must decode every requested output; say which are missing up front.
         let needed = chosen.targets.map(\.modality)
-        let pipelineForTargets = try Pipeline(bundle: files, outputs: needed, model: model)
+        var decoders = files
+        if let id = modelID {
+            defer { downloads.finish() }
+            decoders = try await hub.modelBundle(id, revision: revision, outputs: needed, textTokenizer: textTokenizer.map { URL(fileURLWithPath: $0) }, progress: downloads.handler)
+        }
+        let pipelineForTargets = try Pipeline(bundle: decoders, outputs: needed, model: model)
         let total = (try? chainedSchedule(conditions: Array(conditions.keys), targets: chosen.targets, growConditioning: chosen.growConditioning).count) ?? 0
         let bar = ProgressBar(total: total)
         let result = try pipelineForTargets.generate(from: conditions, preset: chosen, seed: seed) { report in
