@@ -18,9 +18,9 @@ shift 2
 scripts/bootstrap.sh
 scratch=.build-fuzz
 swift build --product fourm-fuzz --scratch-path "$scratch" \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING >/tmp/fourm-fuzz-build.log 2>&1 || {
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -use-ld=lld >/tmp/fourm-fuzz-build.log 2>&1 || {
     echo "fuzz build failed; see /tmp/fourm-fuzz-build.log"; tail -20 /tmp/fourm-fuzz-build.log; exit 1; }
-binary="$(swift build --product fourm-fuzz --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING --show-bin-path)/fourm-fuzz"
+binary="$(swift build --product fourm-fuzz --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -use-ld=lld --show-bin-path)/fourm-fuzz"
 corpus="$scratch/corpus/$target"
 findings="$scratch/findings/$target"
 mkdir -p "$corpus" "$findings"
@@ -36,7 +36,7 @@ esac
 log="/tmp/fourm-fuzz-$target.log"
 # -rss_limit_mb: a parser that allocates more than 2 GB for a small input is a finding too.
 set +e
-"$binary" "$target" "$corpus" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+FOURM_FUZZ_TARGET="$target" "$binary" "$corpus" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
     -artifact_prefix="$findings/" -print_final_stats=1 "$@" >"$log" 2>&1
 status=$?
 set -e

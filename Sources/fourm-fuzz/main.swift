@@ -60,12 +60,17 @@ enum Harness: String, CaseIterable {
 
 let scratchPath = FileManager.default.temporaryDirectory.appendingPathComponent("fourm-fuzz-\(getpid()).bin").path
 
-var arguments = CommandLine.arguments
-guard arguments.count >= 2, let harness = Harness(rawValue: arguments[1]) else {
-    FileHandle.standardError.write(Data("usage: fourm-fuzz \(Harness.allCases.map(\.rawValue).joined(separator: "|")) [libFuzzer options] [corpus dirs]\n".utf8))
-    exit(2)
+/// The harness of a fuzzing run, from `FOURM_FUZZ_TARGET` (libFuzzer owns the arguments).
+let fuzzTarget = ProcessInfo.processInfo.environment["FOURM_FUZZ_TARGET"].flatMap(Harness.init(rawValue:))
+
+/// libFuzzer's entry point. Depending on the linker, libFuzzer's own `main` or this file's
+/// top-level code starts the process; both end up here.
+@_cdecl("LLVMFuzzerTestOneInput")
+func fuzzOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> Int32 {
+    let data = bytes.map { Data(bytes: $0, count: count) } ?? Data()
+    fuzzTarget?.run(data)
+    return 0
 }
-arguments.remove(at: 1)
 
 #if FUZZING
     @_silgen_name("LLVMFuzzerRunDriver")
@@ -74,31 +79,33 @@ arguments.remove(at: 1)
         _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
     ) -> Int32
 
-    nonisolated(unsafe) var selected = harness
-    var argc = Int32(arguments.count)
-    var cArguments: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+    guard fuzzTarget != nil else {
+        FileHandle.standardError.write(Data("fourm-fuzz: set FOURM_FUZZ_TARGET to one of \(Harness.allCases.map(\.rawValue).joined(separator: ", "))\n".utf8))
+        exit(2)
+    }
+    var argc = Int32(CommandLine.arguments.count)
+    var cArguments: [UnsafeMutablePointer<CChar>?] = CommandLine.arguments.map { strdup($0) } + [nil]
     let status = cArguments.withUnsafeMutableBufferPointer { buffer -> Int32 in
         var argv = buffer.baseAddress
-        return LLVMFuzzerRunDriver(&argc, &argv) { bytes, count in
-            let data = bytes.map { Data(bytes: $0, count: count) } ?? Data()
-            selected.run(data)
-            return 0
-        }
+        return LLVMFuzzerRunDriver(&argc, &argv) { bytes, count in fuzzOneInput(bytes, count) }
     }
     exit(status)
 #else
-    // Without the fuzzer runtime: run each file given once (a regression check of a corpus).
+    // Without the fuzzer runtime: `fourm-fuzz TARGET FILE...` runs each file once (a
+    // regression check of a corpus or of a finding).
+    let arguments = CommandLine.arguments
+    guard arguments.count >= 2, let harness = Harness(rawValue: arguments[1]) else {
+        FileHandle.standardError.write(Data("usage: fourm-fuzz \(Harness.allCases.map(\.rawValue).joined(separator: "|")) FILE... (fuzz with scripts/fuzz.sh)\n".utf8))
+        exit(2)
+    }
     var failures = 0
-    for path in arguments.dropFirst() {
+    for path in arguments.dropFirst(2) {
         guard let data = FileManager.default.contents(atPath: path) else {
             FileHandle.standardError.write(Data("fourm-fuzz: cannot read \(path)\n".utf8))
             failures += 1
             continue
         }
         harness.run(data)
-    }
-    if arguments.count < 2 {
-        print("fourm-fuzz was built without libFuzzer: use scripts/fuzz.sh \(harness.rawValue) SECONDS, or pass files to replay")
     }
     exit(failures == 0 ? 0 : 1)
 #endif
