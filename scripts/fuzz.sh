@@ -35,8 +35,11 @@ esac
 [ -d "Fuzz/seeds/$target" ] && cp Fuzz/seeds/"$target"/* "$corpus"/ 2>/dev/null || true
 log="/tmp/fourm-fuzz-$target.log"
 # -rss_limit_mb: a parser that allocates more than 2 GB for a small input is a finding too.
+# -max_len 64 KiB: the released tokenizer and checkpoint seeds are megabytes, which drops the
+# rate to a few executions per second; the structure-aware seeds are small. Override by
+# passing -max_len=N after SECONDS.
 set +e
-FOURM_FUZZ_TARGET="$target" "$binary" "$corpus" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+FOURM_FUZZ_TARGET="$target" "$binary" "$corpus" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -max_len=65536 \
     -artifact_prefix="$findings/" -print_final_stats=1 "$@" >"$log" 2>&1
 status=$?
 set -e
