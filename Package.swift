@@ -48,6 +48,8 @@ let package = Package(
         .executableTarget(name: "CaptionToImage", dependencies: ["FourM"], path: "Examples/CaptionToImage"),
         .executableTarget(name: "CustomConditioning", dependencies: ["FourM"], path: "Examples/CustomConditioning"),
         .executableTarget(name: "Retrieval", dependencies: ["FourM"], path: "Examples/Retrieval"),
+        // libFuzzer harnesses; a plain build gives a corpus-replay stub (see scripts/fuzz.sh).
+        .executableTarget(name: "fourm-fuzz", dependencies: ["FourMTensor", "FourMModels", "FourMTokenizers"]),
         .executableTarget(name: "fourm-bench", dependencies: ["FourM", "FourMModels", "FourMTensor", "FourMSampling", "FourMTokenizers", "FourMDiffusion", "FourMSynth"]),
         .target(
             name: "FourMTestSupport", dependencies: ["FourMTensor", "FourMModels", "FourMTokenizers"],

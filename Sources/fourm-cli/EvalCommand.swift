@@ -84,6 +84,9 @@ struct EvalCommand: AsyncParsableCommand {
 
     func execute() throws {
         let started = Date()
+        // Outputs are checked before the (long) evaluation runs.
+        try prepareOutputFolder(examples, option: "--examples")
+        try prepareOutputFolder(URL(fileURLWithPath: report).deletingLastPathComponent().path, option: "--report")
         let files = try bundle.map { path throws(FourMError) in try ModelBundle(directory: URL(fileURLWithPath: path)) } ?? ModelBundle.demo()
         let model: FourMModel
         do { model = try FourMModel(path: files.model.path) } catch { throw FourMError.model(error) }

@@ -36,6 +36,7 @@ struct SynthCommand: ParsableCommand {
     }
 
     func run() throws {
+        try prepareOutputFolder(out, option: "--out")
         let world: SyntheticWorld
         do {
             world = try SyntheticWorld(seed: seed, configuration: SynthConfiguration(width: size, height: size))

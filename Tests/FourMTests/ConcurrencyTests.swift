@@ -3,9 +3,9 @@ import FourM
 import Testing
 
 /// Concurrency by design (issue 15): one `Pipeline` shared by 8 Swift tasks gives the same
-/// results as sequential calls (FourM's ComputePolicy lets one BLAS call run at a time, each
-/// with every core, instead of 8 callers fighting over OpenBLAS's single thread pool; the time
-/// this takes is measured by `fourm-bench --only concurrent`, not here).
+/// results as sequential calls, in about the same total time (FourM's ComputePolicy lets one
+/// BLAS call run at a time, each with every core, instead of 8 callers fighting over
+/// OpenBLAS's single thread pool).
 @Suite(.serialized) struct ConcurrencyTests {
     static let preset = SchedulePreset(targets: [
         TargetSettings("tok_depth@64", scheme: .roar, tokens: 64, steps: 1, temperature: 0.01, guidance: .scale(2)),
@@ -30,36 +30,61 @@ import Testing
             depth: try result.decodedValues("tok_depth@64")?.scalars ?? [])
     }
 
+    static func scene() throws -> Image {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Examples/Assets/scene.png")
+        return try Image(contentsOf: url)
+    }
+
+    /// 8 Swift tasks share one `Pipeline`: every result equals the sequential one.
     @Test func eightTasksShareOnePipeline() async throws {
         let pipeline = try Pipeline()
-        let scene = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Examples/Assets/scene.png")
-        let image = try Image(contentsOf: scene)
+        let image = try Self.scene()
         let seeds: [UInt64] = (1...8).map { UInt64($0) }
-        _ = try Self.request(pipeline, image: image, seed: 99)  // warm-up (first-touch of the mapping)
-
-        let clock = ContinuousClock()
-        var sequential: [Outcome] = []
-        let sequentialTime = try clock.measure {
-            for seed in seeds { sequential.append(try Self.request(pipeline, image: image, seed: seed)) }
-        }
+        let sequential = try seeds.map { try Self.request(pipeline, image: image, seed: $0) }
         var concurrent = [Outcome?](repeating: nil, count: seeds.count)
-        let start = clock.now
         try await withThrowingTaskGroup(of: (Int, Outcome).self) { group in
             for (index, seed) in seeds.enumerated() {
                 group.addTask { (index, try Self.request(pipeline, image: image, seed: seed)) }
             }
             for try await (index, outcome) in group { concurrent[index] = outcome }
         }
-        let concurrentTime = clock.now - start
-
         #expect(concurrent.map { $0 } == sequential.map { Optional($0) }, "concurrent results differ from sequential ones")
-        // Timing is printed, not asserted: the test runner runs other suites at the same time, so
-        // a ratio measured here says more about them than about FourM (the team measures in
-        // release builds with the benchmark: `fourm-bench --only concurrent`, which checks the
-        // 1.5× bound; Documentation/Reliability.md has the figure).
-        let ratio = concurrentTime / sequentialTime
-        print("ConcurrencyTests: 8 sequential requests \(sequentialTime), 8 concurrent tasks \(concurrentTime), ratio \(ratio) (informative)")
+    }
+
+    /// 8 concurrent callers of one `Pipeline` finish within 1.5× of 8 sequential calls (they
+    /// were 2.4–17× slower before the BLAS gate). The callers are threads, not tasks: under
+    /// `swift test` the cooperative pool is shared with every other test running in parallel,
+    /// and tasks waiting for a pool thread would measure the test runner, not FourM. Sequential
+    /// and concurrent rounds alternate and the best of each is compared, so load from other
+    /// tests affects both alike.
+    @Test func eightConcurrentCallersTakeAboutTheSequentialTime() throws {
+        let pipeline = try Pipeline()
+        let image = try Self.scene()
+        _ = try Self.request(pipeline, image: image, seed: 99)  // warm-up (first-touch of the mapping)
+        let clock = ContinuousClock()
+        var bestSequential = Duration.seconds(1_000_000), bestConcurrent = Duration.seconds(1_000_000)
+        for _ in 0..<2 {
+            let sequential = clock.measure {
+                for seed in 1...8 { _ = try? Self.request(pipeline, image: image, seed: UInt64(seed)) }
+            }
+            let concurrent = clock.measure {
+                let group = DispatchGroup()
+                for seed in 1...8 {
+                    group.enter()
+                    Thread {
+                        _ = try? Self.request(pipeline, image: image, seed: UInt64(seed))
+                        group.leave()
+                    }.start()
+                }
+                group.wait()
+            }
+            bestSequential = min(bestSequential, sequential)
+            bestConcurrent = min(bestConcurrent, concurrent)
+        }
+        let ratio = bestConcurrent / bestSequential
+        print("ConcurrencyTests: 8 sequential requests \(bestSequential), 8 concurrent callers \(bestConcurrent), ratio \(ratio)")
+        #expect(ratio < 1.5, "8 concurrent callers took \(bestConcurrent), sequential \(bestSequential)")
     }
 
     /// `ComputeOptions.apply()` may run while other tasks compute: it waits for the BLAS call
