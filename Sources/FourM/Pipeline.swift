@@ -10,7 +10,8 @@ public enum PipelineInput: Sendable {
     /// A photo for `rgb@N` (resized, centre-cropped and ImageNet-normalised), or an image to
     /// tokenize for a `tok_*` modality whose tokenizer takes pixels in [-1, 1].
     case image(Image)
-    /// Text for a sequence modality (caption, det, metadata, …); conditions get `[EOS]`.
+    /// Text for a sequence modality. `caption` and `det` are conditioned as the reference demo
+    /// does (``Pipeline/textConditioning``, default `custom_text`); other sequences get `[EOS]`.
     case text(String)
     /// Ready token ids of one row (image tokens row-major, or sequence ids).
     case tokens([Int32])
@@ -43,9 +44,10 @@ public struct SchedulePreset: Sendable {
         "caption", "det", "human_poses", "sam_instance", "color_palette", "metadata",
     ]
 
-    /// RGB → every other output of `model` (spec 5, `DEFAULTS_RGB2X`): image-like targets ROAR
-    /// in 1 step at τ 0.01 with guidance 2, then the sequences autoregressively.
-    public static func rgbToAll(_ model: FourMModel, excluding inputs: [Modality] = []) -> SchedulePreset {
+    /// FourM's earlier RGB → all preset, kept as a named variant: like ``rgbToAll(_:excluding:)``
+    /// but det at τ 0.7, every sequence given the model's maximum slots, and the global
+    /// embedding outputs (`tok_dinov2_global`, …) included.
+    public static func rgbToAllFourM(_ model: FourMModel, excluding inputs: [Modality] = []) -> SchedulePreset {
         let temperatures: [String: Double] = ["caption": 0.3, "det": 0.7, "human_poses": 0.1, "sam_instance": 0.01, "color_palette": 0.1, "metadata": 0.1]
         var targets: [TargetSettings] = []
         for m in orderedOutputs(model, excluding: inputs) {
@@ -59,10 +61,11 @@ public struct SchedulePreset: Sendable {
         return SchedulePreset(targets: targets)
     }
 
-    /// Caption → every image-like output (spec 5, `DEFAULTS_X2RGB`): CLIP first (ROAR 50
-    /// steps, τ 5 onex:0.5:0.5, guidance 3), then depth/normal/semseg (8 steps, τ 3), RGB (25
-    /// steps, τ 3), DINOv2/ImageBind (8 steps, τ 0.01), guidance 2.
-    public static func captionToAll(_ model: FourMModel, excluding inputs: [Modality] = []) -> SchedulePreset {
+    /// FourM's earlier caption → images preset, kept as a named variant: only the image-like
+    /// outputs (global embeddings included, no sequences), CLIP first (ROAR 50 steps, τ 5
+    /// onex:0.5:0.5, guidance 3), then depth/normal/semseg (8 steps, τ 3), RGB (25 steps, τ 3),
+    /// DINOv2/ImageBind (at most 8 steps, τ 0.01), guidance 2.
+    public static func captionToImages(_ model: FourMModel, excluding inputs: [Modality] = []) -> SchedulePreset {
         var targets: [TargetSettings] = []
         for m in orderedOutputs(model, excluding: inputs) {
             guard let info = model.configuration.info(m), info.kind == .imageTokens else { continue }
@@ -224,6 +227,8 @@ public struct Pipeline: Sendable {
     public let diffusionTokenizers: [Modality: DiVAE]
     /// Denoising steps of diffusion decoding (DDIM, the released tokenizers' scheduler).
     public var diffusionSteps = 25
+    /// How caption and det text conditions are built (default: the reference demo's `custom_text`).
+    public var textConditioning: TextConditioning = .customText
     /// Semantic-segmentation class names by label: the bundle's, else the COCO panoptic ones.
     public let semanticClassNames: [String]
     let bundleName: String
@@ -324,6 +329,9 @@ public struct Pipeline: Sendable {
             guard !ids.isEmpty else { throw .invalidInput(modality: modality.rawValue, expected: "non-empty text", actual: "empty text") }
             guard ids.count < ModalityInfo.sequencePositionRows else {
                 throw .invalidInput(modality: modality.rawValue, expected: "at most \(ModalityInfo.sequencePositionRows - 1) tokens", actual: "\(ids.count) tokens")
+            }
+            if textConditioning == .customText, modality == .caption || modality == .det {
+                return .textCondition(ids, targetLength: DemoSetup.customTextTargetLength)
             }
             return .sequenceCondition([ids])
         case (.sequence, .boxes(let boxes)):

@@ -290,7 +290,7 @@ struct EvalPresets {
     let captionToDet: SchedulePreset
 
     init(model: FourMModel, modalities m: EvalModalities, rgbScheme: GenerationScheme, rgbSteps: Int, rgbTemperature: Double, rgbGuidance: Double) throws {
-        let all = SchedulePreset.rgbToAll(model, excluding: [m.rgb])
+        let all = SchedulePreset.rgbToAllFourM(model, excluding: [m.rgb])
         func only(_ wanted: [Modality]) throws -> SchedulePreset {
             var preset = all
             preset.targets = all.targets.filter { wanted.contains($0.modality) }

@@ -14,13 +14,15 @@ struct GenerateCommand: AsyncParsableCommand {
             Inputs: rgb=photo.png (an image), depth=depth.png (a 16-bit gray depth PNG at the depth \
             tokenizer's size, larger = farther; robustly standardised first), caption="a dog" (text for any \
             sequence modality).
-            Presets: rgb2all (DEFAULTS_RGB2X), caption2all (DEFAULTS_X2RGB), caption2clip2rgb.
+            Presets: rgb2all (the reference demo's DEFAULTS_RGB2X), caption2all (its DEFAULTS_X2RGB), \
+            caption2clip2rgb; FourM's earlier variants rgb2all-fourm and caption2images.
             Outputs: PNG renders for RGB/depth/normal/edges/semseg, .txt and .json for text, \
             .json token ids for everything.
             """)
 
     enum Preset: String, ExpressibleByArgument, CaseIterable {
         case rgb2all, caption2all, caption2clip2rgb
+        case rgb2allFourM = "rgb2all-fourm", caption2images
     }
 
     @Option(help: "Bundle folder (bundle.json, or the released file names). Default: the demo model shipped with FourM.")
@@ -98,6 +100,8 @@ struct GenerateCommand: AsyncParsableCommand {
         case .rgb2all: chosen = .rgbToAll(model, excluding: Array(conditions.keys))
         case .caption2all: chosen = .captionToAll(model, excluding: Array(conditions.keys))
         case .caption2clip2rgb: chosen = .captionToCLIPToRGB()
+        case .rgb2allFourM: chosen = .rgbToAllFourM(model, excluding: Array(conditions.keys))
+        case .caption2images: chosen = .captionToImages(model, excluding: Array(conditions.keys))
         }
         if let target {
             let wanted = try target.split(separator: ",").map { try resolve(String($0).trimmingCharacters(in: .whitespaces), in: model.outputModalities, role: "target") }
