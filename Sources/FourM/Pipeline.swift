@@ -225,6 +225,9 @@ public struct Pipeline: Sendable {
     public let imageTokenizers: [Modality: VQImageTokenizer]
     /// Diffusion tokenizers by modality (RGB, depth, normals, edges).
     public let diffusionTokenizers: [Modality: DiVAE]
+    /// Tokenizers of sequence outputs that carry image-tokenizer ids: the SAM-instance mask
+    /// tokenizer (`sam_instance`) and the pose tokenizer (`human_poses`).
+    public let sequenceTokenizers: [Modality: VQImageTokenizer]
     /// Denoising steps of diffusion decoding (DDIM, the released tokenizers' scheduler).
     public var diffusionSteps = 25
     /// How caption and det text conditions are built (default: the reference demo's `custom_text`).
@@ -297,8 +300,14 @@ public struct Pipeline: Sendable {
                 throw .bundle(path: url.path, reason: "tokenizer has \(codes) codes, the model's \(m.rawValue) vocabulary has \(vocabulary)")
             }
         }
+        var sequence: [Modality: VQImageTokenizer] = [:]
+        for m in [Modality.samInstance, .humanPoses] where wanted.contains(m) {
+            guard let url = bundle.tokenizers[m] else { continue }
+            do { sequence[m] = try VQImageTokenizer(path: url.path, presets: bundle.tokenizerPresets) } catch { throw .imageTokenizer(error) }
+        }
         imageTokenizers = tokenizers
         diffusionTokenizers = diffusion
+        sequenceTokenizers = sequence
         semanticClassNames = bundle.semanticClassNames ?? COCOSemanticClasses.names
         bundleName = bundle.directory.path
     }

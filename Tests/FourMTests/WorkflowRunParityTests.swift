@@ -44,7 +44,9 @@ final class WorkflowReplay: GenerationRandomness {
 /// `workflow_rgb2all_run`: the demo's RGB → all setup built by ``DemoSetup`` (checked against
 /// the recorded initial dictionary and schedule), then replayed step by step. Logits at the
 /// manifest's atol/rtol (1e-4 / 1e-4: float32 accumulation order over the tiny model's 2+2
-/// blocks, 20× the measured float32-vs-float64 gap); tokens, positions and masks exact.
+/// blocks, 20× the measured float32-vs-float64 gap); sampled probabilities at that tolerance
+/// propagated through `1/τ` (``expectProbabilities(_:_:temperature:atol:rtol:_:)``); tokens,
+/// positions, masks and every generated sequence exact.
 @Suite struct WorkflowRunParityTests {
     static let cases = Fixtures.cases.compactMap { c -> String? in
         guard c["kind"] as? String == "workflow", let s = c["settings"] as? [String: Any], s["workflow_part"] as? String == "run" else { return nil }
@@ -104,7 +106,7 @@ final class WorkflowReplay: GenerationRandomness {
             }
             if f.has("\(p).samples") {
                 #expect(report.samples == (try f.int("\(p).samples")).scalars, "\(name) \(p).samples")
-                expectClose(report.probabilities, try f.float("\(p).sampled_probs").scalars, atol: atol, rtol: rtol, "\(name) \(p).sampled_probs")
+                expectProbabilities(report.probabilities, try f.float("\(p).sampled_probs").scalars, temperature: report.step.temperature, atol: atol, rtol: rtol, "\(name) \(p).sampled_probs")
             }
             if let logits = report.logits {
                 let prefix = f.has("\(p).logits.argmax") ? "\(p).logits" : "\(p).ar_logits"
@@ -116,6 +118,21 @@ final class WorkflowReplay: GenerationRandomness {
         } catch {
             Issue.record("\(name) \(p): \(error)")
         }
+    }
+
+    /// Sampled probabilities are `softmax(logits / τ)`: a logit error of up to `atol` on each
+    /// of two competing tokens moves `p` by about `p(1 − p)·2·atol/τ`, which at the demo's
+    /// τ = 0.01 is 100× the logit tolerance. So each probability gets `atol + rtol·p` plus that
+    /// propagated logit tolerance; the sampled ids themselves are compared exactly elsewhere.
+    func expectProbabilities(_ mine: [Float], _ expected: [Float], temperature: Double, atol: Float, rtol: Float, _ label: String) {
+        #expect(mine.count == expected.count, "\(label): \(mine.count) values, expected \(expected.count)")
+        let tau = Float(max(abs(temperature), 1e-10))
+        var bad: [String] = []
+        for (i, (a, e)) in zip(mine, expected).enumerated() {
+            let bound = atol + rtol * abs(e) + e * (1 - e) * 2 * atol / tau
+            if !(abs(a - e) <= bound) { bad.append("\(i): got \(a), expected \(e) (bound \(bound))") }
+        }
+        #expect(bad.isEmpty, "\(label): \(bad.count) off; \(bad.prefix(3).joined(separator: "; "))")
     }
 
     func expectState(_ state: ModalityState, _ f: CaseTensors, _ prefix: String) throws {
