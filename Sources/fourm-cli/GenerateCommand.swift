@@ -55,10 +55,17 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Seed (step i uses seed + i).")
     var seed: UInt64?
 
+    @Option(help: "Slots of every sequence target (caps the preset's; fewer = faster, shorter texts).")
+    var sequenceTokens: Int?
+
+    @Option(help: "Also write one composite PNG of every input and output to this file (the demo's plot_modalities).")
+    var grid: String?
+
     func validate() throws {
         if inputs.isEmpty { throw ValidationError("give at least one --input NAME=VALUE") }
         for input in inputs where !input.contains("=") { throw ValidationError("--input '\(input)' is not NAME=VALUE") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        if let sequenceTokens, sequenceTokens < 2 { throw ValidationError("--sequence-tokens must be at least 2, got \(sequenceTokens)") }
         if let temperature, !temperature.isFinite || temperature < 0 { throw ValidationError("--temperature must be a non-negative number") }
         if let guidance, !guidance.isFinite { throw ValidationError("--guidance must be a finite number") }
         if let topP, !(0...1).contains(topP) { throw ValidationError("--top-p must be in 0…1") }
@@ -121,6 +128,7 @@ struct GenerateCommand: AsyncParsableCommand {
             if let steps, chosen.targets[i].scheme != .autoregressive { chosen.targets[i].steps = min(steps, chosen.targets[i].tokens) }
             if let temperature { chosen.targets[i].temperature = temperature }
             if let guidance { chosen.targets[i].guidance = .scale(guidance) }
+            if let sequenceTokens, chosen.targets[i].scheme == .autoregressive { chosen.targets[i].tokens = min(chosen.targets[i].tokens, sequenceTokens) }
         }
         if let topP { chosen.filter.topP = topP }
         // The bundle must decode every requested output; say which are missing up front.
@@ -162,6 +170,14 @@ struct GenerateCommand: AsyncParsableCommand {
                 do { try image.writePNG(to: URL(fileURLWithPath: "\(out)/\(name).png")) } catch { throw FourMError.image(error) }
                 written.append("\(name).png")
             }
+            written += try writeStructuredOutputs(m, result: result, name: name, photo: photo)
+        }
+        if let grid {
+            let pictures = conditions.compactMap { (m, value) -> (Modality, Image)? in
+                if case .image(let image) = value { return (m, image) } else { return nil }
+            }
+            do { try result.grid(inputs: Dictionary(uniqueKeysWithValues: pictures)).writePNG(to: URL(fileURLWithPath: grid)) } catch let error as ImageError { throw FourMError.image(error) }
+            written.append(grid)
         }
         print("wrote \(written.count) files to \(out): \(written.joined(separator: ", "))")
     }
