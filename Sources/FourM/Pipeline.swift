@@ -7,8 +7,9 @@ import FourMTokenizers
 
 /// A value a user hands to the ``Pipeline`` for one modality.
 public enum PipelineInput: Sendable {
-    /// A photo for `rgb@N` (resized, centre-cropped and ImageNet-normalised), or an image to
-    /// tokenize for a `tok_*` modality whose tokenizer takes pixels in [-1, 1].
+    /// A photo for `rgb@N` (resized, centre-cropped and ImageNet-normalised), or a picture for
+    /// `tok_rgb`, `tok_normal`, `tok_depth` or an edge modality, encoded through its tokenizer
+    /// (VQ-VAE or DiVAE) with the reference's preprocessing (``Pipeline/tokenizerValues(_:image:)``).
     case image(Image)
     /// Text for a sequence modality. `caption` and `det` are conditioned as the reference demo
     /// does (``Pipeline/textConditioning``, default `custom_text`); other sequences get `[EOS]`.
@@ -20,6 +21,8 @@ public enum PipelineInput: Sendable {
     case tensor(Tensor<Float>)
     /// Bounding boxes for `det` (serialised as `v0=… v1=… v2=… v3=… class`, spec/tokenizers.md 8.4).
     case boxes([DetectedBox])
+    /// A semantic label map `[H, W]` of the segmentation tokenizer's class ids (0 = void).
+    case labels(Tensor<Int32>)
 }
 
 /// Generation settings as the reference's recipes give them (spec/generation.md 5, 6.4).
@@ -358,13 +361,11 @@ public struct Pipeline: Sendable {
             }
             return ModalityState(tokens: Tensor(shape: [1, ids.count], scalars: ids))
         case (.imageTokens, .tensor(let values)):
-            guard let tokenizer = imageTokenizers[modality] else { throw .missingTokenizers(bundle: bundleName, modalities: [modality.rawValue]) }
-            let ids: Tensor<Int32>
-            do { ids = try tokenizer.encode(values) } catch { throw .imageTokenizer(error) }
-            guard ids.count == info.tokenCount else {
-                throw .invalidInput(modality: modality.rawValue, expected: "values that tokenize to \(info.tokenCount) tokens", actual: "\(ids.count) tokens")
-            }
-            return ModalityState(tokens: ids.reshaped([1, ids.count]))
+            return ModalityState(tokens: try tokenize(modality, values: values))
+        case (.imageTokens, .image(let image)):
+            return ModalityState(tokens: try tokenize(modality, values: try tokenizerValues(modality, image: image)))
+        case (.imageTokens, .labels(let labels)):
+            return ModalityState(tokens: try tokenize(modality, labels: labels))
         default:
             throw .invalidInput(modality: modality.rawValue, expected: "a value for a \(info.kind) modality", actual: "\(input)")
         }

@@ -95,6 +95,7 @@ extension PipelineResult {
                 return try Visualization.boxes(parsed.value.map { Visualization.Box(xmin: Float($0.xmin), ymin: Float($0.ymin), xmax: Float($0.xmax), ymax: Float($0.ymax), label: $0.className) }, on: canvas)
             case "metadata":
                 guard let entries = try metadata(row: row)?.value else { return nil }
+                if entries.isEmpty { return try Visualization.text("(no entries)", side: side) }
                 return try Visualization.text(entries.map { "\($0.key.name): \(($0.approximateValue * 100).rounded() / 100)" }.joined(separator: "\n"), side: side)
             case "caption":
                 guard let text = try text(modality, row: row) else { return nil }

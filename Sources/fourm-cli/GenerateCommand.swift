@@ -13,7 +13,9 @@ struct GenerateCommand: AsyncParsableCommand {
             canny, sam_edge, caption, det, metadata, palette, poses, sam.
             Inputs: rgb=photo.png (an image), depth=depth.png (a 16-bit gray depth PNG at the depth \
             tokenizer's size, larger = farther; robustly standardised first), caption="a dog" (text for any \
-            sequence modality).
+            sequence modality), tok_rgb@224=photo.png / normal=n.png / canny=edges.png (a picture encoded \
+            by that modality's tokenizer, VQ-VAE or DiVAE), semseg=labels.png (a gray PNG of class ids), \
+            NAME=ids.json (token ids: a JSON array or {"tokens": [...]}, as fourm writes them).
             Presets: rgb2all (the reference demo's DEFAULTS_RGB2X), caption2all (its DEFAULTS_X2RGB), \
             caption2clip2rgb; FourM's earlier variants rgb2all-fourm and caption2images.
             Outputs: PNG renders for RGB/depth/normal/edges/semseg, .txt and .json for text, \
@@ -92,6 +94,8 @@ struct GenerateCommand: AsyncParsableCommand {
                 conditions[modality] = .image(image)
                 photo = image
                 if let info = model.configuration.info(modality) { photoSize = info.gridSize * info.patchSize }
+            } else if let parsed = try structuredInput(modality, value, kind: model.configuration.info(modality)?.kind) {
+                conditions[modality] = parsed
             } else if modality.baseName == "tok_depth" {
                 // A 16-bit (or 8-bit) gray depth PNG, larger = farther, at the tokenizer's size.
                 let depth: Tensor<Float>

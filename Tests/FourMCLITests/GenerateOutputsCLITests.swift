@@ -1,5 +1,6 @@
 import Foundation
 import FourMTestSupport
+import FourMTokenizers
 import Testing
 
 /// `fourm generate` writes a file for every output kind and the `--grid` composite, on the
@@ -28,5 +29,48 @@ import Testing
 
         let badTokens = try cli.run(["generate", "--bundle", bundle.path, "--input", "rgb=\(photo)", "--target", "metadata", "--sequence-tokens", "1", "--out", out])
         #expect(badTokens.status != 0 && badTokens.stderr.contains("--sequence-tokens"))
+    }
+}
+
+/// `fourm generate --input` takes pictures for image-token modalities, label-map PNGs for
+/// semseg and token-id JSON for any modality; bad files give one-line errors.
+@Suite struct GenerateInputsCLITests {
+    let cli = CLITests()
+
+    @Test func acceptsPicturesLabelMapsAndTokenIds() throws {
+        guard let bundle = try FixtureBundle.make() else { return }
+        let photo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("FourMTokenizersTests/Image/Resources/photo.png").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("inputs-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let out = dir.appendingPathComponent("out").path
+        // A label map of the semseg tokenizer's side (the bundle's is 16 px per token, 14×14 tokens) with ids 0…10.
+        let side = 224
+        let labels = try Image(width: side, height: side, channels: 1, pixels: (0..<(side * side)).map { UInt8(($0 / 50) % 11) })
+        let labelPNG = dir.appendingPathComponent("labels.png")
+        try labels.writePNG(to: labelPNG)
+        let ok = try cli.run(["generate", "--bundle", bundle.path, "--input", "tok_rgb@224=\(photo)", "--input", "semseg=\(labelPNG.path)",
+                              "--target", "metadata", "--sequence-tokens", "6", "--seed", "1", "--out", out])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        // Token ids as fourm writes them go back in.
+        let ids = dir.appendingPathComponent("ids.json")
+        try JSONSerialization.data(withJSONObject: ["tokens": [Int](repeating: 7, count: 196)]).write(to: ids)
+        let fromIds = try cli.run(["generate", "--bundle", bundle.path, "--input", "semseg=\(ids.path)", "--target", "metadata", "--sequence-tokens", "4", "--out", out])
+        #expect(fromIds.status == 0, "\(fromIds.stderr)")
+
+        let bad = try Image(width: side, height: side, channels: 1, pixels: [UInt8](repeating: 50, count: side * side))
+        let badPNG = dir.appendingPathComponent("bad.png")
+        try bad.writePNG(to: badPNG)
+        let outOfRange = try cli.run(["generate", "--bundle", bundle.path, "--input", "semseg=\(badPNG.path)", "--target", "metadata", "--out", out])
+        #expect(outOfRange.status != 0 && outOfRange.stderr.contains("label 50"), "\(outOfRange.stderr)")
+        try JSONSerialization.data(withJSONObject: [1, 2, 3]).write(to: ids)
+        let wrongCount = try cli.run(["generate", "--bundle", bundle.path, "--input", "semseg=\(ids.path)", "--target", "metadata", "--out", out])
+        #expect(wrongCount.status != 0 && wrongCount.stderr.contains("3 ids"), "\(wrongCount.stderr)")
+        try Data("[1, \"x\"]".utf8).write(to: ids)
+        let notIds = try cli.run(["generate", "--bundle", bundle.path, "--input", "semseg=\(ids.path)", "--target", "metadata", "--out", out])
+        #expect(notIds.status != 0 && notIds.stderr.contains("tokens[1]"), "\(notIds.stderr)")
+        for result in [outOfRange, wrongCount, notIds] {
+            #expect(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count == 1, "one line: \(result.stderr)")
+        }
     }
 }
