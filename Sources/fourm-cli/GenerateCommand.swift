@@ -57,6 +57,9 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Seed (step i uses seed + i).")
     var seed: UInt64?
 
+    @Option(help: "A super-resolution bundle (4M-7-SR style): after the base pass, generate the 448 twins of its outputs (seed + 1, as the demo).")
+    var superResolution: String?
+
     @Option(help: "Slots of every sequence target (caps the preset's; fewer = faster, shorter texts).")
     var sequenceTokens: Int?
 
@@ -175,6 +178,9 @@ struct GenerateCommand: AsyncParsableCommand {
                 written.append("\(name).png")
             }
             written += try writeStructuredOutputs(m, result: result, name: name, photo: photo)
+        }
+        if let superResolution {
+            written += try runSuperResolution(bundle: superResolution, base: result, filter: chosen.filter)
         }
         if let grid {
             let pictures = conditions.compactMap { (m, value) -> (Modality, Image)? in

@@ -74,3 +74,24 @@ import Testing
         }
     }
 }
+
+/// `fourm generate --super-resolution BUNDLE` runs the demo's 448 pass after the base pass.
+@Suite struct GenerateSuperResolutionCLITests {
+    let cli = CLITests()
+
+    @Test func writesThe448TwinsAndRejectsAMismatchedBundle() throws {
+        guard let bundle = try FixtureBundle.make(), let sr = try FixtureBundle.makeSuperResolution(from: bundle) else { return }
+        let photo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("FourMTokenizersTests/Image/Resources/photo.png").path
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("sr-\(UUID())").path
+        let ok = try cli.run(["generate", "--bundle", bundle.path, "--input", "rgb=\(photo)", "--target", "semseg", "--seed", "4",
+                              "--super-resolution", sr.path, "--out", out])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let files = Set((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [])
+        #expect(files.isSuperset(of: ["tok_semseg_224.png", "tok_semseg_448.png", "tok_semseg_448.tokens.json"]), "\(files)")
+        let mismatch = try cli.run(["generate", "--bundle", bundle.path, "--input", "rgb=\(photo)", "--target", "semseg", "--super-resolution", bundle.path, "--out", out])
+        #expect(mismatch.status != 0 && mismatch.stderr.contains("super-resolution"), "\(mismatch.stderr)")
+        // The base pass's progress lines come first; the error is one line.
+        #expect(mismatch.stderr.split(separator: "\n").filter { $0.contains("super-resolution") }.count == 1, "\(mismatch.stderr)")
+    }
+}

@@ -7,23 +7,8 @@ import Testing
 /// The demo's super-resolution pass: a base run on the fixture bundle, then a tiny random
 /// SR model (4M-7-SR domains) that turns the generated 224 map into its 448 twin.
 @Suite struct SuperResolutionTests {
-    /// A bundle with a random SR model knowing `rgb@224`, `tok_semseg@224` and `tok_semseg@448`.
-    static func superResolutionBundle(from base: URL) throws -> URL? {
-        guard let config = RandomCheckpoint.configuration(dim: 8, depth: 1, heads: 2, domainsIn: ["rgb@224", "tok_semseg@224", "tok_semseg@448"],
-                                                          domainsOut: ["tok_semseg@448"]) else { return nil }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fourm-sr-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try RandomCheckpoint.writer(for: config, seed: 5).write(to: dir.appendingPathComponent("sr.safetensors").path)
-        try FileManager.default.copyItem(at: base.appendingPathComponent("semseg.safetensors"), to: dir.appendingPathComponent("semseg.safetensors"))
-        let baseBundle = try JSONSerialization.jsonObject(with: try Data(contentsOf: base.appendingPathComponent("bundle.json"))) as? [String: Any] ?? [:]
-        let bundle: [String: Any] = ["model": "sr.safetensors", "text_tokenizer": baseBundle["text_tokenizer"] ?? "", "tokenizers": ["tok_semseg@448": "semseg.safetensors"],
-                                     "tokenizer_presets": baseBundle["tokenizer_presets"] ?? [:]]
-        try JSONSerialization.data(withJSONObject: bundle).write(to: dir.appendingPathComponent("bundle.json"))
-        return dir
-    }
-
     @Test func superResolvesTheBaseOutputsAt448() throws {
-        guard let dir = try FixtureBundle.make(), let srDir = try Self.superResolutionBundle(from: dir) else { return }
+        guard let dir = try FixtureBundle.make(), let srDir = try FixtureBundle.makeSuperResolution(from: dir) else { return }
         let pipeline = try Pipeline(bundle: dir, outputs: ["tok_semseg@224"])
         let photo = try Image(contentsOf: PipelineInputsTests.photo)
         let preset = SchedulePreset(targets: [TargetSettings("tok_semseg@224", scheme: .roar, tokens: 196, steps: 1, temperature: 0.01, guidance: .scale(2))])
