@@ -88,7 +88,9 @@ struct EvalCommand: AsyncParsableCommand {
         let model: FourMModel
         do { model = try FourMModel(path: files.model.path) } catch { throw FourMError.model(error) }
         let m = try EvalModalities(model)
-        let pipeline = try Pipeline(bundle: files, outputs: m.outputs, model: model)
+        var pipeline = try Pipeline(bundle: files, outputs: m.outputs, model: model)
+        // Documentation/Quality.md was measured with text + [EOS] captions; keep it reproducible.
+        pipeline.textConditioning = .endOfSequence
         let side = m.side
         note("loaded \(files.model.path) (\(side)×\(side) images) in \(seconds(since: started))")
 
