@@ -33,7 +33,7 @@ public struct DemoTargetDefaults: Sendable, Equatable {
     }
 
     /// The settings of `modality` as a chained-schedule target (autoregressive targets get
-    /// one nominal step, which ``buildChainedSchedule(conditions:targets:growConditioning:)`` ignores).
+    /// one nominal step, which the chained-schedule builder ignores).
     public func target(_ modality: Modality) -> TargetSettings {
         TargetSettings(modality, scheme: scheme, tokens: tokens, steps: steps ?? 1, tokenSchedule: tokenSchedule ?? .linear,
                        temperature: temperature, temperatureSchedule: temperatureSchedule, guidance: .scale(guidance))

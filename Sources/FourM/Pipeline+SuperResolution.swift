@@ -27,6 +27,7 @@ extension Pipeline {
     ///   - base: the result of the base (224) pass.
     ///   - seed: the seed of this pass.
     ///   - filter: top-k / top-p (the demo reuses the base pass's, top-p 0.8).
+    ///   - progress: called after every step.
     /// - Returns: the 448 result; it holds the modalities this model knows.
     /// - Throws: `.invalidInput(modality: "super-resolution", …)` when this model has no 448
     ///   target for the base result or a target's size differs from `DEFAULTS_SR`'s, plus the
