@@ -60,6 +60,9 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "A super-resolution bundle (4M-7-SR style): after the base pass, generate the 448 twins of its outputs (seed + 1, as the demo).")
     var superResolution: String?
 
+    @Option(help: "Also generate dense SAM instances with this many parallel rows (the reference's generate_sam_dense) and write sam_instance_dense.png / .json.")
+    var samDense: Int?
+
     @Option(help: "Slots of every sequence target (caps the preset's; fewer = faster, shorter texts).")
     var sequenceTokens: Int?
 
@@ -70,6 +73,7 @@ struct GenerateCommand: AsyncParsableCommand {
         if inputs.isEmpty { throw ValidationError("give at least one --input NAME=VALUE") }
         for input in inputs where !input.contains("=") { throw ValidationError("--input '\(input)' is not NAME=VALUE") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        if let samDense, samDense < 1 { throw ValidationError("--sam-dense must be at least 1, got \(samDense)") }
         if let sequenceTokens, sequenceTokens < 2 { throw ValidationError("--sequence-tokens must be at least 2, got \(sequenceTokens)") }
         if let temperature, !temperature.isFinite || temperature < 0 { throw ValidationError("--temperature must be a non-negative number") }
         if let guidance, !guidance.isFinite { throw ValidationError("--guidance must be a finite number") }
@@ -140,7 +144,7 @@ struct GenerateCommand: AsyncParsableCommand {
         if let topP { chosen.filter.topP = topP }
         // The bundle must decode every requested output; say which are missing up front.
         let needed = chosen.targets.map(\.modality)
-        let pipelineForTargets = try Pipeline(bundle: files, outputs: needed, model: model)
+        let pipelineForTargets = try Pipeline(bundle: files, outputs: samDense == nil || needed.contains(.samInstance) ? needed : needed + [.samInstance], model: model)
         let total = (try? chainedSchedule(conditions: Array(conditions.keys), targets: chosen.targets, growConditioning: chosen.growConditioning).count) ?? 0
         let bar = ProgressBar(total: total)
         let result = try pipelineForTargets.generate(from: conditions, preset: chosen, seed: seed) { report in
@@ -178,6 +182,10 @@ struct GenerateCommand: AsyncParsableCommand {
                 written.append("\(name).png")
             }
             written += try writeStructuredOutputs(m, result: result, name: name, photo: photo)
+        }
+        if let samDense {
+            let dense = try pipelineForTargets.generateSAMDense(from: conditions, batchSize: samDense, tokens: sequenceTokens, filter: chosen.filter, seed: seed)
+            written += try writeStructuredOutputs(.samInstance, result: dense, name: "sam_instance_dense", photo: photo)
         }
         if let superResolution {
             written += try runSuperResolution(bundle: superResolution, base: result, filter: chosen.filter)

@@ -27,6 +27,12 @@ import Testing
         let sam = try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: "\(out)/sam_instance.json"))) as? [String: Any]
         #expect(sam?["instances"] is [Any] && sam?["size"] as? [Int] == [224, 224])
 
+        let dense = try cli.run(["generate", "--bundle", bundle.path, "--input", "rgb=\(photo)", "--target", "metadata", "--sequence-tokens", "8",
+                                 "--sam-dense", "3", "--seed", "2", "--out", out])
+        #expect(dense.status == 0, "\(dense.stderr)")
+        let denseFiles = Set((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [])
+        #expect(denseFiles.isSuperset(of: ["sam_instance_dense.png", "sam_instance_dense.json"]), "\(denseFiles)")
+
         let badTokens = try cli.run(["generate", "--bundle", bundle.path, "--input", "rgb=\(photo)", "--target", "metadata", "--sequence-tokens", "1", "--out", out])
         #expect(badTokens.status != 0 && badTokens.stderr.contains("--sequence-tokens"))
     }

@@ -53,6 +53,20 @@ import Testing
         }
     }
 
+    @Test func denseSAMConcatenatesTheRows() throws {
+        guard let dir = try FixtureBundle.make() else { return }
+        let pipeline = try Pipeline(bundle: dir, outputs: ["sam_instance"])
+        let photo = try Image(contentsOf: PipelineInputsTests.photo)
+        let dense = try pipeline.generateSAMDense(from: ["rgb@224": .image(photo)], batchSize: 3, tokens: 6, seed: 4)
+        let state = try #require(dense.dictionary["sam_instance"])
+        #expect(state.batchSize == 1 && state.inputMask.scalars.allSatisfy { !$0 })
+        #expect(dense.steps.count == 1)
+        _ = try #require(try dense.samInstances())
+        #expect(throws: FourMError.generation(.invalidSetting(target: "sam_instance", setting: "batchSize", expected: "a positive number", actual: "0"))) {
+            try pipeline.generateSAMDense(from: ["rgb@224": .image(photo)], batchSize: 0, tokens: 6)
+        }
+    }
+
     @Test func missingSequenceTokenizersAreNamed() throws {
         guard let dir = try FixtureBundle.make(), let samText = try Self.fixtureText("workflow_decode_sam_instances") else { return }
         let pipeline = try Pipeline(bundle: dir, outputs: ["metadata"])  // sam_instance decoder not loaded
