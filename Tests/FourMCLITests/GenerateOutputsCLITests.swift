@@ -101,3 +101,17 @@ import Testing
         #expect(mismatch.stderr.split(separator: "\n").filter { $0.contains("super-resolution") }.count == 1, "\(mismatch.stderr)")
     }
 }
+
+/// The feature-probe example explains its arguments (it needs a `fourm synth` folder to run).
+@Suite struct FeatureProbeExampleTests {
+    @Test func explainsMissingArguments() throws {
+        let process = Process()
+        process.executableURL = CLITests.binary.deletingLastPathComponent().appendingPathComponent("FeatureProbe")
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 2 && text.contains("usage:"))
+    }
+}
