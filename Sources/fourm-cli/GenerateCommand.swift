@@ -63,6 +63,12 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Also generate dense SAM instances with this many parallel rows (the reference's generate_sam_dense) and write sam_instance_dense.png / .json.")
     var samDense: Int?
 
+    @Option(help: "A schedule file (JSON): per-target scheme, steps, tokens, temperature, schedules, guidance, plus top_p/top_k (replaces --preset).")
+    var schedule: String?
+
+    @Option(help: "Denoising steps of diffusion (DiVAE) decoding.")
+    var diffusionSteps: Int?
+
     @Option(help: "Slots of every sequence target (caps the preset's; fewer = faster, shorter texts).")
     var sequenceTokens: Int?
 
@@ -73,6 +79,7 @@ struct GenerateCommand: AsyncParsableCommand {
         if inputs.isEmpty { throw ValidationError("give at least one --input NAME=VALUE") }
         for input in inputs where !input.contains("=") { throw ValidationError("--input '\(input)' is not NAME=VALUE") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        if let diffusionSteps, diffusionSteps < 1 { throw ValidationError("--diffusion-steps must be at least 1, got \(diffusionSteps)") }
         if let samDense, samDense < 1 { throw ValidationError("--sam-dense must be at least 1, got \(samDense)") }
         if let sequenceTokens, sequenceTokens < 2 { throw ValidationError("--sequence-tokens must be at least 2, got \(sequenceTokens)") }
         if let temperature, !temperature.isFinite || temperature < 0 { throw ValidationError("--temperature must be a non-negative number") }
@@ -121,6 +128,7 @@ struct GenerateCommand: AsyncParsableCommand {
         case .rgb2allFourM: chosen = .rgbToAllFourM(model, excluding: Array(conditions.keys))
         case .caption2images: chosen = .captionToImages(model, excluding: Array(conditions.keys))
         }
+        if let schedule { chosen = try readSchedule(schedule, model: model) }
         if let target {
             let wanted = try target.split(separator: ",").map { try resolve(String($0).trimmingCharacters(in: .whitespaces), in: model.outputModalities, role: "target") }
             var targets: [TargetSettings] = []
@@ -144,7 +152,8 @@ struct GenerateCommand: AsyncParsableCommand {
         if let topP { chosen.filter.topP = topP }
         // The bundle must decode every requested output; say which are missing up front.
         let needed = chosen.targets.map(\.modality)
-        let pipelineForTargets = try Pipeline(bundle: files, outputs: samDense == nil || needed.contains(.samInstance) ? needed : needed + [.samInstance], model: model)
+        var pipelineForTargets = try Pipeline(bundle: files, outputs: samDense == nil || needed.contains(.samInstance) ? needed : needed + [.samInstance], model: model)
+        if let diffusionSteps { pipelineForTargets.diffusionSteps = diffusionSteps }
         let total = (try? chainedSchedule(conditions: Array(conditions.keys), targets: chosen.targets, growConditioning: chosen.growConditioning).count) ?? 0
         let bar = ProgressBar(total: total)
         let result = try pipelineForTargets.generate(from: conditions, preset: chosen, seed: seed) { report in

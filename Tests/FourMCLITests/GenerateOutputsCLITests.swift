@@ -115,3 +115,26 @@ import Testing
         #expect(process.terminationStatus == 2 && text.contains("usage:"))
     }
 }
+
+/// `fourm generate --schedule FILE` takes per-target settings from JSON; bad entries are named.
+@Suite struct GenerateScheduleFileCLITests {
+    let cli = CLITests()
+
+    @Test func readsPerTargetSettingsAndNamesBadKeys() throws {
+        guard let bundle = try FixtureBundle.make() else { return }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("schedule-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let file = dir.appendingPathComponent("schedule.json")
+        let schedule: [String: Any] = ["targets": [["modality": "semseg", "scheme": "maskgit", "steps": 2, "token_schedule": "cosine", "temperature": 1, "guidance": 1.5],
+                                                   ["modality": "caption", "tokens": 6, "temperature": 0.5]], "top_p": 0.9, "grow_conditioning": false]
+        try JSONSerialization.data(withJSONObject: schedule).write(to: file)
+        let out = dir.appendingPathComponent("out").path
+        let ok = try cli.run(["generate", "--bundle", bundle.path, "--input", "caption=a red bus", "--input", "det=v0=1 v1=2 v2=30 v3=40 bus",
+                              "--schedule", file.path, "--seed", "9", "--out", out])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(FileManager.default.fileExists(atPath: "\(out)/tok_semseg_224.png"))
+        try JSONSerialization.data(withJSONObject: ["targets": [["modality": "semseg", "scheme": "diffusion"]]]).write(to: file)
+        let bad = try cli.run(["generate", "--bundle", bundle.path, "--input", "caption=a red bus", "--schedule", file.path, "--out", out])
+        #expect(bad.status != 0 && bad.stderr.contains("targets[0].scheme"), "\(bad.stderr)")
+    }
+}
