@@ -17,6 +17,7 @@ extension Pipeline {
     ///   - batchSize: rows sampled in parallel (the reference's default: 16).
     ///   - tokens: slots per row (default: the demo's 256, capped at the model's maximum).
     ///   - temperature: sampling temperature (the demo's 0.01).
+    ///   - filter: top-k / top-p (the demo's top-p 0.8).
     ///   - seed: the seed.
     /// - Throws: `.unknownModality` when the model cannot output `sam_instance`, the errors of
     ///   ``condition(_:_:)`` and `.generation`.
