@@ -19,7 +19,7 @@ extension GenerateCommand {
             let side = map.image.width
             let instances = map.groups.enumerated().map { (i, g) -> [String: Any] in
                 ["box_xyxy": [g.box[1], g.box[0], min(g.box[3], side), min(g.box[2], side)], "color": [Int(g.color.red), Int(g.color.green), Int(g.color.blue)],
-                 "members": g.members.count, "mask_rle": Self.rle(map, group: i)]
+                 "members": g.members.count, "mask_rle": map.maskRLE(group: i)]
             }
             try writeJSON(["size": [side, side], "mask_encoding": "COCO uncompressed RLE, column-major, counts start with background", "instances": instances], to: "\(name).json")
             written.append("\(name).json")
@@ -53,26 +53,5 @@ extension GenerateCommand {
         default: break
         }
         return written
-    }
-
-    /// COCO's uncompressed RLE of group `group`'s painted pixels (column-major runs, starting
-    /// with background).
-    static func rle(_ map: SAMInstanceMap, group: Int) -> [Int] {
-        let side = map.image.width
-        let g = map.groups[group]
-        let (minY, minX) = (g.box[0], g.box[1])
-        let width = g.resized.shape.count == 2 ? g.resized.shape[1] : 0
-        let values = g.resized.scalars
-        var counts: [Int] = [], current = false, run = 0
-        for x in 0..<side {
-            for y in 0..<side {
-                let inside = y >= minY && x >= minX && y < min(g.box[2], side) && x < min(g.box[3], side)
-                let on = inside && width > 0 && values[(y - minY) * width + (x - minX)] > 0.5
-                if on != current { counts.append(run); run = 0; current = on }
-                run += 1
-            }
-        }
-        counts.append(run)
-        return counts
     }
 }

@@ -33,6 +33,21 @@ import Testing
         // Pixels within the float tolerance of the 0.5 threshold may flip (the case counts them).
         #expect(differing <= 3 * ((samCase.settings["pixels_near_threshold"] as? NSNumber)?.intValue ?? 0), "\(differing) channel values differ")
 
+        // Each group's RLE decodes to its mask, and the mask's pixels carry the group's colour
+        // unless a later group painted over them.
+        for g in map.groups.indices {
+            var decoded = [Bool](), on = false
+            for run in map.maskRLE(group: g) { decoded += [Bool](repeating: on, count: run); on.toggle() }
+            let side = map.image.width
+            #expect(decoded.count == side * side)
+            let mask = map.mask(group: g)
+            #expect((0..<(side * side)).allSatisfy { decoded[($0 % side) * side + $0 / side] == mask[$0] }, "group \(g) RLE")
+            let later = (g + 1..<map.groups.count).map { map.mask(group: $0) }
+            for i in 0..<(side * side) where mask[i] && !later.contains(where: { $0[i] }) {
+                #expect(map.image.color(x: i % side, y: i / side) == map.groups[g].color)
+            }
+        }
+
         let poses = try #require(try result.humanPoses())
         #expect(poses.people.count == 2 && poses.issues.isEmpty)
         #expect(poses.people.allSatisfy { $0.bodyPose.shape == [1, 23, 3, 3] })

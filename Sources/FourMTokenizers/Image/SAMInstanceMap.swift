@@ -69,13 +69,15 @@ public struct SAMInstanceMap: Sendable {
     ///   - tokenizer: the SAM-instance tokenizer (1 channel).
     ///   - side: the canvas side in pixels (the reference supports only 224).
     ///   - tokensPerInstance: mask tokens per instance (a square number, 16 in the release).
-    /// - Throws: `.invalidInput` when `tokensPerInstance` is not a square or the decoded masks
+    /// - Throws: `.invalidInput` when `tokensPerInstance` is not a square, `side` is not
+    ///   1…16384, or the decoded masks
     ///   are not one-channel squares, `.idOutOfRange` for ids beyond the codebook.
     public init(text: String, tokenizer: VQImageTokenizer, side: Int = 224, tokensPerInstance: Int = 16) throws(VQTokenizerError) {
         let grid = Int(Double(tokensPerInstance).squareRoot().rounded())
         guard grid * grid == tokensPerInstance, grid > 0 else {
             throw .invalidInput(argument: "tokensPerInstance", expected: "a square number", actual: "\(tokensPerInstance)")
         }
+        guard side > 0, side <= 16384 else { throw .invalidInput(argument: "side", expected: "1…16384 pixels", actual: "\(side)") }
         let parsed = Self.parse(text.replacingOccurrences(of: " [EOS]", with: ""), tokensPerInstance: tokensPerInstance)
         let areas = parsed.map(\.area)
         let order = parsed.indices.sorted { areas[$0] > areas[$1] || (areas[$0] == areas[$1] && $0 < $1) }
@@ -147,6 +149,42 @@ public struct SAMInstanceMap: Sendable {
             }
         }
         image = (try? Image(width: side, height: side, channels: 3, pixels: canvas)) ?? Self.blank
+    }
+
+    /// The pixels group `group` paints, before later groups paint over them: `[side, side]`,
+    /// row-major (its resized mask above 0.5 inside its box, clipped to the map).
+    /// - Parameter group: an index into ``groups``.
+    /// - Returns: one flag per pixel; all false for an index out of range.
+    public func mask(group: Int) -> [Bool] {
+        let side = image.width
+        var out = [Bool](repeating: false, count: side * side)
+        guard groups.indices.contains(group) else { return out }
+        let g = groups[group]
+        let (minY, minX) = (g.box[0], g.box[1])
+        let width = g.resized.shape.count == 2 ? g.resized.shape[1] : 0
+        let values = g.resized.scalars
+        guard minY >= 0, minX >= 0, width > 0 else { return out }
+        for y in minY..<max(min(g.box[2], side), minY) {
+            for x in minX..<max(min(g.box[3], side), minX) where values[(y - minY) * width + (x - minX)] > 0.5 { out[y * side + x] = true }
+        }
+        return out
+    }
+
+    /// ``mask(group:)`` as COCO's uncompressed run-length encoding: run lengths in column-major
+    /// order, starting with a (possibly empty) run of background.
+    /// - Parameter group: an index into ``groups``.
+    public func maskRLE(group: Int) -> [Int] {
+        let side = image.width
+        let mask = self.mask(group: group)
+        var counts: [Int] = [], current = false, run = 0
+        for x in 0..<side {
+            for y in 0..<side {
+                if mask[y * side + x] != current { counts.append(run); run = 0; current.toggle() }
+                run += 1
+            }
+        }
+        counts.append(run)
+        return counts
     }
 
     private static let blank: Image = {
