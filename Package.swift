@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(
             name: "FourMSamplingTests",
             dependencies: ["FourMSampling", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMTestSupport"]),
-        .testTarget(name: "FourMCLITests", dependencies: ["FourMTestSupport", "FourMTensor", "FourMTokenizers"]),
+        .testTarget(name: "FourMCLITests", dependencies: ["FourMTestSupport", "FourMTensor", "FourMTokenizers", "FourMModels"]),
         .testTarget(name: "FourMTests", dependencies: ["FourM", "FourMTestSupport", "FourMModels", "FourMSampling", "FourMTensor", "FourMTokenizers"], exclude: ["DemoParity"]),
         .testTarget(name: "FourMRetrievalTests", dependencies: ["FourMRetrieval", "FourMTensor"]),
         .testTarget(name: "FourMSynthTests", dependencies: ["FourMSynth", "FourMTensor", "FourMTokenizers"]),

@@ -1,4 +1,6 @@
 import Foundation
+import FourMModels
+import FourMTensor
 import FourMTestSupport
 import FourMTokenizers
 import Testing
@@ -50,9 +52,13 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("inputs-\(UUID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let out = dir.appendingPathComponent("out").path
-        // A label map of the semseg tokenizer's side (the bundle's is 16 px per token, 14×14 tokens) with ids 0…10.
-        let side = 224
-        let labels = try Image(width: side, height: side, channels: 1, pixels: (0..<(side * side)).map { UInt8(($0 / 50) % 11) })
+        // Sizes from the bundle: the model's semseg grid, the tokenizer's patch and class count.
+        let modelFile = try SafeTensorsFile(path: try Fixtures.url("models/fm21.safetensors").path)
+        let info = try #require(try FourMConfiguration(metadata: modelFile.metadata, file: "fm21").info("tok_semseg@224"))
+        let semseg = try VQImageTokenizer(path: bundle.appendingPathComponent("semseg.safetensors").path, presets: try FixturePresets.vitPresets())
+        let side = info.gridSize * semseg.configuration.patchSize
+        let classes = semseg.configuration.labels ?? 1
+        let labels = try Image(width: side, height: side, channels: 1, pixels: (0..<(side * side)).map { UInt8(($0 / 50) % classes) })
         let labelPNG = dir.appendingPathComponent("labels.png")
         try labels.writePNG(to: labelPNG)
         let ok = try cli.run(["generate", "--bundle", bundle.path, "--input", "tok_rgb@224=\(photo)", "--input", "semseg=\(labelPNG.path)",
@@ -60,15 +66,15 @@ import Testing
         #expect(ok.status == 0, "\(ok.stderr)")
         // Token ids as fourm writes them go back in.
         let ids = dir.appendingPathComponent("ids.json")
-        try JSONSerialization.data(withJSONObject: ["tokens": [Int](repeating: 7, count: 196)]).write(to: ids)
+        try JSONSerialization.data(withJSONObject: ["tokens": [Int](repeating: 7, count: info.tokenCount)]).write(to: ids)
         let fromIds = try cli.run(["generate", "--bundle", bundle.path, "--input", "semseg=\(ids.path)", "--target", "metadata", "--sequence-tokens", "4", "--out", out])
         #expect(fromIds.status == 0, "\(fromIds.stderr)")
 
-        let bad = try Image(width: side, height: side, channels: 1, pixels: [UInt8](repeating: 50, count: side * side))
+        let bad = try Image(width: side, height: side, channels: 1, pixels: [UInt8](repeating: UInt8(classes + 39), count: side * side))
         let badPNG = dir.appendingPathComponent("bad.png")
         try bad.writePNG(to: badPNG)
         let outOfRange = try cli.run(["generate", "--bundle", bundle.path, "--input", "semseg=\(badPNG.path)", "--target", "metadata", "--out", out])
-        #expect(outOfRange.status != 0 && outOfRange.stderr.contains("label 50"), "\(outOfRange.stderr)")
+        #expect(outOfRange.status != 0 && outOfRange.stderr.contains("label \(classes + 39)"), "\(outOfRange.stderr)")
         try JSONSerialization.data(withJSONObject: [1, 2, 3]).write(to: ids)
         let wrongCount = try cli.run(["generate", "--bundle", bundle.path, "--input", "semseg=\(ids.path)", "--target", "metadata", "--out", out])
         #expect(wrongCount.status != 0 && wrongCount.stderr.contains("3 ids"), "\(wrongCount.stderr)")

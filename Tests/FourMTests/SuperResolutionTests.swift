@@ -11,7 +11,8 @@ import Testing
         guard let dir = try FixtureBundle.make(), let srDir = try FixtureBundle.makeSuperResolution(from: dir) else { return }
         let pipeline = try Pipeline(bundle: dir, outputs: ["tok_semseg@224"])
         let photo = try Image(contentsOf: PipelineInputsTests.photo)
-        let preset = SchedulePreset(targets: [TargetSettings("tok_semseg@224", scheme: .roar, tokens: 196, steps: 1, temperature: 0.01, guidance: .scale(2))])
+        let semseg = try #require(pipeline.model.configuration.info("tok_semseg@224"))
+        let preset = SchedulePreset(targets: [TargetSettings("tok_semseg@224", scheme: .roar, tokens: semseg.tokenCount, steps: 1, temperature: 0.01, guidance: .scale(2))])
         let base = try pipeline.generate(from: ["rgb@224": .image(photo)], preset: preset, seed: 7)
         let sr = try Pipeline(bundle: srDir, outputs: ["tok_semseg@448"])
         #expect(sr.superResolutionTargets(after: base) == ["tok_semseg@448"])
@@ -19,7 +20,8 @@ import Testing
         let high = try sr.superResolve(base, seed: 8) { steps.append($0) }
         let info = try #require(sr.model.configuration.info("tok_semseg@448"))
         #expect(high.tokens("tok_semseg@448")?.shape == [1, info.tokenCount])
-        #expect(steps.count == 8 && steps.allSatisfy { $0.step.scheme == .maskGIT && $0.step.guidance == .scale(2) })
+        let defaults = try #require(DemoDefaultsTable.superResolution.defaults(for: "tok_semseg@448"))
+        #expect(steps.count == defaults.steps && steps.allSatisfy { $0.step.scheme == defaults.scheme && $0.step.guidance == .scale(defaults.guidance) })
         #expect(steps.first?.step.guidanceConditions == ["rgb@224", "tok_semseg@224"])
         let picture = try #require(try high.image("tok_semseg@448"))
         #expect(picture.width == info.gridSize * 16)
