@@ -30,7 +30,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Bundle folder (bundle.json, or the released file names). Default: the demo model shipped with FourM.")
     var bundle: String?
 
-    @Option(name: .customLong("input"), help: "A condition, NAME=VALUE (image path for rgb, text otherwise). Repeatable.")
+    @Option(name: .customLong("input"), help: "A condition, NAME=VALUE (image path for rgb, text otherwise; a folder of images runs once per image into OUT/<image>/). Repeatable.")
     var inputs: [String] = []
 
     @Option(help: "Comma-separated targets (default: every output the preset covers).")
@@ -88,7 +88,9 @@ struct GenerateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do { try execute() } catch let error as FourMError { throw CLIError(error.description) }
+        do {
+            if let runs = try batchRuns() { try runBatch(runs) } else { try execute() }
+        } catch let error as FourMError { throw CLIError(error.description) }
     }
 
     func execute() throws {

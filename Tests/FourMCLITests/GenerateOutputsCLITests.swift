@@ -144,3 +144,29 @@ import Testing
         #expect(bad.status != 0 && bad.stderr.contains("targets[0].scheme"), "\(bad.stderr)")
     }
 }
+
+/// `--input rgb=FOLDER` runs once per image (demo model), with a summary line.
+@Suite struct GenerateFolderCLITests {
+    let cli = CLITests()
+
+    @Test func runsEveryImageOfAFolder() throws {
+        let scene = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Examples/Assets/scene.png")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("folder-\(UUID())")
+        let images = dir.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        for name in ["a.png", "b.png"] { try FileManager.default.copyItem(at: scene, to: images.appendingPathComponent(name)) }
+        let out = dir.appendingPathComponent("out").path
+        let result = try cli.run(["generate", "--input", "rgb=\(images.path)", "--target", "depth,caption", "--grid", "grid.png", "--out", out])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("generated 2 of 2 inputs"))
+        for name in ["a", "b"] {
+            let files = Set((try? FileManager.default.contentsOfDirectory(atPath: "\(out)/\(name)")) ?? [])
+            #expect(files.contains("caption.txt") && files.contains("grid.png"), "\(name): \(files)")
+        }
+        let empty = dir.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        let none = try cli.run(["generate", "--input", "rgb=\(empty.path)", "--target", "caption", "--out", out])
+        #expect(none.status != 0 && none.stderr.contains("no PNG or JPEG images"), "\(none.stderr)")
+    }
+}
