@@ -33,3 +33,19 @@ import Testing
         }
     }
 }
+
+/// `Pipeline.generateAsDemo`: the demo's setup and run through the public API.
+@Suite struct GenerateAsDemoTests {
+    @Test func runsTheDemoSetup() throws {
+        guard let dir = try FixtureBundle.make() else { return }
+        let pipeline = try Pipeline(bundle: dir, outputs: ["tok_semseg@224"])
+        let photo = try Image(contentsOf: PipelineInputsTests.photo)
+        let result = try pipeline.generateAsDemo([("rgb@224", .image(photo)), ("caption", .text("a red bus"))], targets: ["tok_semseg@224"], seed: 3)
+        // DEFAULTS_RGB2X: one guided ROAR step at τ 0.01 with guidance 2; caption (custom_text) first in the dictionary.
+        #expect(result.steps.count == 1 && result.steps[0].step.temperature == 0.01 && result.steps[0].step.guidance == .scale(2))
+        #expect(result.steps[0].step.guidanceConditions == ["rgb@224", "caption"])
+        #expect(result.dictionary.modalities == ["caption", "rgb@224", "tok_semseg@224"])
+        #expect(try result.text("caption") == "a red bus")
+        #expect(try result.image("tok_semseg@224") != nil)
+    }
+}
