@@ -141,7 +141,7 @@ if wanted("demo") {
     // Examples/Assets/scene.png is scene 9 of world seed 4.
     let scene = try SyntheticWorld(seed: 4, configuration: SynthConfiguration(width: 64, height: 64)).scene(at: 9)
     let rgb: Modality = "rgb@64"
-    var rgbToMaps = SchedulePreset.rgbToAll(demo.model, excluding: [rgb])
+    var rgbToMaps = SchedulePreset.rgbToAllFourM(demo.model, excluding: [rgb])
     rgbToMaps.targets = rgbToMaps.targets.filter { ["tok_depth", "tok_normal", "tok_semseg", "caption", "det"].contains($0.modality.baseName) }
     rows.append(Row(name: "demo rgb → depth, normal, semseg, caption, det (+ decode)", timing: try measure(repeats: 10, budget: 5) {
         let result = try demo.generate(from: [rgb: .image(scene.rgb)], preset: rgbToMaps, seed: 1)

@@ -27,12 +27,24 @@ public enum FixtureBundle {
                   writing: dir.appendingPathComponent("dinov2_global.safetensors"), using: &rng)
         try widen(models.appendingPathComponent("tok_divae.safetensors"), codebook: "quantize._codebook.embed", to: try vocabulary(rgbTarget),
                   writing: dir.appendingPathComponent("rgb_divae.safetensors"), using: &rng)
+        try widen(models.appendingPathComponent("tok_vqvae_vit_featmap_l2.safetensors"), codebook: "quantize._codebook.embed", to: 8192,
+                  writing: dir.appendingPathComponent("clip_featmap.safetensors"), using: &rng)
+        // The SAM-instance and pose tokenizers of the workflow cases, as the bundle's
+        // sam_instance / human_poses decoders.
+        for (source, name) in [("tok_vqvae_vit_sam_instance_1k", "sam_instance.safetensors"), ("tok_mlp_memcodes_human_poses", "human_poses.safetensors")] {
+            let from = models.appendingPathComponent("\(source).safetensors")
+            if FileManager.default.fileExists(atPath: from.path) { try FileManager.default.copyItem(at: from, to: dir.appendingPathComponent(name)) }
+        }
         let allPresets = Fixtures.manifest?["presets"] as? [String: Any] ?? [:]
         func presets(of classes: Set<String>) -> [String: Any] { allPresets.filter { classes.contains(($0.value as? [String: Any])?["cls"] as? String ?? "") } }
         let bundle: [String: Any] = [
             "model": models.appendingPathComponent("fm21.safetensors").path,
             "text_tokenizer": fixtures.appendingPathComponent("text_tokenizer_4m_wordpiece_30k.json").path,
-            "tokenizers": ["tok_semseg@224": "semseg.safetensors", "tok_dinov2_global": "dinov2_global.safetensors", "tok_rgb@224": "rgb_divae.safetensors"],
+            "tokenizers": ["tok_semseg@224": "semseg.safetensors", "tok_dinov2_global": "dinov2_global.safetensors", "tok_rgb@224": "rgb_divae.safetensors",
+                           "tok_clip@224": "clip_featmap.safetensors"]
+                .merging(["sam_instance": "sam_instance.safetensors", "human_poses": "human_poses.safetensors"].filter {
+                    FileManager.default.fileExists(atPath: dir.appendingPathComponent($0.value).path)
+                }) { a, _ in a },
             "tokenizer_presets": presets(of: ["ViTEncoder", "ViTDecoder"]),
             "diffusion_presets": presets(of: ["PatchedUNetCondCat", "UViT"]),
         ]
