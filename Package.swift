@@ -53,7 +53,7 @@ let package = Package(
         .executableTarget(name: "FeatureProbe", dependencies: ["FourM"], path: "Examples/FeatureProbe"),
         .executableTarget(name: "fourm-bench", dependencies: ["FourM", "FourMModels", "FourMTensor", "FourMSampling", "FourMTokenizers", "FourMDiffusion", "FourMSynth"]),
         .target(
-            name: "FourMTestSupport", dependencies: ["FourMTensor", "FourMModels", "FourMTokenizers"],
+            name: "FourMTestSupport", dependencies: ["FourMTensor", "FourMModels", "FourMTokenizers", "FourMSampling"],
             path: "Tests/FourMTestSupport"),
         .testTarget(name: "FourMTensorTests", dependencies: ["FourMTensor", "FourMTestSupport"]),
         .testTarget(

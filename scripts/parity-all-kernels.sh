@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-suites='ForwardParityTests|GenerationTraceTests|VQParityTests|VQBehaviourTests|DiVAEParityTests|DiVAEWrapperTests|SequenceHelperParityTests|WordPieceParityTests|SequenceCodecFixtureTests|DemoModelTests|PipelineTests|KernelTests'
+suites='ForwardParityTests|WorkflowRunParityTests|WorkflowSetupParityTests|WorkflowDecodeParityTests|GenerationTraceTests|VQParityTests|VQBehaviourTests|DiVAEParityTests|DiVAEWrapperTests|SequenceHelperParityTests|WordPieceParityTests|SequenceCodecFixtureTests|DemoModelTests|PipelineTests|KernelTests'
 families=("$@")
 if [ ${#families[@]} -eq 0 ]; then families=(default Prescott Haswell SkylakeX Cooperlake); fi
 

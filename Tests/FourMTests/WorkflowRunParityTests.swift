@@ -6,41 +6,6 @@ import FourMTensor
 import FourMTestSupport
 import Testing
 
-/// Replays the recorded random numbers of a `generation_trace`-layout case (fixture README:
-/// conventions.sampling_replay): `stepNN.uniforms` for categorical draws, `stepNN.roar_rand`
-/// for ROAR orders, and MaskGIT selections where torch.topk broke an exact tie.
-final class WorkflowReplay: GenerationRandomness {
-    var uniformsByStep: [Int: Tensor<Float>] = [:]
-    var keysByStep: [Int: [Float]] = [:]
-    var selections: [Int: [[Int]]] = [:]
-
-    init(_ f: CaseTensors, steps: Int, stepInfo: [[String: Any]]) throws {
-        for i in 0..<steps {
-            let p = String(format: "step%02d", i)
-            if f.has("\(p).uniforms") { uniformsByStep[i] = try f.float("\(p).uniforms") }
-            if f.has("\(p).roar_rand") { keysByStep[i] = try f.float("\(p).roar_rand").scalars }
-            if i < stepInfo.count, let margins = stepInfo[i]["selection_margin"] as? [NSNumber], margins.contains(where: { $0.doubleValue == 0 }),
-                f.has("\(p).selected_positions")
-            {
-                let t = try f.int("\(p).selected_positions")
-                selections[i] = (0..<t.shape[0]).map { b in (0..<t.shape[1]).map { Int(t[b, $0]) } }
-            }
-        }
-    }
-
-    func beginStep(_ step: Int, seed: UInt64?) {}
-
-    func uniforms(count: Int, step: Int, iteration: Int?) -> [Float] {
-        guard let u = uniformsByStep[step] else { return [Float](repeating: 0.5, count: count) }
-        if let iteration, u.rank == 2 { return (0..<u.shape[0]).map { u[$0, iteration] } }
-        return Array(u.scalars.prefix(count))
-    }
-
-    func orderKeys(count: Int, step: Int) -> [Float] { keysByStep[step] ?? [Float](repeating: 0.5, count: count) }
-
-    func replayedSelection(step: Int) -> [[Int]]? { selections[step] }
-}
-
 /// `workflow_rgb2all_run`: the demo's RGB → all setup built by ``DemoSetup`` (checked against
 /// the recorded initial dictionary and schedule), then replayed step by step. Logits at the
 /// manifest's atol/rtol (1e-4 / 1e-4: float32 accumulation order over the tiny model's 2+2
@@ -76,12 +41,13 @@ final class WorkflowReplay: GenerationRandomness {
         let dictionary = try setup.dictionary(textTokenizer: nil)
         try WorkflowFixture.expectDictionary(dictionary, f, prefix: "in", order: order)
 
-        let stepInfo = settings["steps"] as? [[String: Any]] ?? []
-        let replay = try WorkflowReplay(f, steps: schedule.count, stepInfo: stepInfo)
+        let (atol, rtol) = f.tolerance
+        // The tie-aware replay of the generation traces (Documentation/Parity.md).
+        let replay = try ReplayRandomness(f, steps: schedule.count, atol: atol, rtol: rtol)
+        defer { replay.report(case: name) }
         let topK = (settings["top_k"] as? NSNumber)?.doubleValue ?? 0
         let filter = SamplingFilter(topK: topK > 0 ? (topK < 1 ? .fraction(topK) : .count(Int(topK))) : .none, topP: (settings["top_p"] as? NSNumber)?.doubleValue ?? 0)
         let options = GenerationOptions(filter: filter, seed: (settings["seed"] as? NSNumber).map { UInt64($0.intValue) }, recordDetails: true)
-        let (atol, rtol) = f.tolerance
         let run = GenerationRun(predictor: model, dictionary: dictionary, schedule: schedule, options: options, randomness: replay)
         while run.completedSteps < schedule.count {
             let index = run.completedSteps
