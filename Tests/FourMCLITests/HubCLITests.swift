@@ -4,7 +4,7 @@ import Testing
 
 /// `fourm generate --model`, `fourm download` and `fourm cache` against the Hub stand-in, with
 /// an empty cache of their own (no HF_* variable of the machine leaks in).
-@Suite(.serialized, .timeLimit(.minutes(5))) struct HubCLITests {
+@Suite(.serialized, .timeLimit(.minutes(15))) struct HubCLITests {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     struct Run {
@@ -35,7 +35,7 @@ import Testing
             for (pipe, box) in [(out, stdout), (err, stderr)] {
                 group.enter()
                 DispatchQueue.global().async {
-                    box.data = pipe.fileHandleForReading.readDataToEndOfFile()
+                    box.data = readToEnd(pipe.fileHandleForReading)
                     group.leave()
                 }
             }

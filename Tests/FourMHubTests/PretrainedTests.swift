@@ -8,7 +8,7 @@ import Testing
 
 /// Bundles by id against the Hub stand-in: only the tokenizers of the requested outputs are
 /// fetched, and the result loads (online, then offline).
-@Suite(.timeLimit(.minutes(3))) struct PretrainedTests {
+@Suite(.timeLimit(.minutes(15))) struct PretrainedTests {
     static func client(_ server: HubStandIn, _ cache: URL, offline: Bool = false) -> HubClient {
         HubClient(endpoint: server.endpoint, cache: HubCache(root: cache), offline: offline,
                   retry: RetryPolicy(attempts: 2, initialDelay: 0.02, maxDelay: 0.1), timeout: 10)

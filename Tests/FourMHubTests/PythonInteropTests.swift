@@ -14,13 +14,13 @@ let pythonHubVersion: String? = {
     process.standardOutput = out
     process.standardError = FileHandle.nullDevice
     guard (try? process.run()) != nil else { return nil }
-    let data = out.fileHandleForReading.readDataToEndOfFile()
+    let data = readToEnd(out.fileHandleForReading)
     process.waitUntilExit()
     return process.terminationStatus == 0 ? String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : nil
 }()
 
 /// The same cache folder used by both sides, through the Hub stand-in.
-@Suite(.enabled(if: pythonHubVersion != nil, "needs Python's huggingface_hub"), .timeLimit(.minutes(2)))
+@Suite(.enabled(if: pythonHubVersion != nil, "needs Python's huggingface_hub"), .timeLimit(.minutes(15)))
 struct PythonInteropTests {
     /// Runs Python with the cache and endpoint in its environment; returns stdout.
     func python(_ script: String, cache: URL, endpoint: URL, offline: Bool = false) throws -> (Int32, String) {
@@ -37,7 +37,7 @@ struct PythonInteropTests {
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let data = readToEnd(out.fileHandleForReading)
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }

@@ -49,7 +49,7 @@ public final class HubStandIn: @unchecked Sendable {
         DispatchQueue.global().async {
             var bytes = Data()
             while !bytes.contains(10) {
-                let chunk = out.fileHandleForReading.availableData
+                let chunk = readChunk(out.fileHandleForReading)
                 if chunk.isEmpty { break }
                 bytes.append(chunk)
             }
