@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "FourM", targets: ["FourM"]),
+        .library(name: "FourMHub", targets: ["FourMHub"]),
         .executable(name: "fourm", targets: ["fourm-cli"]),
         .executable(name: "fourm-bench", targets: ["fourm-bench"]),
     ],
@@ -33,10 +34,13 @@ let package = Package(
                 "FourMRetrieval",
             ],
             resources: [.copy("Resources/DemoModel")]),
+        .target(
+            name: "FourMHub", dependencies: ["FourM", "FourMModels", "FourMTensor"],
+            resources: [.copy("Resources/TextTokenizer")]),
         .executableTarget(
             name: "fourm-cli",
             dependencies: [
-                "FourM", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMSampling", "FourMDiffusion",
+                "FourM", "FourMHub", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMSampling", "FourMDiffusion",
                 "FourMSynth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
@@ -46,6 +50,7 @@ let package = Package(
         .executableTarget(name: "Retrieval", dependencies: ["FourM"], path: "Examples/Retrieval"),
         // libFuzzer harnesses; a plain build gives a corpus-replay stub (see scripts/fuzz.sh).
         .executableTarget(name: "fourm-fuzz", dependencies: ["FourMTensor", "FourMModels", "FourMTokenizers"]),
+        .executableTarget(name: "FeatureProbe", dependencies: ["FourM"], path: "Examples/FeatureProbe"),
         .executableTarget(name: "fourm-bench", dependencies: ["FourM", "FourMModels", "FourMTensor", "FourMSampling", "FourMTokenizers", "FourMDiffusion", "FourMSynth"]),
         .target(
             name: "FourMTestSupport", dependencies: ["FourMTensor", "FourMModels", "FourMTokenizers"],
@@ -61,10 +66,11 @@ let package = Package(
         .testTarget(
             name: "FourMSamplingTests",
             dependencies: ["FourMSampling", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMTestSupport"]),
-        .testTarget(name: "FourMCLITests", dependencies: ["FourMTestSupport", "FourMTensor"]),
-        .testTarget(name: "FourMTests", dependencies: ["FourM", "FourMTestSupport"], exclude: ["DemoParity"]),
+        .testTarget(name: "FourMCLITests", dependencies: ["FourMTestSupport", "FourMTensor", "FourMTokenizers", "FourMModels"]),
+        .testTarget(name: "FourMTests", dependencies: ["FourM", "FourMTestSupport", "FourMModels", "FourMSampling", "FourMTensor", "FourMTokenizers"], exclude: ["DemoParity"]),
         .testTarget(name: "FourMRetrievalTests", dependencies: ["FourMRetrieval", "FourMTensor"]),
         .testTarget(name: "FourMSynthTests", dependencies: ["FourMSynth", "FourMTensor", "FourMTokenizers"]),
+        .testTarget(name: "FourMHubTests", dependencies: ["FourMHub", "FourMTestSupport"], exclude: ["Resources"]),
         .testTarget(
             name: "FourMModelsTests",
             dependencies: ["FourMModels", "FourMTensor", "FourMTestSupport"]),

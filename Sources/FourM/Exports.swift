@@ -144,3 +144,26 @@ public func runMultiGuided(_ model: any TokenPredictor, unconditional: ModalityD
                            options: GenerationOptions = GenerationOptions(), progress: ((StepReport) -> Void)? = nil) throws(GenerationError) -> ModalityDictionary {
     try generateMultiGuided(model, unconditional: unconditional, conditions: conditions, schedule: schedule, options: options, progress: progress)
 }
+
+// MARK: - The demo's output decoders (FourMTokenizers)
+
+/// The reference demo's SAM-instance decoding: boxes, masks, merged groups, instance map.
+public typealias SAMInstanceMap = FourMTokenizers.SAMInstanceMap
+/// One SAM instance read from a generated `sam_instance` text.
+public typealias SAMInstanceBox = FourMTokenizers.SAMInstanceBox
+/// One painted group of near-identical SAM instances.
+public typealias SAMInstanceGroup = FourMTokenizers.SAMInstanceGroup
+/// One person's SMPL parameters and decoded body pose from a `human_poses` text.
+public typealias HumanPoseParameters = FourMTokenizers.HumanPoseParameters
+/// The reference demo's 3-component PCA picture of a feature map.
+public typealias FeatureMapPCA = FourMTokenizers.FeatureMapPCA
+/// One metadata entry (key and bin) of a `metadata` output.
+public typealias MetadataEntry = FourMTokenizers.MetadataEntry
+/// A metadata key (`v1=` value) with its name and binning.
+public typealias MetadataKey = FourMTokenizers.MetadataKey
+/// One colour of a `color_palette` output.
+public typealias PaletteColor = FourMTokenizers.PaletteColor
+/// Turns colour palettes into `color_palette` text and back.
+public typealias ColorPaletteCodec = FourMTokenizers.ColorPaletteCodec
+/// Turns metadata entries into `metadata` text and back.
+public typealias MetadataCodec = FourMTokenizers.MetadataCodec

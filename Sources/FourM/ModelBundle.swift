@@ -75,6 +75,13 @@ public struct ModelBundle: Sendable, Equatable {
     /// - Throws: `.bundle` naming the file and what is wrong (missing model, unreadable JSON,
     ///   a listed file that does not exist).
     public init(directory: URL) throws(FourMError) {
+        try self.init(directory: directory, skippingMissingTokenizers: false)
+    }
+
+    /// As ``init(directory:)``; with `skippingMissingTokenizers`, tokenizers that `bundle.json`
+    /// lists but that are not on disk are left out instead of failing (FourMHub fetches only the
+    /// tokenizers a request needs; ``Pipeline`` still names any output it cannot decode).
+    package init(directory: URL, skippingMissingTokenizers: Bool) throws(FourMError) {
         let fm = FileManager.default
         let path = directory.path
         var isDirectory: ObjCBool = false
@@ -117,7 +124,10 @@ public struct ModelBundle: Sendable, Equatable {
             var tokenizers: [Modality: URL] = [:]
             if let list = object["tokenizers"] {
                 guard let dict = list as? [String: String] else { throw .bundle(path: manifest.path, reason: "'tokenizers' must map modality names to paths") }
-                for (name, relative) in dict { tokenizers[Modality(rawValue: name)] = try resolve(relative, "tokenizers.\(name)") }
+                for (name, relative) in dict {
+                    if skippingMissingTokenizers, !fm.fileExists(atPath: relative.hasPrefix("/") ? relative : directory.appendingPathComponent(relative).path) { continue }
+                    tokenizers[Modality(rawValue: name)] = try resolve(relative, "tokenizers.\(name)")
+                }
             }
             var presets: [String: VQViTPreset] = [:]
             if let list = object["tokenizer_presets"] {

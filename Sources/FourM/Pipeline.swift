@@ -7,10 +7,12 @@ import FourMTokenizers
 
 /// A value a user hands to the ``Pipeline`` for one modality.
 public enum PipelineInput: Sendable {
-    /// A photo for `rgb@N` (resized, centre-cropped and ImageNet-normalised), or an image to
-    /// tokenize for a `tok_*` modality whose tokenizer takes pixels in [-1, 1].
+    /// A photo for `rgb@N` (resized, centre-cropped and ImageNet-normalised), or a picture for
+    /// `tok_rgb`, `tok_normal`, `tok_depth` or an edge modality, encoded through its tokenizer
+    /// (VQ-VAE or DiVAE) with the reference's preprocessing (``Pipeline/tokenizerValues(_:image:)``).
     case image(Image)
-    /// Text for a sequence modality (caption, det, metadata, …); conditions get `[EOS]`.
+    /// Text for a sequence modality. `caption` and `det` are conditioned as the reference demo
+    /// does (``Pipeline/textConditioning``, default `custom_text`); other sequences get `[EOS]`.
     case text(String)
     /// Ready token ids of one row (image tokens row-major, or sequence ids).
     case tokens([Int32])
@@ -19,6 +21,8 @@ public enum PipelineInput: Sendable {
     case tensor(Tensor<Float>)
     /// Bounding boxes for `det` (serialised as `v0=… v1=… v2=… v3=… class`, spec/tokenizers.md 8.4).
     case boxes([DetectedBox])
+    /// A semantic label map `[H, W]` of the segmentation tokenizer's class ids (0 = void).
+    case labels(Tensor<Int32>)
 }
 
 /// Generation settings as the reference's recipes give them (spec/generation.md 5, 6.4).
@@ -43,9 +47,10 @@ public struct SchedulePreset: Sendable {
         "caption", "det", "human_poses", "sam_instance", "color_palette", "metadata",
     ]
 
-    /// RGB → every other output of `model` (spec 5, `DEFAULTS_RGB2X`): image-like targets ROAR
-    /// in 1 step at τ 0.01 with guidance 2, then the sequences autoregressively.
-    public static func rgbToAll(_ model: FourMModel, excluding inputs: [Modality] = []) -> SchedulePreset {
+    /// FourM's earlier RGB → all preset, kept as a named variant: like ``rgbToAll(_:excluding:)``
+    /// but det at τ 0.7, every sequence given the model's maximum slots, and the global
+    /// embedding outputs (`tok_dinov2_global`, …) included.
+    public static func rgbToAllFourM(_ model: FourMModel, excluding inputs: [Modality] = []) -> SchedulePreset {
         let temperatures: [String: Double] = ["caption": 0.3, "det": 0.7, "human_poses": 0.1, "sam_instance": 0.01, "color_palette": 0.1, "metadata": 0.1]
         var targets: [TargetSettings] = []
         for m in orderedOutputs(model, excluding: inputs) {
@@ -59,10 +64,11 @@ public struct SchedulePreset: Sendable {
         return SchedulePreset(targets: targets)
     }
 
-    /// Caption → every image-like output (spec 5, `DEFAULTS_X2RGB`): CLIP first (ROAR 50
-    /// steps, τ 5 onex:0.5:0.5, guidance 3), then depth/normal/semseg (8 steps, τ 3), RGB (25
-    /// steps, τ 3), DINOv2/ImageBind (8 steps, τ 0.01), guidance 2.
-    public static func captionToAll(_ model: FourMModel, excluding inputs: [Modality] = []) -> SchedulePreset {
+    /// FourM's earlier caption → images preset, kept as a named variant: only the image-like
+    /// outputs (global embeddings included, no sequences), CLIP first (ROAR 50 steps, τ 5
+    /// onex:0.5:0.5, guidance 3), then depth/normal/semseg (8 steps, τ 3), RGB (25 steps, τ 3),
+    /// DINOv2/ImageBind (at most 8 steps, τ 0.01), guidance 2.
+    public static func captionToImages(_ model: FourMModel, excluding inputs: [Modality] = []) -> SchedulePreset {
         var targets: [TargetSettings] = []
         for m in orderedOutputs(model, excluding: inputs) {
             guard let info = model.configuration.info(m), info.kind == .imageTokens else { continue }
@@ -222,8 +228,13 @@ public struct Pipeline: Sendable {
     public let imageTokenizers: [Modality: VQImageTokenizer]
     /// Diffusion tokenizers by modality (RGB, depth, normals, edges).
     public let diffusionTokenizers: [Modality: DiVAE]
+    /// Tokenizers of sequence outputs that carry image-tokenizer ids: the SAM-instance mask
+    /// tokenizer (`sam_instance`) and the pose tokenizer (`human_poses`).
+    public let sequenceTokenizers: [Modality: VQImageTokenizer]
     /// Denoising steps of diffusion decoding (DDIM, the released tokenizers' scheduler).
     public var diffusionSteps = 25
+    /// How caption and det text conditions are built (default: the reference demo's `custom_text`).
+    public var textConditioning: TextConditioning = .customText
     /// Semantic-segmentation class names by label: the bundle's, else the COCO panoptic ones.
     public let semanticClassNames: [String]
     let bundleName: String
@@ -292,8 +303,14 @@ public struct Pipeline: Sendable {
                 throw .bundle(path: url.path, reason: "tokenizer has \(codes) codes, the model's \(m.rawValue) vocabulary has \(vocabulary)")
             }
         }
+        var sequence: [Modality: VQImageTokenizer] = [:]
+        for m in [Modality.samInstance, .humanPoses] where wanted.contains(m) {
+            guard let url = bundle.tokenizers[m] else { continue }
+            do { sequence[m] = try VQImageTokenizer(path: url.path, presets: bundle.tokenizerPresets) } catch { throw .imageTokenizer(error) }
+        }
         imageTokenizers = tokenizers
         diffusionTokenizers = diffusion
+        sequenceTokenizers = sequence
         semanticClassNames = bundle.semanticClassNames ?? COCOSemanticClasses.names
         bundleName = bundle.directory.path
     }
@@ -325,6 +342,9 @@ public struct Pipeline: Sendable {
             guard ids.count < ModalityInfo.sequencePositionRows else {
                 throw .invalidInput(modality: modality.rawValue, expected: "at most \(ModalityInfo.sequencePositionRows - 1) tokens", actual: "\(ids.count) tokens")
             }
+            if textConditioning == .customText, modality == .caption || modality == .det {
+                return .textCondition(ids, targetLength: DemoSetup.customTextTargetLength)
+            }
             return .sequenceCondition([ids])
         case (.sequence, .boxes(let boxes)):
             let text: String
@@ -341,13 +361,11 @@ public struct Pipeline: Sendable {
             }
             return ModalityState(tokens: Tensor(shape: [1, ids.count], scalars: ids))
         case (.imageTokens, .tensor(let values)):
-            guard let tokenizer = imageTokenizers[modality] else { throw .missingTokenizers(bundle: bundleName, modalities: [modality.rawValue]) }
-            let ids: Tensor<Int32>
-            do { ids = try tokenizer.encode(values) } catch { throw .imageTokenizer(error) }
-            guard ids.count == info.tokenCount else {
-                throw .invalidInput(modality: modality.rawValue, expected: "values that tokenize to \(info.tokenCount) tokens", actual: "\(ids.count) tokens")
-            }
-            return ModalityState(tokens: ids.reshaped([1, ids.count]))
+            return ModalityState(tokens: try tokenize(modality, values: values))
+        case (.imageTokens, .image(let image)):
+            return ModalityState(tokens: try tokenize(modality, values: try tokenizerValues(modality, image: image)))
+        case (.imageTokens, .labels(let labels)):
+            return ModalityState(tokens: try tokenize(modality, labels: labels))
         default:
             throw .invalidInput(modality: modality.rawValue, expected: "a value for a \(info.kind) modality", actual: "\(input)")
         }

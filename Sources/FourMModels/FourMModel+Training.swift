@@ -3,11 +3,14 @@ import FourMTensor
 extension FourMModel {
     /// The training-style forward `FourM.forward(..., return_logits=True)` (spec/model.md 5.6):
     /// encoder selection as in ``encoderInput(_:tokenCount:)`` with `encoderTokens` slots;
-    /// decoder records in `decoderOrder` (the reference shuffles them; any order gives the same
-    /// result with the separate-modality mask), image targets queried by the mask token,
+    /// decoder records in `decoderOrder` (the reference shuffles them; with the separate-modality
+    /// mask every order gives the same logits), image targets queried by the mask token,
     /// sequence targets teacher-forced (inputs `x[:-1]`, targets `ids[1:]`); the self-attention
     /// mask is rebuilt from the cumulative `decoder_attention_mask` (or causal) and restricted
-    /// to the same modality.
+    /// to the same modality. A decoder slot whose keys are all blocked (a padding slot of a
+    /// modality without targets, e.g. when that modality comes first in `decoderOrder`) attends
+    /// uniformly over them, as the reference's softmax does, so the padding rows of
+    /// `decoderOutput` match the reference too.
     /// - Parameters:
     ///   - states: the input dictionary, in order.
     ///   - encoderTokens: `num_encoder_tokens`.
@@ -138,7 +141,7 @@ extension FourMModel {
             modalityIDs: Tensor(shape: [batch, m], scalars: modIDs), selfAttentionMask: Tensor(shape: [batch, m, m], scalars: blocked))
         let output = decode(
             queries: decoder.tokens + decoder.embeddings, context: context, contextPadding: input.paddingMask,
-            selfMask: .full(decoder.selfAttentionMask))
+            selfMask: .fullReference(decoder.selfAttentionMask))
         var logits: [Modality: ModalityLogits] = [:]
         let flat = output.reshaped([batch * m, d])
         for (modality, _) in ordered {

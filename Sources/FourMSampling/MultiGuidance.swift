@@ -86,7 +86,7 @@ public func generateMultiGuided(
         let flat = perPass.map { $0.reshaped([-1, $0.shape[2]]) }
         let logits = guide(conditionals: Array(flat.dropLast()), unconditional: flat[flat.count - 1], weights: weights)
         let (ids, probabilities) = try stepper.draw(logits, temperature: step.temperature, step: index, target: step.target, iteration: nil, randomness: &randomness)
-        let committed = stepper.committedPositions(step, index: index, slots: slotsU, probabilities: probabilities, count: count, randomness: randomness)
+        let committed = stepper.committedPositions(step, index: index, slots: slotsU, probabilities: probabilities, count: count, randomness: &randomness)
         var updated = uState
         stepper.commit(&updated, positions: committed, slots: slotsU, ids: ids, inputMask: false)
         u[step.target] = updated

@@ -48,28 +48,10 @@ public func sampleTokens(_ logits: Tensor<Float>, temperature: Double, filter: S
         for r in 0..<rows {
             for j in 0..<vocabulary { row[j] = all[r * vocabulary + j] }
             if abs(temperature) <= greedyTemperatureThreshold {
-                var best = 0
-                for j in 1..<max(vocabulary, 1) where row[j] > row[best] { best = j }
-                ids[r] = Int32(best)
+                ids[r] = Int32(firstMaximum(row))
                 continue
             }
-            applyTopK(&row, filter.topK)
-            if filter.topP > 0 { applyTopP(&row, filter.topP) }
-            // softmax(filtered / τ): the division in Float like the reference, the exponentials
-            // and their sum in Double (see applyTopP), each probability rounded to Float.
-            let tau = Float(temperature)
-            var maxValue = -Float.infinity
-            for j in 0..<vocabulary {
-                row[j] = row[j] / tau
-                if row[j] > maxValue { maxValue = row[j] }
-            }
-            var sum = 0.0
-            for j in 0..<vocabulary {
-                let e = row[j] == -.infinity ? 0 : Foundation.exp(Double(row[j]) - Double(maxValue))
-                exps[j] = e
-                sum += e
-            }
-            for j in 0..<vocabulary { row[j] = Float(exps[j] / sum) }
+            samplingDistribution(&row, temperature: temperature, filter: filter, scratch: &exps)
             var cdf = 0.0
             var total = 0.0
             for j in 0..<vocabulary { total += Double(row[j]) }
@@ -91,8 +73,40 @@ public func sampleTokens(_ logits: Tensor<Float>, temperature: Double, filter: S
     return (ids, probabilities)
 }
 
+/// The index of the first maximum of `row` (0 for an empty row).
+package func firstMaximum(_ row: [Float]) -> Int {
+    var best = 0
+    for j in 1..<max(row.count, 1) where row[j] > row[best] { best = j }
+    return best
+}
+
+/// Turns one row of raw logits into the distribution ``sampleTokens(_:temperature:filter:uniforms:)``
+/// draws from (spec/generation.md 2.5): top-k and top-p on the raw logits, then
+/// `softmax(filtered / τ)` — the division in Float like the reference, the exponentials and
+/// their sum in Double (see `applyTopP`), each probability rounded to Float. `scratch` is
+/// reused between rows.
+package func samplingDistribution(_ row: inout [Float], temperature: Double, filter: SamplingFilter, scratch exps: inout [Double]) {
+    let vocabulary = row.count
+    if exps.count < vocabulary { exps = [Double](repeating: 0, count: vocabulary) }
+    applyTopK(&row, filter.topK)
+    if filter.topP > 0 { applyTopP(&row, filter.topP) }
+    let tau = Float(temperature)
+    var maxValue = -Float.infinity
+    for j in 0..<vocabulary {
+        row[j] = row[j] / tau
+        if row[j] > maxValue { maxValue = row[j] }
+    }
+    var sum = 0.0
+    for j in 0..<vocabulary {
+        let e = row[j] == -.infinity ? 0 : Foundation.exp(Double(row[j]) - Double(maxValue))
+        exps[j] = e
+        sum += e
+    }
+    for j in 0..<vocabulary { row[j] = Float(exps[j] / sum) }
+}
+
 /// Sets logits strictly below the k-th largest to −∞.
-func applyTopK(_ row: inout [Float], _ topK: SamplingFilter.TopK) {
+package func applyTopK(_ row: inout [Float], _ topK: SamplingFilter.TopK) {
     let vocabulary = row.count
     let k: Int
     switch topK {
@@ -108,7 +122,7 @@ func applyTopK(_ row: inout [Float], _ topK: SamplingFilter.TopK) {
 /// Keeps the shortest prefix (by descending logit, ties by index) whose softmax mass exceeds
 /// `topP`; the top token always stays. Like the reference, the running mass is accumulated in
 /// Double, stored as Float and compared with `Float(topP)` (a float32 tensor against a scalar).
-func applyTopP(_ row: inout [Float], _ topP: Double) {
+package func applyTopP(_ row: inout [Float], _ topP: Double) {
     let order = row.indices.sorted { row[$0] > row[$1] || (row[$0] == row[$1] && $0 < $1) }
     // Softmax in Double, rounded to Float per entry: within an ulp of the reference's
     // vectorised float32 softmax (a sequential Float sum over 8k–30k entries drifts ~1e-5 and

@@ -38,7 +38,7 @@ struct Stepper {
             let slots = try imageSlots(state, step: step, index: index, count: count, randomness: &randomness)
             let logits = try guidedMaskedLogits(passes, target: step.target, positions: slots, weights: [scale], report: &report)
             let (ids, probabilities) = try draw(logits, temperature: step.temperature, step: index, target: step.target, iteration: nil, randomness: &randomness)
-            let committed = committedPositions(step, index: index, slots: slots, probabilities: probabilities, count: count, randomness: randomness)
+            let committed = committedPositions(step, index: index, slots: slots, probabilities: probabilities, count: count, randomness: &randomness)
             var updated = state
             commit(&updated, positions: committed, slots: slots, ids: ids, inputMask: false)
             dictionary[step.target] = updated
@@ -59,16 +59,18 @@ struct Stepper {
 
     /// The positions a step commits (spec/generation.md 3.1–3.2): every ROAR slot; for MaskGIT
     /// the `count` slots of each row with the highest sampled probability (ties to the lower
-    /// slot), unless the randomness replays a recorded choice.
+    /// slot), as the randomness's review leaves them.
     func committedPositions(_ step: GenerationStep, index: Int, slots: [[Int]], probabilities: [Float], count: Int,
-                            randomness: any GenerationRandomness) -> [[Int]] {
+                            randomness: inout any GenerationRandomness) -> [[Int]] {
         if step.scheme == .roar { return slots }
-        if let replay = randomness.replayedSelection(step: index) { return replay }
         let width = slots.first?.count ?? 0
-        return slots.indices.map { b in
+        let chosen = slots.indices.map { b in
             let order = (0..<width).sorted { probabilities[b * width + $0] > probabilities[b * width + $1] || (probabilities[b * width + $0] == probabilities[b * width + $1] && $0 < $1) }
             return order.prefix(count).map { slots[b][$0] }
         }
+        var selection = PositionSelection(step: index, slots: slots, probabilities: probabilities, count: count, selected: chosen)
+        randomness.reviewSelection(&selection)
+        return selection.selected
     }
 
     /// The positions a MaskGIT (all remaining, ascending) or ROAR (a random subset, in random
@@ -124,16 +126,20 @@ struct Stepper {
         return out
     }
 
-    /// Samples every row (greedy at |τ| ≤ 1e-10, drawing no uniforms then).
+    /// Samples every row (greedy at |τ| ≤ 1e-10, drawing no uniforms then), as the
+    /// randomness's review leaves the draw.
     /// - Throws: `.nonFinite` when a logit or a sampled probability is NaN or infinite.
     func draw(_ logits: Tensor<Float>, temperature: Double, step: Int, target: Modality, iteration: Int?, randomness: inout any GenerationRandomness) throws(GenerationError) -> ([Int32], [Float]) {
         let rows = logits.shape[0]
         try checkFinite(logits, step: step, target: target)
         let greedy = abs(temperature) <= greedyTemperatureThreshold
         let uniforms = greedy ? [Float](repeating: 0, count: rows) : randomness.uniforms(count: rows, step: step, iteration: iteration)
-        let drawn = sampleTokens(logits, temperature: temperature, filter: options.filter, uniforms: uniforms)
-        try checkFinite(probabilities: drawn.probabilities, step: step, target: target)
-        return drawn
+        let (ids, probabilities) = sampleTokens(logits, temperature: temperature, filter: options.filter, uniforms: uniforms)
+        try checkFinite(probabilities: probabilities, step: step, target: target)
+        var drawn = CategoricalDraw(step: step, iteration: iteration, logits: logits, temperature: temperature, filter: options.filter,
+                                    uniforms: uniforms, ids: ids, probabilities: probabilities)
+        randomness.reviewDraw(&drawn)
+        return (drawn.ids, drawn.probabilities)
     }
 
     /// Writes `ids` (one per slot, b-major) at `positions` and moves them to the encoder side

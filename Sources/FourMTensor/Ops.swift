@@ -8,8 +8,15 @@ public enum AttentionMask: Sendable {
     case none
     /// `[B, Lk]`: one padding row per batch element, broadcast over queries.
     case keyPadding(Tensor<Bool>)
-    /// `[B, Lq, Lk]`: a full pattern per batch element.
+    /// `[B, Lq, Lk]`: a full pattern per batch element. A query whose keys are all blocked gets a
+    /// zero output (FourM's choice for generation, where it makes batched passes equal unbatched
+    /// ones).
     case full(Tensor<Bool>)
+    /// `[B, Lq, Lk]` like ``full(_:)``, but a query whose keys are all blocked attends uniformly
+    /// over them, as the reference's softmax over −FLT_MAX scores does. The training-style
+    /// forward needs this: its padding rows can be fully blocked, and their outputs are part of
+    /// the result (spec/model.md 5.6).
+    case fullReference(Tensor<Bool>)
 }
 
 /// The matrix product `a · b` of `a: [M, K]` and `b: [K, N]`, through `cblas_sgemm`.
@@ -139,7 +146,9 @@ public func + (lhs: Tensor<Float>, rhs: Tensor<Float>) -> Tensor<Float> {
 ///   - k: keys `[B, Lk, H·hd]`.
 ///   - v: values `[B, Lk, H·hd]`.
 ///   - heads: `H`.
-///   - mask: blocked pairs; blocked scores become −FLT_MAX. With `Lk = 0` the output is zero.
+///   - mask: blocked pairs; blocked scores become −FLT_MAX. With `Lk = 0` the output is zero;
+///     a query with every key blocked gets zero, or with ``AttentionMask/fullReference(_:)`` the
+///     mean of the values.
 /// - Returns: `[B, Lq, H·hd]`, heads concatenated.
 public func attention(q: Tensor<Float>, k: Tensor<Float>, v: Tensor<Float>, heads: Int, mask: AttentionMask = .none) -> Tensor<Float> {
     precondition(q.rank == 3 && k.rank == 3 && v.rank == 3 && k.shape == v.shape, "attention: bad shapes \(q.shape) \(k.shape) \(v.shape)")
@@ -164,10 +173,13 @@ public func attention(q: Tensor<Float>, k: Tensor<Float>, v: Tensor<Float>, head
                             blocked.withUnsafeBufferPointer { pm in
                                 run(AttentionMaskLayout(blocked: pm.baseAddress!, batchStride: keys, queryStride: 0))
                             }
-                        case .full(let blocked):
+                        case .full(let blocked), .fullReference(let blocked):
                             precondition(blocked.shape == [batch, queries, keys], "attention: mask \(blocked.shape) is not [\(batch), \(queries), \(keys)]")
+                            var uniform = false
+                            if case .fullReference = mask { uniform = true }
                             blocked.withUnsafeBufferPointer { pm in
-                                run(AttentionMaskLayout(blocked: pm.baseAddress!, batchStride: queries * keys, queryStride: keys))
+                                run(AttentionMaskLayout(blocked: pm.baseAddress!, batchStride: queries * keys, queryStride: keys,
+                                                        fullyBlockedRowsAttendUniformly: uniform))
                             }
                         }
                     }

@@ -309,7 +309,7 @@ extension EvalCommand {
             Every task runs through `Pipeline`, with seeds fixed per call and batch:
 
             - **rgb → depth, normal, semseg, caption, det**: one chained run with the `rgb2all` settings \
-            (`SchedulePreset.rgbToAll`: the maps ROAR in 1 step, τ 0.01, guidance 2, each conditioned on the maps before it; \
+            (`SchedulePreset.rgbToAllFourM`: the maps ROAR in 1 step, τ 0.01, guidance 2, each conditioned on the maps before it; \
             then caption at τ 0.3 and det at τ 0.7, autoregressive).
             - **caption → rgb**: `tok_rgb` by \(rgbScheme == "maskgit" ? "MaskGIT" : "ROAR"), \(rgbSteps) cosine steps, constant τ \(rgbTemperature), \
             guidance \(rgbGuidance), decoded to an image; the same model then \

@@ -91,7 +91,9 @@ struct EvalCommand: AsyncParsableCommand {
         let model: FourMModel
         do { model = try FourMModel(path: files.model.path) } catch { throw FourMError.model(error) }
         let m = try EvalModalities(model)
-        let pipeline = try Pipeline(bundle: files, outputs: m.outputs, model: model)
+        var pipeline = try Pipeline(bundle: files, outputs: m.outputs, model: model)
+        // Documentation/Quality.md was measured with text + [EOS] captions; keep it reproducible.
+        pipeline.textConditioning = .endOfSequence
         let side = m.side
         note("loaded \(files.model.path) (\(side)×\(side) images) in \(seconds(since: started))")
 
@@ -293,7 +295,7 @@ struct EvalPresets {
     let captionToDet: SchedulePreset
 
     init(model: FourMModel, modalities m: EvalModalities, rgbScheme: GenerationScheme, rgbSteps: Int, rgbTemperature: Double, rgbGuidance: Double) throws {
-        let all = SchedulePreset.rgbToAll(model, excluding: [m.rgb])
+        let all = SchedulePreset.rgbToAllFourM(model, excluding: [m.rgb])
         func only(_ wanted: [Modality]) throws -> SchedulePreset {
             var preset = all
             preset.targets = all.targets.filter { wanted.contains($0.modality) }

@@ -1,32 +1,49 @@
 import ArgumentParser
 import Foundation
 import FourM
+import FourMHub
 
 struct GenerateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Generate modalities from others with a 4M bundle and write them to a folder.",
         discussion: """
-            Without --bundle it runs the demo model shipped with FourM (64×64 synthetic scenes).
+            Without --bundle or --model it runs the demo model shipped with FourM (64×64 synthetic scenes). \
+            --model ORG/NAME loads a Hugging Face Hub model by id through the cache shared with Python \
+            (HF_HUB_CACHE / HF_HOME), fetching only the tokenizers of the requested targets; HF_HUB_OFFLINE=1 \
+            uses only the cache.
             Modalities take their 4M names (tok_depth@224, caption, …) or short names: \
             rgb, depth, normal, semseg, clip, dinov2, imagebind, dinov2_global, imagebind_global, \
             canny, sam_edge, caption, det, metadata, palette, poses, sam.
             Inputs: rgb=photo.png (an image), depth=depth.png (a 16-bit gray depth PNG at the depth \
             tokenizer's size, larger = farther; robustly standardised first), caption="a dog" (text for any \
-            sequence modality).
-            Presets: rgb2all (DEFAULTS_RGB2X), caption2all (DEFAULTS_X2RGB), caption2clip2rgb.
+            sequence modality), tok_rgb@224=photo.png / normal=n.png / canny=edges.png (a picture encoded \
+            by that modality's tokenizer, VQ-VAE or DiVAE), semseg=labels.png (a gray PNG of class ids), \
+            NAME=ids.json (token ids: a JSON array or {"tokens": [...]}, as fourm writes them).
+            Presets: rgb2all (the reference demo's DEFAULTS_RGB2X), caption2all (its DEFAULTS_X2RGB), \
+            caption2clip2rgb; FourM's earlier variants rgb2all-fourm and caption2images.
             Outputs: PNG renders for RGB/depth/normal/edges/semseg, .txt and .json for text, \
             .json token ids for everything.
             """)
 
     enum Preset: String, ExpressibleByArgument, CaseIterable {
         case rgb2all, caption2all, caption2clip2rgb
+        case rgb2allFourM = "rgb2all-fourm", caption2images
     }
 
     @Option(help: "Bundle folder (bundle.json, or the released file names). Default: the demo model shipped with FourM.")
     var bundle: String?
 
-    @Option(name: .customLong("input"), help: "A condition, NAME=VALUE (image path for rgb, text otherwise). Repeatable.")
+    @Option(name: .customLong("model"), help: "Hugging Face Hub model id (EPFL-VILAB/4M-21_B, or any repository with a bundle.json).")
+    var modelID: String?
+
+    @Option(help: "Branch, tag or commit of --model.")
+    var revision: String = "main"
+
+    @Option(help: "WordPiece tokenizer.json to use with --model instead of the repository's or the shipped reference vocabulary.")
+    var textTokenizer: String?
+
+    @Option(name: .customLong("input"), help: "A condition, NAME=VALUE (image path for rgb, text otherwise; a folder of images runs once per image into OUT/<image>/). Repeatable.")
     var inputs: [String] = []
 
     @Option(help: "Comma-separated targets (default: every output the preset covers).")
@@ -55,10 +72,33 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Seed (step i uses seed + i).")
     var seed: UInt64?
 
+    @Option(help: "A super-resolution bundle (4M-7-SR style): after the base pass, generate the 448 twins of its outputs (seed + 1, as the demo).")
+    var superResolution: String?
+
+    @Option(help: "Also generate dense SAM instances with this many parallel rows (the reference's generate_sam_dense) and write sam_instance_dense.png / .json.")
+    var samDense: Int?
+
+    @Option(help: "A schedule file (JSON): per-target scheme, steps, tokens, temperature, schedules, guidance, plus top_p/top_k (replaces --preset).")
+    var schedule: String?
+
+    @Option(help: "Denoising steps of diffusion (DiVAE) decoding.")
+    var diffusionSteps: Int?
+
+    @Option(help: "Slots of every sequence target (caps the preset's; fewer = faster, shorter texts).")
+    var sequenceTokens: Int?
+
+    @Option(help: "Also write one composite PNG of every input and output to this file (the demo's plot_modalities).")
+    var grid: String?
+
     func validate() throws {
         if inputs.isEmpty { throw ValidationError("give at least one --input NAME=VALUE") }
+        if bundle != nil && modelID != nil { throw ValidationError("give --bundle DIR or --model ID, not both") }
+        if modelID == nil && textTokenizer != nil { throw ValidationError("--text-tokenizer goes with --model") }
         for input in inputs where !input.contains("=") { throw ValidationError("--input '\(input)' is not NAME=VALUE") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        if let diffusionSteps, diffusionSteps < 1 { throw ValidationError("--diffusion-steps must be at least 1, got \(diffusionSteps)") }
+        if let samDense, samDense < 1 { throw ValidationError("--sam-dense must be at least 1, got \(samDense)") }
+        if let sequenceTokens, sequenceTokens < 2 { throw ValidationError("--sequence-tokens must be at least 2, got \(sequenceTokens)") }
         // Sampling computes in Float: 1e308 is a finite Double but an infinite Float.
         if let temperature, !Float(temperature).isFinite || temperature < 0 {
             throw ValidationError("--temperature must be a non-negative number of at most \(Float.greatestFiniteMagnitude), got \(temperature)")
@@ -76,15 +116,27 @@ struct GenerateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do { try execute() } catch let error as FourMError { throw CLIError(error.description) } catch let error as CLIError { throw error } catch {
+        do {
+            if let runs = try batchRuns() { try await runBatch(runs) } else { try await execute() }
+        } catch let error as FourMError { throw CLIError(error.description) } catch let error as HubError { throw CLIError(error.description)
+        } catch let error as CLIError { throw error } catch {
             // Foundation write errors: one line with the POSIX reason, not an NSError dump.
             throw CLIError("--out \(out): cannot write the outputs (\(posixReason(error)))")
         }
     }
 
-    func execute() throws {
+    func execute() async throws {
         try prepareOutputFolder(out, option: "--out")
-        let files = try bundle.map { path throws(FourMError) in try ModelBundle(directory: URL(fileURLWithPath: path)) } ?? ModelBundle.demo()
+        let hub = HubClient()
+        let downloads = DownloadProgressBar()
+        let files: ModelBundle
+        if let modelID {
+            // The model and the text tokenizer first; the tokenizers once the targets are known.
+            defer { downloads.finish() }
+            files = try await hub.modelBundle(modelID, revision: revision, outputs: [], textTokenizer: textTokenizer.map { URL(fileURLWithPath: $0) }, progress: downloads.handler)
+        } else {
+            files = try bundle.map { path throws(FourMError) in try ModelBundle(directory: URL(fileURLWithPath: path)) } ?? ModelBundle.demo()
+        }
         let model: FourMModel
         do { model = try FourMModel(path: files.model.path) } catch { throw FourMError.model(error) }
         var conditions: [Modality: PipelineInput] = [:]
@@ -100,6 +152,8 @@ struct GenerateCommand: AsyncParsableCommand {
                 conditions[modality] = .image(image)
                 photo = image
                 if let info = model.configuration.info(modality) { photoSize = info.gridSize * info.patchSize }
+            } else if let parsed = try structuredInput(modality, value, kind: model.configuration.info(modality)?.kind) {
+                conditions[modality] = parsed
             } else if modality.baseName == "tok_depth" {
                 // A 16-bit (or 8-bit) gray depth PNG, larger = farther, at the tokenizer's size.
                 let depth: Tensor<Float>
@@ -115,7 +169,10 @@ struct GenerateCommand: AsyncParsableCommand {
         case .rgb2all: chosen = .rgbToAll(model, excluding: Array(conditions.keys))
         case .caption2all: chosen = .captionToAll(model, excluding: Array(conditions.keys))
         case .caption2clip2rgb: chosen = .captionToCLIPToRGB()
+        case .rgb2allFourM: chosen = .rgbToAllFourM(model, excluding: Array(conditions.keys))
+        case .caption2images: chosen = .captionToImages(model, excluding: Array(conditions.keys))
         }
+        if let schedule { chosen = try readSchedule(schedule, model: model) }
         if let target {
             let wanted = try target.split(separator: ",").map { try resolve(String($0).trimmingCharacters(in: .whitespaces), in: model.outputModalities, role: "target") }
             var targets: [TargetSettings] = []
@@ -134,11 +191,18 @@ struct GenerateCommand: AsyncParsableCommand {
             if let steps, chosen.targets[i].scheme != .autoregressive { chosen.targets[i].steps = min(steps, chosen.targets[i].tokens) }
             if let temperature { chosen.targets[i].temperature = temperature }
             if let guidance { chosen.targets[i].guidance = .scale(guidance) }
+            if let sequenceTokens, chosen.targets[i].scheme == .autoregressive { chosen.targets[i].tokens = min(chosen.targets[i].tokens, sequenceTokens) }
         }
         if let topP { chosen.filter.topP = topP }
         // The bundle must decode every requested output; say which are missing up front.
         let needed = chosen.targets.map(\.modality)
-        let pipelineForTargets = try Pipeline(bundle: files, outputs: needed, model: model)
+        var decoders = files
+        if let id = modelID {
+            defer { downloads.finish() }
+            decoders = try await hub.modelBundle(id, revision: revision, outputs: needed, textTokenizer: textTokenizer.map { URL(fileURLWithPath: $0) }, progress: downloads.handler)
+        }
+        var pipelineForTargets = try Pipeline(bundle: decoders, outputs: samDense == nil || needed.contains(.samInstance) ? needed : needed + [.samInstance], model: model)
+        if let diffusionSteps { pipelineForTargets.diffusionSteps = diffusionSteps }
         let total = (try? chainedSchedule(conditions: Array(conditions.keys), targets: chosen.targets, growConditioning: chosen.growConditioning).count) ?? 0
         let bar = ProgressBar(total: total)
         let result = try pipelineForTargets.generate(from: conditions, preset: chosen, seed: seed) { report in
@@ -175,6 +239,21 @@ struct GenerateCommand: AsyncParsableCommand {
                 do { try image.writePNG(to: URL(fileURLWithPath: "\(out)/\(name).png")) } catch { throw FourMError.image(error) }
                 written.append("\(name).png")
             }
+            written += try writeStructuredOutputs(m, result: result, name: name, photo: photo)
+        }
+        if let samDense {
+            let dense = try pipelineForTargets.generateSAMDense(from: conditions, batchSize: samDense, tokens: sequenceTokens, filter: chosen.filter, seed: seed)
+            written += try writeStructuredOutputs(.samInstance, result: dense, name: "sam_instance_dense", photo: photo)
+        }
+        if let superResolution {
+            written += try runSuperResolution(bundle: superResolution, base: result, filter: chosen.filter)
+        }
+        if let grid {
+            let pictures = conditions.compactMap { (m, value) -> (Modality, Image)? in
+                if case .image(let image) = value { return (m, image) } else { return nil }
+            }
+            do { try result.grid(inputs: Dictionary(uniqueKeysWithValues: pictures)).writePNG(to: URL(fileURLWithPath: grid)) } catch let error as ImageError { throw FourMError.image(error) }
+            written.append(grid)
         }
         print("wrote \(written.count) files to \(out): \(written.joined(separator: ", "))")
     }

@@ -1,4 +1,5 @@
 import Foundation
+import FourMTensor
 import FourMTestSupport
 import Testing
 
@@ -212,16 +213,24 @@ import Testing
         guard let fixtures = Fixtures.directory else { return }
         let photo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("FourMTokenizersTests/Image/Resources/photo.png").path
-        let checkpoint = fixtures.appendingPathComponent("models/tok_vqvae_vit_rgb.safetensors").path
+        let model = "tok_vqvae_vit_rgb"
+        let checkpoint = fixtures.appendingPathComponent("models/\(model).safetensors").path
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("recon-\(UUID()).png").path
-        let presets = ["--vit-preset", "vit_fixture_enc_d64_l2_h2:64:2:2", "--vit-preset", "vit_fixture_dec_d64_l2_h2:64:2:2"]
+        let presets = try FixturePresets.cliViTPresetArguments(forModel: model)
+        // The grid the checkpoint's header gives: encoder image size over patch size.
+        let metadata = try SafeTensorsFile(path: checkpoint).metadata
+        let size = try #require(Int(metadata["image_size_enc"] ?? "") ?? Int(metadata["image_size"] ?? ""), "\(model): image_size")
+        let patch = try #require(Int(metadata["patch_size"] ?? ""), "\(model): patch_size")
+        let side = size / patch
         let result = try cli.run(["tokenize", "--image-tokenizer", checkpoint, "--image", photo, "--reconstruct", out] + presets)
         #expect(result.status == 0, "\(result.stderr)")
         let rows = result.stdout.split(separator: "\n")
-        #expect(rows.count == 8 && rows.allSatisfy { $0.split(separator: " ").count == 8 }, "expected an 8×8 grid (128 px / 16)")
+        #expect(rows.count == side && rows.allSatisfy { $0.split(separator: " ").count == side }, "expected a \(side)×\(side) grid (\(size) px / \(patch))")
         #expect(FileManager.default.fileExists(atPath: out))
         let unknownPreset = try cli.run(["tokenize", "--image-tokenizer", checkpoint, "--image", photo])
-        #expect(unknownPreset.status != 0 && unknownPreset.stderr.contains("vit_fixture"))
+        // The message names a preset the header asks for (the encoder's or the decoder's).
+        let named = [metadata["enc_type"], metadata["dec_type"]].compactMap { $0 }
+        #expect(unknownPreset.status != 0 && named.contains { unknownPreset.stderr.contains($0) }, "\(unknownPreset.stderr)")
         let corrupt = FileManager.default.temporaryDirectory.appendingPathComponent("corrupt-\(UUID()).png").path
         try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0]).write(to: URL(fileURLWithPath: corrupt))
         let bad = try cli.run(["tokenize", "--image-tokenizer", checkpoint, "--image", corrupt] + presets)

@@ -44,8 +44,16 @@ import Testing
     @Test func rejectsIdsOutsideTheCodebook() throws {
         try Self.registerPresets()
         guard let fixtures = Fixtures.directory else { return }
-        let divae = try DiVAE(path: fixtures.appendingPathComponent("models/tok_divae.safetensors").path)
+        let path = fixtures.appendingPathComponent("models/tok_divae.safetensors").path
+        let divae = try DiVAE(path: path)
+        // A grid of the checkpoint's own size (image_size / patch_size from its header), so only
+        // the ids are wrong.
+        let metadata = try SafeTensorsFile(path: path).metadata
+        let size = try #require(Int(metadata["image_size_enc"] ?? "") ?? Int(metadata["image_size"] ?? ""))
+        let side = size / (try #require(Int(metadata["patch_size"] ?? "")))
         var rng = SeededGenerator(seed: 1)
-        #expect(throws: DiVAEError.self) { try divae.decode(ids: Tensor(repeating: Int32(divae.codebookSize), shape: [1, 4, 4]), steps: 2, rng: &rng) }
+        var inRange = SeededGenerator(seed: 1)
+        _ = try divae.decode(ids: Tensor(repeating: Int32(divae.codebookSize - 1), shape: [1, side, side]), steps: 1, rng: &inRange)
+        #expect(throws: DiVAEError.self) { try divae.decode(ids: Tensor(repeating: Int32(divae.codebookSize), shape: [1, side, side]), steps: 2, rng: &rng) }
     }
 }

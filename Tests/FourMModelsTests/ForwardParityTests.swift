@@ -75,6 +75,52 @@ import Testing
         }
     }
 
+    /// spec/model.md 5.6: with the separate-modality mask the reference gives the same
+    /// per-modality results whatever order `random.sample` draws for the decoder records. Every
+    /// `fm_forward` case is rerun under other decoder orders (all of them up to 4 records, else
+    /// the reversal and every rotation); each modality's target ids must equal the recorded
+    /// order's run exactly, and its logits must equal that run's and the fixture's at the case's
+    /// tolerance (reordering moves rows inside the matrix products, which changes float32
+    /// rounding by a few 1e-6, well inside it).
+    @Test(arguments: Fixtures.caseNames(kinds: ["fm_forward"]))
+    func decoderOrderDoesNotMatter(_ name: String) throws {
+        let fixture = try CaseTensors(name)
+        let model = try fixture.model()
+        let states = try fixture.modalityDictionary(prefix: "in", order: fixture.settings["mod_dict_order"] as? [String] ?? [])
+        let (atol, rtol) = fixture.tolerance
+        let encoderTokens = try int(fixture.settings["num_encoder_tokens"], "settings.num_encoder_tokens")
+        let decoderTokens = try int(fixture.settings["num_decoder_tokens"], "settings.num_decoder_tokens")
+        let recorded = try #require((fixture.settings["decoder_modality_order"] as? [String])?.map { Modality(rawValue: $0) },
+                                    "\(name): settings.decoder_modality_order missing")
+        let reference = try model.trainingForward(states, encoderTokens: encoderTokens, decoderTokens: decoderTokens, decoderOrder: recorded)
+        for order in Self.otherOrders(of: recorded) {
+            let label = "\(name) decoder order \(order.map(\.rawValue))"
+            let result = try model.trainingForward(states, encoderTokens: encoderTokens, decoderTokens: decoderTokens, decoderOrder: order)
+            #expect(Set(result.logits.keys) == Set(reference.logits.keys), "\(label): modalities with logits")
+            for (m, expected) in reference.logits {
+                guard let got = result.logits[m] else { continue }
+                #expect(got.targetIDs.scalars == expected.targetIDs.scalars, "\(label): \(m.rawValue) target ids")
+                expectClose(got.values, expected.values, atol: atol, rtol: rtol, "\(label): \(m.rawValue) logits")
+                #expect(got.positions.shape == expected.positions.shape, "\(label): \(m.rawValue) row count")
+                try fixture.checkLogits(prefix: "logits.\(m.rawValue)", rows: got.values, atol: atol, rtol: rtol)
+            }
+        }
+    }
+
+    /// Every permutation of up to 4 records, else the reversal and every rotation.
+    static func otherOrders(of order: [Modality]) -> [[Modality]] {
+        func permutations(_ items: [Modality]) -> [[Modality]] {
+            guard items.count > 1 else { return [items] }
+            return items.indices.flatMap { i -> [[Modality]] in
+                var rest = items
+                let head = rest.remove(at: i)
+                return permutations(rest).map { [head] + $0 }
+            }
+        }
+        let all = order.count <= 4 ? permutations(order) : [order.reversed()] + (1..<order.count).map { Array(order[$0...] + order[..<$0]) }
+        return all.filter { $0 != order }
+    }
+
     // MARK: helpers
 
     func checkEncoder(_ f: CaseTensors, _ input: EncoderInput, _ output: Tensor<Float>, _ context: Tensor<Float>, atol: Float, rtol: Float) throws {

@@ -77,11 +77,33 @@ import Testing
         expectClose(attention(q: q, k: k, v: v, heads: heads, mask: .full(full)).scalars,
                     attentionReference(q: q.scalars, k: k.scalars, v: v.scalars, batch: batch, queries: queries, keys: keys, heads: heads,
                                        headDim: headDim, blocked: pattern, maskBatchStride: queries * keys, maskQueryStride: keys), atol: 1e-5, "masked attention")
+        // The same pattern with the reference's uniform attention over fully blocked rows.
+        expectClose(attention(q: q, k: k, v: v, heads: heads, mask: .fullReference(full)).scalars,
+                    attentionReference(q: q.scalars, k: k.scalars, v: v.scalars, batch: batch, queries: queries, keys: keys, heads: heads,
+                                       headDim: headDim, blocked: pattern, maskBatchStride: queries * keys, maskQueryStride: keys,
+                                       fullyBlockedRowsAttendUniformly: true), atol: 1e-5, "masked attention, uniform blocked rows")
         // Key padding.
         let padding = (0..<(batch * keys)).map { $0 % 2 == 1 }
         expectClose(attention(q: q, k: k, v: v, heads: heads, mask: .keyPadding(Tensor(shape: [batch, keys], scalars: padding))).scalars,
                     attentionReference(q: q.scalars, k: k.scalars, v: v.scalars, batch: batch, queries: queries, keys: keys, heads: heads,
                                        headDim: headDim, blocked: padding, maskBatchStride: keys, maskQueryStride: 0), atol: 1e-5, "key-padding attention")
+    }
+
+    /// A fully blocked row: zero with `.full`, the mean of the values with `.fullReference`
+    /// (softmax over equal −FLT_MAX scores, spec/model.md 5.6).
+    @Test func fullyBlockedRowAveragesValuesOnlyInReferenceMode() {
+        var rng = SeededGenerator(seed: 7)
+        let (keys, dim) = (5, 4)
+        let q = Tensor<Float>.randomNormal(shape: [1, 2, dim], using: &rng)
+        let k = Tensor<Float>.randomNormal(shape: [1, keys, dim], using: &rng)
+        let v = Tensor<Float>.randomNormal(shape: [1, keys, dim], using: &rng)
+        let blocked = Tensor<Bool>(shape: [1, 2, keys], scalars: (0..<(2 * keys)).map { $0 < keys })  // row 0 fully blocked
+        let zero = attention(q: q, k: k, v: v, heads: 1, mask: .full(blocked)).scalars
+        let uniform = attention(q: q, k: k, v: v, heads: 1, mask: .fullReference(blocked)).scalars
+        #expect(zero.prefix(dim).allSatisfy { $0 == 0 })
+        let mean = (0..<dim).map { d in (0..<keys).reduce(Float(0)) { $0 + v[0, $1, d] } / Float(keys) }
+        expectClose(Array(uniform.prefix(dim)), mean, atol: 1e-6, "uniform row")
+        expectClose(Array(uniform.suffix(dim)), Array(zero.suffix(dim)), atol: 0, "open row unchanged")
     }
 
     @Test func attentionOverNoKeysIsZero() {

@@ -1,4 +1,5 @@
 import Foundation
+import FourMTensor
 import FourMTokenizers
 
 /// The small tokenizer presets the fixture checkpoints name as `enc_type` / `dec_type`,
@@ -39,5 +40,18 @@ public enum FixturePresets {
         let tail = text[range.upperBound...].prefix { "0123456789.eE-+".contains($0) }
         guard let eps = Float(tail) else { throw FixtureError("preset '\(preset)': cannot read eps from '\(text)'") }
         return eps
+    }
+
+    /// The `fourm tokenize` preset flags (`--vit-preset NAME:DIM:DEPTH:HEADS`) for the
+    /// encoder and decoder presets a fixture tokenizer names (`enc_type`, `dec_type`).
+    public static func cliViTPresetArguments(forModel name: String) throws -> [String] {
+        let metadata = try SafeTensorsFile(path: try Fixtures.url("models/\(name).safetensors").path).metadata
+        let presets = try vitPresets()
+        var arguments: [String] = []
+        for key in ["enc_type", "dec_type"] {
+            guard let presetName = metadata[key], let preset = presets[presetName] else { continue }
+            arguments += ["--vit-preset", "\(presetName):\(preset.dim):\(preset.depth):\(preset.heads)"]
+        }
+        return arguments
     }
 }

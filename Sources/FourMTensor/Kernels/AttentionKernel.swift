@@ -8,18 +8,30 @@ package let attentionFillValue: Float = -Float.greatestFiniteMagnitude
 /// Where a boolean "blocked" mask lives and how it broadcasts.
 /// Element (b, i, j) is at `blocked[b * batchStride + i * queryStride + j]`; `queryStride` 0
 /// broadcasts one key-padding row over all queries.
+/// `fullyBlockedRowsAttendUniformly` chooses what a query with every key blocked gets: zero
+/// (false) or, as the reference's softmax over equal −FLT_MAX scores gives, the mean of the
+/// values (true).
 package struct AttentionMaskLayout {
     package var blocked: UnsafePointer<Bool>
     package var batchStride: Int
     package var queryStride: Int
+    package var fullyBlockedRowsAttendUniformly = false
+
+    package init(blocked: UnsafePointer<Bool>, batchStride: Int, queryStride: Int, fullyBlockedRowsAttendUniformly: Bool = false) {
+        self.blocked = blocked
+        self.batchStride = batchStride
+        self.queryStride = queryStride
+        self.fullyBlockedRowsAttendUniformly = fullyBlockedRowsAttendUniformly
+    }
 }
 
 /// Scaled dot-product attention over heads.
 ///
 /// q: [B, Lq, H·hd], k and v: [B, Lk, H·hd], out: [B, Lq, H·hd], rows of stride H·hd; k and v
 /// may sit in larger per-batch buffers (`keyBatchStride` elements apart, e.g. a KV cache). Scores are (q·kᵀ)·hd^-0.5; blocked pairs are replaced by −FLT_MAX; a query
-/// with no valid key (every key blocked, or Lk = 0) gets a zero output, as the reference
-/// gives for an empty context (spec/model.md 5.8). That also makes a batch of states with
+/// with no key (Lk = 0) gets a zero output, as the reference gives for an empty context
+/// (spec/model.md 5.8); so does a query whose keys are all blocked, unless the layout asks for
+/// the reference's uniform attention over them. The zero output makes a batch of states with
 /// different valid counts exactly equal to running them one by one. Parallel over (batch, head)
 /// with single-threaded BLAS inside.
 package func attentionKernel(
@@ -37,6 +49,7 @@ package func attentionKernel(
     let (qp, kp, vp, op) = (SendableConstPointer(q), SendableConstPointer(k), SendableConstPointer(v), SendablePointer(out))
     let maskPointer = mask.map { SendableConstPointer($0.blocked) }
     let maskBatchStride = mask?.batchStride ?? 0, maskQueryStride = mask?.queryStride ?? 0
+    let zeroFullyBlockedRows = !(mask?.fullyBlockedRowsAttendUniformly ?? false)
     // One task per (batch, head); each chunk owns a scores buffer and single-threaded BLAS.
     let work = { @Sendable (range: Range<Int>) in
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: queries * keys)
@@ -57,7 +70,7 @@ package func attentionKernel(
                     for j in 0..<keys {
                         if blockedRow[j] { row[j] = attentionFillValue } else { open += 1 }
                     }
-                    if open == 0 { emptyRows.append(i) }
+                    if open == 0 && zeroFullyBlockedRows { emptyRows.append(i) }
                 }
             }
             softmaxRowsKernel(scores, rows: queries, cols: keys)
@@ -77,7 +90,7 @@ package func attentionKernel(
 /// Plain-loop twin of ``attentionKernel`` (Double accumulation).
 package func attentionReference(
     q: [Float], k: [Float], v: [Float], batch: Int, queries: Int, keys: Int, heads: Int,
-    headDim: Int, blocked: [Bool]?, maskBatchStride: Int, maskQueryStride: Int
+    headDim: Int, blocked: [Bool]?, maskBatchStride: Int, maskQueryStride: Int, fullyBlockedRowsAttendUniformly: Bool = false
 ) -> [Float] {
     let dim = heads * headDim
     var out = [Float](repeating: 0, count: batch * queries * dim)
@@ -100,7 +113,7 @@ package func attentionReference(
                 }
                 let m = scores.max() ?? 0
                 var e = scores.map { Foundation.exp($0 - m) }
-                if let blocked, (0..<keys).allSatisfy({ blocked[b * maskBatchStride + i * maskQueryStride + $0] }) {
+                if let blocked, !fullyBlockedRowsAttendUniformly, (0..<keys).allSatisfy({ blocked[b * maskBatchStride + i * maskQueryStride + $0] }) {
                     e = [Double](repeating: 0, count: keys)
                 }
                 let s = max(e.reduce(0, +), .leastNormalMagnitude)

@@ -147,7 +147,8 @@ public struct HumanPoseCodec: SequenceCodec {
     /// fixed 39-token chunks: every `human` starts a person, whose box must be `v0= v1= v2= v3=`
     /// and whose four groups may come in any order. A person with a broken box, or with a group
     /// missing or of the wrong length, is dropped and reported; a repeated group keeps its
-    /// first occurrence. `none` as the whole sequence means no people.
+    /// first occurrence. `none` marks "no person": a sequence of only `none` markers (one or
+    /// several) is no people, and a marker after a person ends that person.
     ///
     /// Values decode as the reference does: box `n / 999`, global `(n − 499.5) / 499.5`,
     /// camera `(n − 49.95) / 49.95`, betas `(n − 499.5) / 166.5`, pose id `n` for `v0=n` and
@@ -157,26 +158,27 @@ public struct HumanPoseCodec: SequenceCodec {
     public func decode(_ tokens: [SequenceToken]) -> SequenceDecoding<[HumanPose]> {
         let content = SequenceContent(tokens)
         var issues = content.issues
-        guard let first = content.tokens.first else {
+        guard !content.tokens.isEmpty else {
             issues.append(
                 SequenceParseIssue(
                     position: tokens.first?.position ?? 0, token: tokens.first?.text ?? "",
                     reason: .emptySequence))
             return SequenceDecoding(value: [], issues: issues)
         }
-        if first.word == "none" {
-            for extra in content.tokens.dropFirst() {
-                issues.append(extra.issue(.unexpectedToken(expected: "the end after 'none'")))
-            }
-            return SequenceDecoding(value: [], issues: issues)
-        }
-
+        // `none` marks "no person here": the reference writes it for an image without people
+        // and skips anything that is not a 39-token person, so a sequence of `none` markers
+        // (a span-masking target can repeat it) is no people, and a marker between people ends
+        // the person before it.
         var chunks: [[SequenceToken]] = []
+        var inPerson = false
         for token in content.tokens {
-            if token.word == "human" {
+            if token.word == "none" {
+                inPerson = false
+            } else if token.word == "human" {
                 chunks.append([token])
-            } else if chunks.isEmpty {
-                issues.append(token.issue(.unexpectedToken(expected: "human")))
+                inPerson = true
+            } else if !inPerson {
+                issues.append(token.issue(.unexpectedToken(expected: "human or none")))
             } else {
                 chunks[chunks.count - 1].append(token)
             }

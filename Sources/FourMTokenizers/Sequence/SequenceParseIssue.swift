@@ -19,8 +19,8 @@ public struct SequenceParseIssue: Sendable, Equatable, Hashable, CustomStringCon
         /// A number outside what the token or field may hold (`v0=1000`, a colour channel of
         /// 300, a metadata bin the key cannot have).
         case valueOutOfRange(value: Int, valid: ClosedRange<Int>)
-        /// `[SOS]`, `[UNK]` or a sentinel `[S_k]` where the modality has none. (`[PAD]` is
-        /// skipped silently and `[EOS]` ends the sequence.)
+        /// `[SOS]` or `[UNK]`, or a sentinel `[S_k]` in a caption. (`[PAD]` and, in structured
+        /// sequences, the span markers `[S_k]` are skipped silently; `[EOS]` ends the sequence.)
         case unexpectedSpecialToken
         /// A token that does not fit at this place; `expected` says what would have.
         case unexpectedToken(expected: String)

@@ -142,9 +142,12 @@ public struct SequenceToken: Sendable, Equatable, Hashable {
 // MARK: - Content filtering shared by the structured codecs
 
 /// The tokens a structured codec parses, after the handling every 4M sequence shares
-/// (spec/tokenizers.md sections 8.4–8.8: the reference strips `[EOS]` and `[PAD]` before
-/// parsing): parsing stops at the first `[EOS]`, `[PAD]` is skipped, and special or invalid
-/// tokens are reported and skipped.
+/// (spec/tokenizers.md sections 7.4 and 8.4–8.8): parsing stops at the first `[EOS]`, `[PAD]`
+/// is skipped (the reference strips both before parsing), and sentinels `[S_k]` are skipped
+/// too: they are the span markers of a span-masking target (`[S_1] box [S_2] box [EOS]`), which
+/// the reference's `merge_span_masking` replaces by the spans they mark, so a target-style
+/// string parses like its merged text. `[SOS]`, `[UNK]` and invalid tokens are reported and
+/// skipped.
 struct SequenceContent {
     var tokens: [SequenceToken] = []
     var issues: [SequenceParseIssue] = []
@@ -158,9 +161,9 @@ struct SequenceContent {
                     issues.append(first.issue(.tokensAfterEnd(count: rest.count)))
                 }
                 return
-            case .padding:
+            case .padding, .sentinel:
                 continue
-            case .startOfSequence, .unknown, .sentinel:
+            case .startOfSequence, .unknown:
                 issues.append(token.issue(.unexpectedSpecialToken))
             case .invalid(let reason):
                 issues.append(token.issue(reason))

@@ -117,7 +117,6 @@ import Testing
         (
             "v0=1 [S_2] v1=2 v2=3 v3=4 cat [UNK] [EOS] v0=9 [PAD]", [box(1, 2, 3, 4, "cat")],
             [
-                Issue(position: 1, token: "[S_2]", reason: .unexpectedSpecialToken),
                 Issue(position: 6, token: "[UNK]", reason: .unexpectedSpecialToken),
                 Issue(position: 8, token: "v0=9", reason: .tokensAfterEnd(count: 1)),
             ]
