@@ -99,11 +99,16 @@ public struct FourMModel: Sendable {
     let decoderBlocks: [DecoderBlock]
     let decoderNorm: LayerNorm
     let maskToken: Tensor<Float>  // [D]
+    /// The precision the model's linear layers compute in: the one asked for at load, after
+    /// `ComputePrecision.resolved` (bf16 falls back to fp32 where the CPU lacks AVX-512).
+    public let precision: ComputePrecision
 
     /// Loads a checkpoint: the config from its `__metadata__` (or a sibling `config.json`
     /// when the header has none), every tensor checked, every tensor used.
+    /// - Parameter precision: the arithmetic of the linear layers (default fp32, the parity
+    ///   path); see `ComputePrecision` for bf16 and its fallback rule.
     /// - Throws: `ModelError.weights` or `.configuration` naming the file and key.
-    public init(path: String) throws(ModelError) {
+    public init(path: String, precision: ComputePrecision = .fp32) throws(ModelError) {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: path) } catch { throw .weights(error) }
         var configuration: FourMConfiguration
@@ -117,7 +122,7 @@ public struct FourMModel: Sendable {
             }
             configuration = try configuration.adoptingTensorShapes(of: file)
         } catch { throw .configuration(error) }
-        do { try self.init(file: file, configuration: configuration) } catch { throw .weights(error) }
+        do { try self.init(file: file, configuration: configuration, precision: precision) } catch { throw .weights(error) }
     }
 
     /// Builds the model from an opened file and a configuration, strictly.
@@ -126,10 +131,14 @@ public struct FourMModel: Sendable {
     /// Vocabulary sizes and token grids come from the file's shapes where they differ from the
     /// registry (``FourMConfiguration/adoptingTensorShapes(of:)``); a shape that contradicts
     /// its modality name is then reported by the strict tensor checks.
-    public init(file: SafeTensorsFile, configuration base: FourMConfiguration) throws(WeightError) {
+    /// - Parameter precision: the arithmetic of the linear layers (default fp32); see
+    ///   `ComputePrecision`.
+    public init(file: SafeTensorsFile, configuration base: FourMConfiguration, precision: ComputePrecision = .fp32) throws(WeightError) {
         let c = (try? base.adoptingTensorShapes(of: file)) ?? base
         configuration = c
         let store = WeightStore(file)
+        store.precision = precision.resolved
+        self.precision = store.precision
         let d = c.dim
         var encoders: [Modality: EncoderEmbedding] = [:]
         var decoders: [Modality: DecoderEmbedding] = [:]
