@@ -55,6 +55,9 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Seed (step i uses seed + i).")
     var seed: UInt64?
 
+    @Option(help: "Arithmetic of the model's linear layers: fp32 (default, the parity path) or bf16 (oneDNN; falls back to fp32 on CPUs without AVX-512).")
+    var precision: ComputePrecision = .fp32
+
     func validate() throws {
         if inputs.isEmpty { throw ValidationError("give at least one --input NAME=VALUE") }
         for input in inputs where !input.contains("=") { throw ValidationError("--input '\(input)' is not NAME=VALUE") }
@@ -86,7 +89,7 @@ struct GenerateCommand: AsyncParsableCommand {
         try prepareOutputFolder(out, option: "--out")
         let files = try bundle.map { path throws(FourMError) in try ModelBundle(directory: URL(fileURLWithPath: path)) } ?? ModelBundle.demo()
         let model: FourMModel
-        do { model = try FourMModel(path: files.model.path) } catch { throw FourMError.model(error) }
+        do { model = try FourMModel(path: files.model.path, precision: precision) } catch { throw FourMError.model(error) }
         var conditions: [Modality: PipelineInput] = [:]
         var photo: Image? = nil
         var photoSize = 224
