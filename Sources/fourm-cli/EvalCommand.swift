@@ -208,7 +208,7 @@ struct EvalCommand: AsyncParsableCommand {
             "--count", "\(count)", "--seed", "\(seed)", "--baseline-scenes", "\(baselineScenes)",
             "--batch", "\(batch)", "--example-count", "\(exampleCount)", "--rgb-scheme", rgbScheme, "--rgb-steps", "\(rgbSteps)",
             "--rgb-temperature", "\(rgbTemperature)", "--rgb-guidance", "\(rgbGuidance)", "--report", report, "--examples", examples,
-        ]
+        ] + (precision == .fp32 ? [] : ["--precision", precision.rawValue])
         return "swift run -c release fourm eval " + arguments.map(Self.shellQuoted).joined(separator: " ")
     }
 
