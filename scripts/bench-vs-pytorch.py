@@ -130,13 +130,12 @@ def main():
         nn.init.uniform_(p, -0.035, 0.035)
     patches, queries = torch.randn(1, N, 768), torch.randn(1, M, D)
     best = {}
-    env = dict(os.environ, FOURM_KEEP_BLAS_CORE=os.environ.get("FOURM_KEEP_BLAS_CORE", ""))
     for r in range(args.rounds):
         t = torch_times(model, patches, queries, repeats=3)
         for k, v in t.items():
             best["torch " + k] = min(best.get("torch " + k, 1e9), v)
         with tempfile.NamedTemporaryFile(suffix=".json") as f:
-            subprocess.run([args.bench, "--only", "pass", "--precision", "both", "--json", f.name], check=True, stdout=subprocess.DEVNULL, env=env)
+            subprocess.run([args.bench, "--only", "pass", "--precision", "both", "--json", f.name], check=True, stdout=subprocess.DEVNULL)
             cases = json.load(open(f.name))["cases"]
         for c in cases:
             if "encoder + decoder pass" in c["name"]:

@@ -286,7 +286,7 @@ if bf16Rate.isFinite {
 if let jsonPath {
     let object: [String: Any] = [
         "threads": blasThreadCount(), "openblas_core": openBLASCoreName(), "build": buildConfiguration, "commit": gitCommit(), "cpu": cpuName(),
-        "sgemm_rate_gflops": sgemmRate, "cases": rows.map(\.json),
+        "sgemm_rate_gflops": sgemmRate.isFinite ? sgemmRate : NSNull(), "cases": rows.map(\.json),
         "precisions": precisions.map { $0.resolved.rawValue }, "backends": precisions.map { backendName($0) },
         "bf16_matmul_rate_gflops": bf16Rate.isFinite ? bf16Rate : NSNull(),
     ]
