@@ -105,8 +105,10 @@ public struct FourMModel: Sendable {
 
     /// Loads a checkpoint: the config from its `__metadata__` (or a sibling `config.json`
     /// when the header has none), every tensor checked, every tensor used.
-    /// - Parameter precision: the arithmetic of the linear layers (default fp32, the parity
-    ///   path); see `ComputePrecision` for bf16 and its fallback rule.
+    /// - Parameters:
+    ///   - path: the `.safetensors` checkpoint.
+    ///   - precision: the arithmetic of the linear layers (default fp32, the parity path); see
+    ///     `ComputePrecision` for bf16 and its fallback rule.
     /// - Throws: `ModelError.weights` or `.configuration` naming the file and key.
     public init(path: String, precision: ComputePrecision = .fp32) throws(ModelError) {
         let file: SafeTensorsFile
@@ -131,8 +133,10 @@ public struct FourMModel: Sendable {
     /// Vocabulary sizes and token grids come from the file's shapes where they differ from the
     /// registry (``FourMConfiguration/adoptingTensorShapes(of:)``); a shape that contradicts
     /// its modality name is then reported by the strict tensor checks.
-    /// - Parameter precision: the arithmetic of the linear layers (default fp32); see
-    ///   `ComputePrecision`.
+    /// - Parameters:
+    ///   - file: the opened checkpoint.
+    ///   - base: the configuration (vocabulary sizes and grids are adopted from the file).
+    ///   - precision: the arithmetic of the linear layers (default fp32); see `ComputePrecision`.
     public init(file: SafeTensorsFile, configuration base: FourMConfiguration, precision: ComputePrecision = .fp32) throws(WeightError) {
         let c = (try? base.adoptingTensorShapes(of: file)) ?? base
         configuration = c
