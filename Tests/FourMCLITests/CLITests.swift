@@ -16,11 +16,11 @@ import Testing
         var stderr: String
     }
 
-    func run(_ arguments: [String]) throws -> Result {
+    func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
+        var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         environment["FOURM_KEEP_BLAS_CORE"] = "1"
         process.environment = environment
         let out = Pipe(), err = Pipe()
@@ -102,6 +102,11 @@ import Testing
         let result = try run(["generate", "--precision", "bf16", "--input", "caption=a large red cube", "--target", "semseg,det", "--out", out])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(FileManager.default.fileExists(atPath: "\(out)/tok_semseg_64.png"))
+        // A CPU without AVX-512 (oneDNN capped at AVX2): bf16 falls back to fp32 and still runs.
+        let capped = try run(["generate", "--precision", "bf16", "--input", "caption=a large red cube", "--target", "semseg", "--out", out + "-avx2"],
+                             environment: ["ONEDNN_MAX_CPU_ISA": "AVX2"])
+        defer { try? FileManager.default.removeItem(atPath: out + "-avx2") }
+        #expect(capped.status == 0, "\(capped.stderr)")
         let bad = try run(["generate", "--precision", "fp16", "--input", "caption=x", "--out", out])
         #expect(bad.status != 0 && bad.stderr.contains("precision"), "\(bad.stderr)")
     }
