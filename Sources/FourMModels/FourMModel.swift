@@ -304,7 +304,7 @@ public struct FourMModel: Sendable {
     /// Raw logits of `modality` for decoder outputs `[..., D]` → `[..., V]` (no bias).
     /// - Throws: `.notInModel` when the model cannot output the modality.
     public func logits(_ modality: Modality, hidden: Tensor<Float>) throws(ModelError) -> Tensor<Float> {
-        linear(hidden, weight: try decoderEmbedding(modality).toLogits)
+        try decoderEmbedding(modality).logitsHead(hidden)
     }
 
     func decoderEmbedding(_ modality: Modality) throws(ModelError) -> DecoderEmbedding {
@@ -358,7 +358,7 @@ public struct FourMModel: Sendable {
         let decoderTokens = Tensor.concatenate(Array(repeating: maskToken, count: b * m)).reshaped([b, m, d])
         let decoderEmb = embedding.embedding(at: positionTensor)
         let output = decode(queries: decoderTokens + decoderEmb, context: context, contextPadding: input.paddingMask)
-        let logits = linear(output, weight: embedding.toLogits)
+        let logits = embedding.logitsHead(output)
         return MaskedTargetPass(
             encoder: input, encoderOutput: encoded, context: context, decoderTokens: decoderTokens,
             decoderEmbeddings: decoderEmb, positions: positionTensor, decoderOutput: output, logits: logits)

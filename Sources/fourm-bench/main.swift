@@ -55,7 +55,7 @@ func backendName(_ precision: ComputePrecision) -> String {
         ? "oneDNN bf16 matmul (ISA \(ComputePrecision.oneDNNInstructionSet), native bf16: \(ComputePrecision.bf16Native ? "yes" : "no"))"
         : "OpenBLAS sgemm"
 }
-print("precision: \(precisions.map { "\($0.rawValue) → \($0.resolved.rawValue), linear layers on \(backendName($0))" }.joined(separator: "; ")); attention, norms and logits stay fp32 on OpenBLAS\n")
+print("precision: \(precisions.map { "\($0.rawValue) → \($0.resolved.rawValue), linear layers on \(backendName($0))" }.joined(separator: "; ")); attention products and norms stay fp32 on OpenBLAS\n")
 var rows: [Row] = []
 
 // MARK: sgemm at the 4M widths: activations [196, K] × weights [N, K]ᵀ.

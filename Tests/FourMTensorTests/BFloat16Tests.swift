@@ -100,8 +100,40 @@ import Testing
         #expect(fp32Layer.weightBF16 == nil)
     }
 
+    /// Concurrent callers go through the BLAS gate (ComputePolicy) and share the primitive
+    /// cache: eight threads get exactly the sequential result.
+    @Test(.enabled(if: ComputePrecision.bf16Supported, "oneDNN has no bf16 on this CPU"))
+    func concurrentCallersMatchSequentialBitForBit() {
+        var rng = SeededGenerator(seed: 11)
+        let layer = Linear(weight: .randomNormal(shape: [96, 128], using: &rng), bias: .randomNormal(shape: [96], using: &rng), precision: .bf16)
+        let inputs = (0..<8).map { i in Tensor<Float>.randomNormal(shape: [17 + i, 128], using: &rng) }
+        let sequential = inputs.map { layer($0).scalars }
+        let results = ResultBox(count: inputs.count)
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            results.set(i, layer(inputs[i]).scalars)
+        }
+        for i in 0..<8 { #expect(results.get(i) == sequential[i], "caller \(i)") }
+    }
+
     @Test func fallbackRuleIsDocumented() {
         #expect(ComputePrecision.fp32.resolved == .fp32)
         #expect(ComputePrecision.bf16.resolved == (ComputePrecision.bf16Supported ? .bf16 : .fp32))
+    }
+}
+
+/// Results written by concurrent callers, one slot each.
+private final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [[Float]]
+    init(count: Int) { values = Array(repeating: [], count: count) }
+    func set(_ i: Int, _ value: [Float]) {
+        lock.lock()
+        values[i] = value
+        lock.unlock()
+    }
+    func get(_ i: Int) -> [Float] {
+        lock.lock()
+        defer { lock.unlock() }
+        return values[i]
     }
 }
