@@ -11,7 +11,11 @@ The FourM side is `fourm-bench --only pass --precision both --json …` (its own
 fp32/bf16 measurement on the random 4M-21_B checkpoint). Rounds alternate PyTorch and FourM,
 so load changes of a shared machine hit both; each figure is the minimum over all rounds.
 
-usage: python3 scripts/bench-vs-pytorch.py [--rounds 3] [--threads 2] [--bench .build/release/fourm-bench]
+Run it with OMP_WAIT_POLICY=passive exported so that both sides' OpenMP threads behave alike
+(FourM's executables set it for themselves when it is unset; see Documentation/Performance.md).
+The PyTorch model is a shape-equivalent stand-in, not the 4M reference code.
+
+usage: OMP_WAIT_POLICY=passive python3 scripts/bench-vs-pytorch.py [--rounds 3] [--threads 2] [--bench .build/release/fourm-bench]
 """
 import argparse, json, subprocess, tempfile, time, os
 import torch
