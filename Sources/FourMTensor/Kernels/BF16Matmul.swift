@@ -62,9 +62,9 @@ package final class BFloat16Matrix: @unchecked Sendable {
 
 /// The process's oneDNN engine and stream, and its cache of matmul primitives by shape.
 ///
-/// Every use happens under ``ComputePolicy``'s BLAS gate (one matrix product at a time per
-/// process, like OpenBLAS calls); the cache has its own lock as well (lock order: gate, cache),
-/// so creating a primitive is safe even from a caller that does not hold the gate.
+/// Every execution happens under ``ComputePolicy``'s BLAS gate (one matrix product at a time
+/// per process, like OpenBLAS calls). Primitives are created under the cache's own lock,
+/// outside the gate (oneDNN's primitive creation is thread-safe; it never nests with the gate).
 package final class OneDNNRuntime: @unchecked Sendable {
     /// The runtime, or nil when oneDNN could not create a CPU engine.
     package static let shared: OneDNNRuntime? = OneDNNRuntime()
@@ -181,14 +181,17 @@ package final class OneDNNRuntime: @unchecked Sendable {
     /// `out[M, N] = bf16(x)[M, K] · weightᵀ + bias` with f32 accumulation. `x` is converted
     /// into `scratch` (`M * K` elements). Returns false (writing nothing useful) when oneDNN
     /// refuses the shape or a call fails; the caller then computes in fp32.
-    /// Holds the BLAS gate for the product (see ``ComputePolicy``).
+    /// Holds the BLAS gate for the product, not while creating a new shape's primitive (see
+    /// ``ComputePolicy``).
     package func linear(
         _ x: UnsafePointer<UInt16>, rows m: Int, weight: BFloat16Matrix, bias: UnsafePointer<Float>?,
         out: UnsafeMutablePointer<Float>
     ) -> Bool {
         let key = Key(m: m, n: weight.rows, k: weight.columns, bias: bias != nil)
+        // Created (JIT-compiled, the expensive part) under the cache lock only, so a new shape
+        // never holds the BLAS gate that every other caller's products wait on.
+        guard let primitive = primitive(key), let mds = memoryDescriptors(key) else { return false }
         return ComputePolicy.withBLAS {
-            guard let primitive = primitive(key), let mds = memoryDescriptors(key) else { return false }
             omp_set_num_threads(Int32(ComputePolicy.threadCount))
             var memories: [dnnl_memory_t] = []
             defer { for memory in memories { dnnl_memory_destroy(memory) } }
