@@ -18,9 +18,10 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", path: "Sources/CBLAS",
             providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", providers: [.apt(["libturbojpeg0-dev"])]),
-        .target(name: "FourMTensor", dependencies: ["CBLAS"]),
+        .target(name: "FourMTensor", dependencies: ["CBLAS", "CDNNL"]),
         .target(name: "FourMModels", dependencies: ["FourMTensor"]),
         .target(name: "FourMTokenizers", dependencies: ["FourMTensor", "CPNG", "CTurboJPEG"]),
         .target(name: "FourMDiffusion", dependencies: ["FourMTensor", "FourMTokenizers"]),

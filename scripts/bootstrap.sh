@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what FourM needs on Debian/Ubuntu beyond a Swift toolchain: OpenBLAS (cblas.h and
-# libopenblas), libpng and TurboJPEG (libjpeg-turbo). Safe to run again. Uses sudo when not root.
+# libopenblas), libpng, TurboJPEG (libjpeg-turbo) and oneDNN (libdnnl, the bf16 path). Safe to run again. Uses sudo when not root.
 set -euo pipefail
-packages=(libopenblas-dev libpng-dev libturbojpeg0-dev)
+packages=(libopenblas-dev libpng-dev libturbojpeg0-dev libdnnl-dev)
 if dpkg -s "${packages[@]}" >/dev/null 2>&1; then exit 0; fi
 sudo=""
 if [ "$(id -u)" != "0" ]; then sudo="sudo"; fi

@@ -16,6 +16,8 @@ public typealias TensorScalar = FourMTensor.TensorScalar
 public typealias SeededGenerator = FourMTensor.SeededGenerator
 /// Thread settings.
 public typealias ComputeOptions = FourMTensor.ComputeOptions
+/// The arithmetic of a model's linear layers: fp32 (default) or bf16 through oneDNN.
+public typealias ComputePrecision = FourMTensor.ComputePrecision
 /// A strictly validated safetensors file.
 public typealias SafeTensorsFile = FourMTensor.SafeTensorsFile
 /// Upper bounds on every size FourM reads from outside (`FourMTensor.InputLimits`).

@@ -248,10 +248,13 @@ public struct Pipeline: Sendable {
 
     /// Loads the demo model shipped with the package (``ModelBundle/demo()``): a small 4M
     /// trained on synthetic 64×64 scenes, so that FourM runs without a download.
-    /// - Parameter outputs: the modalities you intend to decode (default: all).
+    /// - Parameters:
+    ///   - outputs: the modalities you intend to decode (default: all).
+    ///   - precision: the arithmetic of the model's linear layers (default fp32, the parity
+    ///     path); see ``ComputePrecision``.
     /// - Throws: `.bundle` when the package resources are missing, or a load error.
-    public init(outputs: [Modality]? = nil) throws(FourMError) {
-        try self.init(bundle: try ModelBundle.demo(), outputs: outputs)
+    public init(outputs: [Modality]? = nil, precision: ComputePrecision = .fp32) throws(FourMError) {
+        try self.init(bundle: try ModelBundle.demo(), outputs: outputs, precision: precision)
     }
 
     /// Loads the model (memory-mapped) and the tokenizers of a bundle.
@@ -259,14 +262,17 @@ public struct Pipeline: Sendable {
     ///   - bundle: where the files are.
     ///   - outputs: the modalities you intend to decode (default: every output of the model);
     ///     each must have a tokenizer in the bundle.
-    ///   - preloaded: the bundle's model when the caller already loaded it (it is not loaded again).
+    ///   - preloaded: the bundle's model when the caller already loaded it (it is not loaded
+    ///     again, and keeps the precision it was loaded with).
+    ///   - precision: the arithmetic of the model's linear layers when it is loaded here
+    ///     (default fp32, the parity path); see ``ComputePrecision``. Tokenizers stay fp32.
     /// - Throws: `.missingTokenizers` naming every output the bundle cannot decode, or the
     ///   error of the file that failed to load.
-    public init(bundle: ModelBundle, outputs: [Modality]? = nil, model preloaded: FourMModel? = nil) throws(FourMError) {
+    public init(bundle: ModelBundle, outputs: [Modality]? = nil, model preloaded: FourMModel? = nil, precision: ComputePrecision = .fp32) throws(FourMError) {
         if let preloaded {
             model = preloaded
         } else {
-            do { model = try FourMModel(path: bundle.model.path) } catch {
+            do { model = try FourMModel(path: bundle.model.path, precision: precision) } catch {
                 switch error {
                 case .weights(let e): throw .weights(e)
                 case .configuration(let e): throw .configuration(e)
@@ -315,9 +321,10 @@ public struct Pipeline: Sendable {
         bundleName = bundle.directory.path
     }
 
-    /// Loads the bundle in `directory` (see ``ModelBundle``).
-    public init(bundle directory: URL, outputs: [Modality]? = nil) throws(FourMError) {
-        try self.init(bundle: try ModelBundle(directory: directory), outputs: outputs)
+    /// Loads the bundle in `directory` (see ``ModelBundle``), its model in `precision`
+    /// (default fp32; see ``ComputePrecision``).
+    public init(bundle directory: URL, outputs: [Modality]? = nil, precision: ComputePrecision = .fp32) throws(FourMError) {
+        try self.init(bundle: try ModelBundle(directory: directory), outputs: outputs, precision: precision)
     }
 
     /// Turns user values into the modality states of a full condition (spec/generation.md 1.3).

@@ -181,8 +181,10 @@ struct DecoderEmbedding: Sendable {
     let modalityEmbedding: Tensor<Float>  // [D]
     /// Embeds previously generated tokens (sequences); loaded but unused for image tokens.
     let tokenEmbedding: Tensor<Float>  // [V, D]
-    /// Output head, no bias.
-    let toLogits: Tensor<Float>  // [V, D]
+    /// Output head, no bias, in the store's precision (bf16 copy of the weight when bf16).
+    let logitsHead: Linear  // weight [V, D]
+    /// The output head's weight `[V, D]`.
+    var toLogits: Tensor<Float> { logitsHead.weight }
 
     init(_ store: WeightStore, info: ModalityInfo, dim: Int, modalityEmbedding: Tensor<Float>) throws(WeightError) {
         let prefix = "decoder_embeddings.\(info.modality.rawValue)"
@@ -194,7 +196,7 @@ struct DecoderEmbedding: Sendable {
         let tokens = try store.optionalTensor("\(prefix).token_emb.weight", shape: shape)
         let logits = try store.optionalTensor("\(prefix).to_logits.weight", shape: shape)
         guard let head = logits ?? tokens else { throw .missingTensor(file: store.file.path, key: "\(prefix).to_logits.weight") }
-        toLogits = head
+        logitsHead = Linear(weight: head, bias: nil, precision: store.precision)
         tokenEmbedding = tokens ?? head
     }
 

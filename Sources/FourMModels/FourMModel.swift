@@ -99,11 +99,18 @@ public struct FourMModel: Sendable {
     let decoderBlocks: [DecoderBlock]
     let decoderNorm: LayerNorm
     let maskToken: Tensor<Float>  // [D]
+    /// The precision the model's linear layers compute in: the one asked for at load, after
+    /// `ComputePrecision.resolved` (bf16 falls back to fp32 where the CPU lacks AVX-512).
+    public let precision: ComputePrecision
 
     /// Loads a checkpoint: the config from its `__metadata__` (or a sibling `config.json`
     /// when the header has none), every tensor checked, every tensor used.
+    /// - Parameters:
+    ///   - path: the `.safetensors` checkpoint.
+    ///   - precision: the arithmetic of the linear layers (default fp32, the parity path); see
+    ///     `ComputePrecision` for bf16 and its fallback rule.
     /// - Throws: `ModelError.weights` or `.configuration` naming the file and key.
-    public init(path: String) throws(ModelError) {
+    public init(path: String, precision: ComputePrecision = .fp32) throws(ModelError) {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: path) } catch { throw .weights(error) }
         var configuration: FourMConfiguration
@@ -117,7 +124,7 @@ public struct FourMModel: Sendable {
             }
             configuration = try configuration.adoptingTensorShapes(of: file)
         } catch { throw .configuration(error) }
-        do { try self.init(file: file, configuration: configuration) } catch { throw .weights(error) }
+        do { try self.init(file: file, configuration: configuration, precision: precision) } catch { throw .weights(error) }
     }
 
     /// Builds the model from an opened file and a configuration, strictly.
@@ -126,10 +133,16 @@ public struct FourMModel: Sendable {
     /// Vocabulary sizes and token grids come from the file's shapes where they differ from the
     /// registry (``FourMConfiguration/adoptingTensorShapes(of:)``); a shape that contradicts
     /// its modality name is then reported by the strict tensor checks.
-    public init(file: SafeTensorsFile, configuration base: FourMConfiguration) throws(WeightError) {
+    /// - Parameters:
+    ///   - file: the opened checkpoint.
+    ///   - base: the configuration (vocabulary sizes and grids are adopted from the file).
+    ///   - precision: the arithmetic of the linear layers (default fp32); see `ComputePrecision`.
+    public init(file: SafeTensorsFile, configuration base: FourMConfiguration, precision: ComputePrecision = .fp32) throws(WeightError) {
         let c = (try? base.adoptingTensorShapes(of: file)) ?? base
         configuration = c
         let store = WeightStore(file)
+        store.precision = precision.resolved
+        self.precision = store.precision
         let d = c.dim
         var encoders: [Modality: EncoderEmbedding] = [:]
         var decoders: [Modality: DecoderEmbedding] = [:]
@@ -291,7 +304,7 @@ public struct FourMModel: Sendable {
     /// Raw logits of `modality` for decoder outputs `[..., D]` → `[..., V]` (no bias).
     /// - Throws: `.notInModel` when the model cannot output the modality.
     public func logits(_ modality: Modality, hidden: Tensor<Float>) throws(ModelError) -> Tensor<Float> {
-        linear(hidden, weight: try decoderEmbedding(modality).toLogits)
+        try decoderEmbedding(modality).logitsHead(hidden)
     }
 
     func decoderEmbedding(_ modality: Modality) throws(ModelError) -> DecoderEmbedding {
@@ -345,7 +358,7 @@ public struct FourMModel: Sendable {
         let decoderTokens = Tensor.concatenate(Array(repeating: maskToken, count: b * m)).reshaped([b, m, d])
         let decoderEmb = embedding.embedding(at: positionTensor)
         let output = decode(queries: decoderTokens + decoderEmb, context: context, contextPadding: input.paddingMask)
-        let logits = linear(output, weight: embedding.toLogits)
+        let logits = embedding.logitsHead(output)
         return MaskedTargetPass(
             encoder: input, encoderOutput: encoded, context: context, decoderTokens: decoderTokens,
             decoderEmbeddings: decoderEmb, positions: positionTensor, decoderOutput: output, logits: logits)

@@ -72,7 +72,7 @@ public final class SequenceDecoder {
             y = block(step: y, cache: &caches[i], contextKV: contextKV[i], crossMask: crossMask)
         }
         count += 1
-        return linear(model.decoderNorm(y).reshaped([batch, d]), weight: embedding.toLogits)
+        return embedding.logitsHead(model.decoderNorm(y).reshaped([batch, d]))
     }
 }
 

@@ -27,6 +27,23 @@ func measure(warmup: Int = 1, repeats: Int = 10, budget: Double = 3, _ body: () 
     return Timing(samples: samples)
 }
 
+/// Runs each body in turn, round after round (interleaved, so that load changes on a shared
+/// machine hit every body alike), and returns one ``Timing`` per body.
+func measureInterleaved(warmup: Int = 1, repeats: Int = 5, budget: Double = 10, _ bodies: [() throws -> Void]) throws -> [Timing] {
+    for _ in 0..<warmup { for body in bodies { try body() } }
+    var samples = [[Double]](repeating: [], count: bodies.count)
+    let start = DispatchTime.now().uptimeNanoseconds
+    while samples[0].count < repeats {
+        for (i, body) in bodies.enumerated() {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try body()
+            samples[i].append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        if Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 > budget && samples[0].count >= 3 { break }
+    }
+    return samples.map { Timing(samples: $0) }
+}
+
 /// One row of the results table (and of the JSON output).
 struct Row {
     var name: String

@@ -7,21 +7,31 @@ import FourMSynth
 import FourMTensor
 import FourMTokenizers
 
-// fourm-bench: `swift run -c release fourm-bench [--json FILE] [--quick]`.
+// fourm-bench: `swift run -c release fourm-bench [--json FILE] [--quick] [--precision fp32|bf16|both]`.
 // Prints a markdown table; figures are wall-clock seconds (mean ± std, min) and GFLOP/s.
 
 restartWithFasterBLASCoreIfUseful()
 var jsonPath: String? = nil
 var quick = false
 var only: String? = nil
+var precisions: [ComputePrecision] = [.fp32]
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
     case "--json": jsonPath = arguments.next()
     case "--quick": quick = true
     case "--only": only = arguments.next()
+    case "--precision":
+        switch arguments.next() {
+        case "fp32": precisions = [.fp32]
+        case "bf16": precisions = [.bf16]
+        case "both": precisions = [.fp32, .bf16]
+        default:
+            FileHandle.standardError.write(Data("fourm-bench: --precision takes fp32, bf16 or both\n".utf8))
+            exit(2)
+        }
     case "--help", "-h":
-        print("usage: fourm-bench [--json FILE] [--quick] [--only NAME]\n  --quick  skip the 4M-B model cases (kernel table only)\n  --only   run only the model cases whose name contains NAME")
+        print("usage: fourm-bench [--json FILE] [--quick] [--only NAME] [--precision fp32|bf16|both]\n  --quick      skip the 4M-B model cases (kernel table only)\n  --only       run only the model cases whose name contains NAME\n  --precision  the 4M-21_B cases' linear layers (default fp32); both runs fp32 and bf16 interleaved and prints their ratio")
         exit(0)
     default:
         FileHandle.standardError.write(Data("fourm-bench: unknown argument '\(argument)' (try --help)\n".utf8))
@@ -36,7 +46,16 @@ while let argument = arguments.next() {
 #endif
 ComputeOptions().apply()
 print("# fourm-bench")
-print("threads: \(blasThreadCount()) · build: \(buildConfiguration) · commit: \(gitCommit()) · cpu: \(cpuName()) · OpenBLAS core: \(openBLASCoreName())\n")
+print("threads: \(blasThreadCount()) · build: \(buildConfiguration) · commit: \(gitCommit()) · cpu: \(cpuName()) · OpenBLAS core: \(openBLASCoreName())")
+if precisions.contains(.bf16) && !ComputePrecision.bf16Supported {
+    print("note: bf16 is not supported on this CPU (oneDNN ISA \(ComputePrecision.oneDNNInstructionSet)): bf16 models fall back to fp32")
+}
+func backendName(_ precision: ComputePrecision) -> String {
+    precision.resolved == .bf16
+        ? "oneDNN bf16 matmul (ISA \(ComputePrecision.oneDNNInstructionSet), native bf16: \(ComputePrecision.bf16Native ? "yes" : "no"))"
+        : "OpenBLAS sgemm"
+}
+print("precision: \(precisions.map { "\($0.rawValue) → \($0.resolved.rawValue), linear layers on \(backendName($0))" }.joined(separator: "; ")); attention products and norms stay fp32 on OpenBLAS\n")
 var rows: [Row] = []
 
 // MARK: sgemm at the 4M widths: activations [196, K] × weights [N, K]ᵀ.
@@ -45,7 +64,7 @@ let gemmShapes: [(String, Int, Int, Int)] = [
     ("B logits 8192", 196, 768, 8192), ("L qkv", 196, 1024, 3072), ("L fc1", 196, 1024, 2730), ("XL qkv", 196, 2048, 6144),
 ]
 var rng = SeededGenerator(seed: 1)
-var bShapeFlops = 0.0, bShapeSeconds = 0.0
+var bShapeFlops = 0.0, bShapeSeconds = 0.0, bShapeMinSeconds = 0.0
 for (label, m, k, n) in gemmShapes where only == nil {
     let a = Tensor<Float>.randomUniform(shape: [m, k], using: &rng)
     let w = Tensor<Float>.randomUniform(shape: [n, k], using: &rng)
@@ -55,9 +74,25 @@ for (label, m, k, n) in gemmShapes where only == nil {
     if label.hasPrefix("B ") && !label.contains("logits") {
         bShapeFlops += flops
         bShapeSeconds += timing.mean
+        bShapeMinSeconds += timing.min
     }
 }
 let sgemmRate = bShapeSeconds > 0 ? bShapeFlops / bShapeSeconds / 1e9 : .nan
+// The same shapes in bf16 through oneDNN (rounded input per call, bf16 weight made once).
+var bf16Flops = 0.0, bf16Seconds = 0.0, bf16MinSeconds = 0.0
+for (label, m, k, n) in gemmShapes where only == nil && precisions.contains(.bf16) && ComputePrecision.bf16Supported {
+    let a = Tensor<Float>.randomUniform(shape: [m, k], using: &rng)
+    let layer = Linear(weight: Tensor<Float>.randomUniform(shape: [n, k], using: &rng), bias: nil, precision: .bf16)
+    let timing = measure(warmup: 2, repeats: 20, budget: 2) { _ = layer(a) }
+    let flops = 2.0 * Double(m * n * k)
+    rows.append(Row(name: "bf16 matmul (oneDNN) \(label) \(m)×\(k)·\(k)×\(n)", timing: timing, flops: flops))
+    if label.hasPrefix("B ") && !label.contains("logits") {
+        bf16Flops += flops
+        bf16Seconds += timing.mean
+        bf16MinSeconds += timing.min
+    }
+}
+let bf16Rate = bf16Seconds > 0 ? bf16Flops / bf16Seconds / 1e9 : .nan
 let onlyFilter = only
 func wanted(_ name: String) -> Bool { onlyFilter.map { name.contains($0) } ?? true }
 
@@ -88,31 +123,46 @@ if !quick {
         try RandomCheckpoint.writer(for: config, seed: 7, fast: true).write(to: path)
     }
     let writeSeconds = Date().timeIntervalSince(writeStart)
-    let loadStart = Date()
-    let model = try FourMModel(path: path)
-    let loadSeconds = Date().timeIntervalSince(loadStart)
-    print(String(format: "4M-21_B random checkpoint: written in %.1f s, loaded (mmap, strict) in %.3f s\n", writeSeconds, loadSeconds))
+    var models: [FourMModel] = []
+    for precision in precisions {
+        let loadStart = Date()
+        models.append(try FourMModel(path: path, precision: precision))
+        let loadSeconds = Date().timeIntervalSince(loadStart)
+        print(String(format: "4M-21_B random checkpoint (%@): written in %.1f s, loaded (mmap, strict) in %.3f s", models[models.count - 1].precision.rawValue, writeSeconds, loadSeconds))
+    }
+    print("")
+    /// Rows of one case, one per precision (measured interleaved), plus the bf16/fp32 ratio of the minima.
+    func addRows(_ name: String, _ timings: [Timing], flops: Double? = nil, note: String) {
+        for (m, timing) in zip(models, timings) {
+            let rate = flops.map { $0 / timing.mean / 1e9 }
+            let reference = m.precision == .bf16 ? bf16Rate : sgemmRate
+            let share = (rate != nil && reference.isFinite) ? String(format: "%.0f%% of the %@ matmul rate; ", rate! / reference * 100, m.precision.rawValue) : ""
+            rows.append(Row(name: "\(name) [\(m.precision.rawValue)]", timing: timing, flops: flops, note: share + note))
+        }
+        if timings.count == 2 {
+            print(String(format: "%@: bf16/fp32 time ratio %.3f (min %.4f s / %.4f s, interleaved)", name, timings[1].min / timings[0].min, timings[1].min, timings[0].min))
+        }
+    }
 
     let pixels = Tensor<Float>.randomNormal(shape: [1, 3, 224, 224], using: &rng)
     var depth = ModalityState(tokens: Tensor(zeros: [1, 196]))
     depth.inputMask = Tensor(repeating: true, shape: [1, 196])
     depth.targetMask = Tensor(repeating: false, shape: [1, 196])
     let states: ModalityDictionary = [.rgb224: ModalityState(pixels: pixels), .tokDepth224: depth]
-    let timing = wanted("pass") ? try measure(warmup: 1, repeats: 5, budget: 10) { _ = try model.maskedTargetPass(states, target: .tokDepth224) } : Timing(samples: [.nan])
+    let timings = wanted("pass") ? try measureInterleaved(warmup: 1, repeats: 5, budget: 10 * Double(models.count), models.map { m in { _ = try m.maskedTargetPass(states, target: .tokDepth224) } }) : []
     // FLOPs (2 per multiply-add): encoder N=196, decoder M=196 over N=196 context.
     let d = 768.0, f = Double(config.mlpHiddenWidth), n = 196.0, mm = 196.0
     let encoderBlock = 2 * n * (d * 3 * d + d * d + 3 * d * f) + 4 * n * n * d
     let decoderBlock = 2 * mm * (d * 3 * d + d * d) + 4 * mm * mm * d + 2 * mm * (d * d + d * d) + 2 * n * 2 * d * d + 4 * mm * n * d + 2 * mm * 3 * d * f
     let flops = 12 * encoderBlock + 12 * decoderBlock + 2 * n * d * 768 + 2 * n * d * d + 2 * mm * d * 8192
-    if wanted("pass") { rows.append(Row(name: "4M-21_B encoder + decoder pass (196 rgb patches → 196 tok_depth)", timing: timing, flops: flops,
-                    note: (sgemmRate.isFinite ? String(format: "%.0f%% of sgemm rate; ", flops / timing.mean / 1e9 / sgemmRate * 100) : "") + "reference PyTorch 0.567 s")) }
+    if wanted("pass") { addRows("4M-21_B encoder + decoder pass (196 rgb patches → 196 tok_depth)", timings, flops: flops, note: "reference PyTorch 0.567 s") }
 
     // Generation cases (spec/generation.md; same settings as the reference measurements).
     let rgb: ModalityDictionary = [.rgb224: ModalityState(pixels: pixels), .tokDepth224: .emptyImageTarget(batch: 1, tokens: 196)]
     let oneStep = [GenerationStep(target: .tokDepth224, scheme: .maskGIT, tokenCount: 196, temperature: 1)]
-    if wanted("rgb2depth") { rows.append(Row(name: "rgb2depth_1step (MaskGIT, 1 step)", timing: try measure(repeats: 3, budget: 10) {
-        _ = try generate(model, dictionary: rgb, schedule: oneStep, options: GenerationOptions(seed: 1))
-    }, flops: nil, note: "reference 0.567 s, target ≤ 0.42 s")) }
+    if wanted("rgb2depth") { addRows("rgb2depth_1step (MaskGIT, 1 step)", try measureInterleaved(repeats: 3, budget: 10 * Double(models.count), models.map { m in {
+        _ = try generate(m, dictionary: rgb, schedule: oneStep, options: GenerationOptions(seed: 1))
+    } }), note: "reference 0.567 s, target ≤ 0.42 s") }
 
     let captionIDs: [Int32] = [4321, 5050, 6261, 4321, 8545, 4926, 5122, 4925, 4321, 4269]
     let text: ModalityDictionary = [.caption: .textCondition(captionIDs), .tokRGB224: .emptyImageTarget(batch: 1, tokens: 196)]
@@ -120,16 +170,16 @@ if !quick {
         conditions: [.caption],
         targets: [TargetSettings(.tokRGB224, scheme: .maskGIT, tokens: 196, steps: 8, tokenSchedule: .linear, temperature: 3, guidance: .scale(3))],
         growConditioning: false)
-    if wanted("caption2rgb") { rows.append(Row(name: "caption2rgb_8step (MaskGIT 8 linear, guidance 3, τ 3)", timing: try measure(warmup: 0, repeats: 2, budget: 20) {
-        _ = try generate(model, dictionary: text, schedule: caption2rgb, options: GenerationOptions(seed: 1))
-    }, flops: nil, note: "reference 6.17 s, target ≤ 3.1 s")) }
+    if wanted("caption2rgb") { addRows("caption2rgb_8step (MaskGIT 8 linear, guidance 3, τ 3)", try measureInterleaved(warmup: 0, repeats: 2, budget: 20 * Double(models.count), models.map { m in {
+        _ = try generate(m, dictionary: text, schedule: caption2rgb, options: GenerationOptions(seed: 1))
+    } }), note: "reference 6.17 s, target ≤ 3.1 s") }
 
     let toCaption: ModalityDictionary = [.rgb224: ModalityState(pixels: pixels), .caption: .emptySequenceTarget(batch: 1, tokens: 33)]
     let ar = [GenerationStep(target: .caption, scheme: .autoregressive, tokenCount: nil, temperature: 0)]
     var generated = 0
-    if wanted("rgb2caption") { rows.append(Row(name: "rgb2caption_ar32 (32 greedy tokens, KV cache)", timing: try measure(warmup: 0, repeats: 3, budget: 10) {
-        _ = try generate(model, dictionary: toCaption, schedule: ar) { generated = $0.generatedSequence.first.map { $0.count - 1 } ?? 0 }
-    }, flops: nil, note: "reference 4.68 s, target ≤ 0.9 s")) }
+    if wanted("rgb2caption") { addRows("rgb2caption_ar32 (32 greedy tokens, KV cache)", try measureInterleaved(warmup: 0, repeats: 3, budget: 10 * Double(models.count), models.map { m in {
+        _ = try generate(m, dictionary: toCaption, schedule: ar) { generated = $0.generatedSequence.first.map { $0.count - 1 } ?? 0 }
+    } }), note: "reference 4.68 s, target ≤ 0.9 s") }
     if wanted("rgb2caption") && generated != 32 { print("note: the random model stopped after \(generated) tokens instead of 32") }
 }
 
@@ -227,12 +277,20 @@ if wanted("uvit") {
 print("| case | mean s ± std | min s | GFLOP/s | note |")
 print("|---|---|---|---|---|")
 for row in rows { print(row.markdown) }
-if sgemmRate.isFinite { print(String(format: "\nsgemm rate over the 4M-B block shapes: %.1f GFLOP/s", sgemmRate)) }
+if sgemmRate.isFinite {
+    print(String(format: "\nsgemm rate over the 4M-B block shapes: %.1f GFLOP/s (from the minima: %.1f)", sgemmRate, bShapeFlops / bShapeMinSeconds / 1e9))
+}
+if bf16Rate.isFinite {
+    print(String(format: "bf16 matmul rate (oneDNN) over the 4M-B block shapes: %.1f GFLOP/s, %.2f× sgemm (from the minima: %.1f, %.2f×)", bf16Rate,
+                 bf16Rate / sgemmRate, bf16Flops / bf16MinSeconds / 1e9, bShapeMinSeconds / bf16MinSeconds))
+}
 
 if let jsonPath {
     let object: [String: Any] = [
         "threads": blasThreadCount(), "openblas_core": openBLASCoreName(), "build": buildConfiguration, "commit": gitCommit(), "cpu": cpuName(),
-        "sgemm_rate_gflops": sgemmRate, "cases": rows.map(\.json),
+        "sgemm_rate_gflops": sgemmRate.isFinite ? sgemmRate : NSNull(), "cases": rows.map(\.json),
+        "precisions": precisions.map { $0.resolved.rawValue }, "backends": precisions.map { backendName($0) },
+        "bf16_matmul_rate_gflops": bf16Rate.isFinite ? bf16Rate : NSNull(),
     ]
     do {
         try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: jsonPath), options: .atomic)

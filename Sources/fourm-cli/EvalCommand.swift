@@ -55,6 +55,9 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "caption → rgb: classifier-free guidance scale.")
     var rgbGuidance: Double = 3
 
+    @Option(help: "Arithmetic of the model's linear layers: fp32 (default, the parity path) or bf16 (oneDNN; falls back to fp32 on CPUs without AVX-512).")
+    var precision: ComputePrecision = .fp32
+
     func validate() throws {
         guard seed != Self.trainingSeed else {
             throw ValidationError("--seed 1 is the training world; evaluate on held-out scenes (any other seed, default 2)")
@@ -89,7 +92,7 @@ struct EvalCommand: AsyncParsableCommand {
         try prepareOutputFolder(URL(fileURLWithPath: report).deletingLastPathComponent().path, option: "--report")
         let files = try bundle.map { path throws(FourMError) in try ModelBundle(directory: URL(fileURLWithPath: path)) } ?? ModelBundle.demo()
         let model: FourMModel
-        do { model = try FourMModel(path: files.model.path) } catch { throw FourMError.model(error) }
+        do { model = try FourMModel(path: files.model.path, precision: precision) } catch { throw FourMError.model(error) }
         let m = try EvalModalities(model)
         var pipeline = try Pipeline(bundle: files, outputs: m.outputs, model: model)
         // Documentation/Quality.md was measured with text + [EOS] captions; keep it reproducible.
@@ -210,7 +213,7 @@ struct EvalCommand: AsyncParsableCommand {
             "--count", "\(count)", "--seed", "\(seed)", "--baseline-scenes", "\(baselineScenes)",
             "--batch", "\(batch)", "--example-count", "\(exampleCount)", "--rgb-scheme", rgbScheme, "--rgb-steps", "\(rgbSteps)",
             "--rgb-temperature", "\(rgbTemperature)", "--rgb-guidance", "\(rgbGuidance)", "--report", report, "--examples", examples,
-        ]
+        ] + (precision == .fp32 ? [] : ["--precision", precision.rawValue])
         return "swift run -c release fourm eval " + arguments.map(Self.shellQuoted).joined(separator: " ")
     }
 

@@ -21,7 +21,7 @@ struct FourMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fourm",
         abstract: "Run 4M / 4M-21 any-to-any vision models on the CPU.",
-        subcommands: [CacheCommand.self, DownloadCommand.self, EvalCommand.self, GenerateCommand.self, InspectCommand.self, RetrieveCommand.self, SynthCommand.self, TokenizeCommand.self, WriteRandomModelCommand.self])
+        subcommands: [CacheCommand.self, ConvertCommand.self, DownloadCommand.self, EvalCommand.self, GenerateCommand.self, InspectCommand.self, RetrieveCommand.self, SynthCommand.self, TokenizeCommand.self, WriteRandomModelCommand.self])
 }
 
 /// Prints one line to standard error and exits non-zero: the CLI's only error path.

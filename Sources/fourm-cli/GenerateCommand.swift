@@ -90,6 +90,9 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Also write one composite PNG of every input and output to this file (the demo's plot_modalities).")
     var grid: String?
 
+    @Option(help: "Arithmetic of the model's linear layers: fp32 (default, the parity path) or bf16 (oneDNN; falls back to fp32 on CPUs without AVX-512).")
+    var precision: ComputePrecision = .fp32
+
     func validate() throws {
         if inputs.isEmpty { throw ValidationError("give at least one --input NAME=VALUE") }
         if bundle != nil && modelID != nil { throw ValidationError("give --bundle DIR or --model ID, not both") }
@@ -138,7 +141,7 @@ struct GenerateCommand: AsyncParsableCommand {
             files = try bundle.map { path throws(FourMError) in try ModelBundle(directory: URL(fileURLWithPath: path)) } ?? ModelBundle.demo()
         }
         let model: FourMModel
-        do { model = try FourMModel(path: files.model.path) } catch { throw FourMError.model(error) }
+        do { model = try FourMModel(path: files.model.path, precision: precision) } catch { throw FourMError.model(error) }
         var conditions: [Modality: PipelineInput] = [:]
         var photo: Image? = nil
         var photoSize = 224

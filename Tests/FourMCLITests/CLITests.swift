@@ -16,11 +16,11 @@ import Testing
         var stderr: String
     }
 
-    func run(_ arguments: [String]) throws -> Result {
+    func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
+        var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         environment["FOURM_KEEP_BLAS_CORE"] = "1"
         process.environment = environment
         let out = Pipe(), err = Pipe()
@@ -68,6 +68,47 @@ import Testing
         #expect(written.status == 0, "\(written.stderr)")
         let inspected = try run(["inspect", path])
         #expect(inspected.status == 0 && inspected.stdout.contains("tok_dinov2_global"))
+    }
+
+    /// `fourm convert --precision bf16`: same names and metadata, every float tensor BF16,
+    /// integers untouched, and the result loads (in bf16, its linear weights as stored).
+    @Test func convertsToBF16() throws {
+        let directory = FileManager.default.temporaryDirectory
+        let path = directory.appendingPathComponent("random-\(UUID()).safetensors").path
+        let converted = directory.appendingPathComponent("random-bf16-\(UUID()).safetensors").path
+        defer { for p in [path, converted] { try? FileManager.default.removeItem(atPath: p) } }
+        #expect(try run(["write-random-model", path, "--seed", "4"]).status == 0)
+        let result = try run(["convert", "--precision", "bf16", path, converted])
+        #expect(result.status == 0, "\(result.stderr)")
+        let before = try SafeTensorsFile(path: path), after = try SafeTensorsFile(path: converted)
+        #expect(after.names == before.names)
+        #expect(after.metadata == before.metadata)
+        for name in before.names {
+            let (old, new) = (before.entries[name]!, after.entries[name]!)
+            #expect(new.shape == old.shape, "\(name)")
+            #expect(new.dtype == (old.dtype.isFloatingPoint ? .bf16 : old.dtype), "\(name)")
+        }
+        #expect(after.fileSize < before.fileSize * 6 / 10)
+        let inspected = try run(["inspect", converted])
+        #expect(inspected.status == 0 && inspected.stdout.contains("strict load: ok"), "\(inspected.stdout) \(inspected.stderr)")
+        let same = try run(["convert", "--precision", "bf16", path, path])
+        #expect(same.status != 0)
+    }
+
+    /// `fourm generate --precision bf16` runs the demo model through the bf16 path.
+    @Test func generatesInBF16() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("bf16-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let result = try run(["generate", "--precision", "bf16", "--input", "caption=a large red cube", "--target", "semseg,det", "--out", out])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(FileManager.default.fileExists(atPath: "\(out)/tok_semseg_64.png"))
+        // A CPU without AVX-512 (oneDNN capped at AVX2): bf16 falls back to fp32 and still runs.
+        let capped = try run(["generate", "--precision", "bf16", "--input", "caption=a large red cube", "--target", "semseg", "--out", out + "-avx2"],
+                             environment: ["ONEDNN_MAX_CPU_ISA": "AVX2"])
+        defer { try? FileManager.default.removeItem(atPath: out + "-avx2") }
+        #expect(capped.status == 0, "\(capped.stderr)")
+        let bad = try run(["generate", "--precision", "fp16", "--input", "caption=x", "--out", out])
+        #expect(bad.status != 0 && bad.stderr.contains("precision"), "\(bad.stderr)")
     }
 
     @Test func tokenizesAndDecodesText() throws {

@@ -25,11 +25,11 @@ extension CaseTensors {
     }
 
     /// The fixture model the case names, loaded strictly.
-    public func model() throws -> FourMModel {
+    public func model(precision: ComputePrecision = .fp32) throws -> FourMModel {
         guard let name = object["model"] as? String, let file = try Fixtures.modelObject(name)["file"] as? String else {
             throw FixtureError("\(object["name"] ?? "?"): no model file")
         }
-        return try FourMModel(path: try Fixtures.url(file).path)
+        return try FourMModel(path: try Fixtures.url(file).path, precision: precision)
     }
 
     /// Checks logits `[R, V]` against the summaries stored under `prefix`: argmax (only where

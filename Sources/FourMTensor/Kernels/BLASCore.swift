@@ -33,15 +33,29 @@ package func suggestedOpenBLASCoreType() -> String? {
 }
 
 /// For FourM's own executables: restarts the process once with `OPENBLAS_CORETYPE` set to
-/// ``suggestedOpenBLASCoreType()`` (OpenBLAS reads it only at load). `FOURM_KEEP_BLAS_CORE=1`
-/// disables this. Returns normally when nothing is to be done or the restart fails.
+/// ``suggestedOpenBLASCoreType()`` (OpenBLAS reads it only at load) and `OMP_WAIT_POLICY` set
+/// to `passive` (see ``suggestedOpenMPWaitPolicy()``; libgomp reads it only at load).
+/// Variables already set are never overridden; `FOURM_KEEP_BLAS_CORE=1` disables the restart.
+/// Returns normally when nothing is to be done or the restart fails.
 package func restartWithFasterBLASCoreIfUseful() {
     #if os(Linux)
         let environment = ProcessInfo.processInfo.environment
-        guard environment["FOURM_KEEP_BLAS_CORE"] == nil, let core = suggestedOpenBLASCoreType() else { return }
-        setenv("OPENBLAS_CORETYPE", core, 1)
+        guard environment["FOURM_KEEP_BLAS_CORE"] == nil else { return }
+        let core = suggestedOpenBLASCoreType(), waitPolicy = suggestedOpenMPWaitPolicy()
+        guard core != nil || waitPolicy != nil else { return }
+        if let core { setenv("OPENBLAS_CORETYPE", core, 1) }
+        if let waitPolicy { setenv("OMP_WAIT_POLICY", waitPolicy, 1) }
         setenv("FOURM_KEEP_BLAS_CORE", "1", 1)  // never loop
         execv("/proc/self/exe", CommandLine.unsafeArgv)
-        // execv returned: keep going with the current core.
+        // execv returned: keep going with the current settings.
     #endif
+}
+
+/// `passive` when `OMP_WAIT_POLICY` is unset, else nil. oneDNN (the bf16 path) runs on
+/// libgomp, whose threads by default spin for a while after each parallel region; FourM
+/// alternates oneDNN with OpenBLAS and its own loops, so spinning threads steal the cores the
+/// next kernel needs. Measured on the shared 2-core machine: the 4M-21_B pass in bf16 went
+/// from 1.16× to 0.52× the fp32 time (Documentation/Performance.md).
+package func suggestedOpenMPWaitPolicy() -> String? {
+    ProcessInfo.processInfo.environment["OMP_WAIT_POLICY"] == nil ? "passive" : nil
 }

@@ -17,6 +17,10 @@ import Foundation
 ///   ``gemmInsideRegion`` from its workers, and restores the setting before releasing the
 ///   gate, so no other caller ever sees the temporary count.
 ///
+/// The bf16 path's oneDNN matrix products (``OneDNNRuntime``) take the same gate for each
+/// execution and set oneDNN's OpenMP thread count to the configured count inside it, so they
+/// follow the same rules as an OpenBLAS call.
+///
 /// Concurrent callers (tasks sharing a `Pipeline` or `FourMModel`, or different models) are
 /// therefore safe and deterministic: every BLAS call runs with the configured thread count or
 /// inside a region that is the same for every caller, so results equal sequential results

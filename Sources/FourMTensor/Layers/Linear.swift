@@ -1,25 +1,61 @@
 /// A PyTorch `nn.Linear`: weight `[out, in]` used transposed by sgemm (no copy), optional bias.
+///
+/// With a bf16 copy of the weight (``ComputePrecision/bf16``), the product runs in bf16 with
+/// f32 accumulation through oneDNN; the fp32 weight stays for the fp32 fallback and for code
+/// that reads it.
 package struct Linear: Sendable {
     package let weight: Tensor<Float>
     package let bias: Tensor<Float>?
+    /// The weight rounded to bf16 once, when the layer was loaded in bf16; nil in fp32.
+    package let weightBF16: BFloat16Matrix?
 
-    package init(weight: Tensor<Float>, bias: Tensor<Float>?) {
+    package init(weight: Tensor<Float>, bias: Tensor<Float>?, precision: ComputePrecision = .fp32) {
         self.weight = weight
         self.bias = bias
+        weightBF16 = precision.resolved == .bf16 ? BFloat16Matrix(weight) : nil
     }
 
-    /// Loads `\(prefix).weight` `[outputs, inputs]` and, when `bias` is true, `\(prefix).bias`.
+    /// Loads `\(prefix).weight` `[outputs, inputs]` and, when `bias` is true, `\(prefix).bias`,
+    /// in the store's ``WeightStore/precision``.
     package init(_ store: WeightStore, _ prefix: String, inputs: Int, outputs: Int, bias: Bool) throws(WeightError) {
         weight = try store.tensor("\(prefix).weight", shape: [outputs, inputs])
         self.bias = bias ? try store.tensor("\(prefix).bias", shape: [outputs]) : nil
+        weightBF16 = store.precision.resolved == .bf16 ? try store.bfloat16Matrix("\(prefix).weight", fallback: weight) : nil
     }
 
     package var inputs: Int { weight.shape[1] }
     package var outputs: Int { weight.shape[0] }
 
+    /// The precision the layer computes in.
+    package var precision: ComputePrecision { weightBF16 == nil ? .fp32 : .bf16 }
+
     package func callAsFunction(_ x: Tensor<Float>) -> Tensor<Float> {
-        linear(x, weight: weight, bias: bias)
+        if let weightBF16, let y = linearBFloat16(x, weight: weightBF16, bias: bias) { return y }
+        return linear(x, weight: weight, bias: bias)
     }
+}
+
+/// `x · Wᵀ + b` in bf16 through oneDNN, or nil when oneDNN cannot run it (the caller falls
+/// back to fp32).
+package func linearBFloat16(_ x: Tensor<Float>, weight: BFloat16Matrix, bias: Tensor<Float>?) -> Tensor<Float>? {
+    let k = weight.columns, n = weight.rows
+    precondition(x.shape.last == k, "linear: input \(x.shape) does not end in \(k)")
+    let rows = x.count / max(k, 1)
+    var outShape = x.shape
+    outShape[outShape.count - 1] = n
+    var ok = true
+    let y = Tensor<Float>(shape: outShape) { out in
+        guard let dst = out.baseAddress else { return }
+        x.withUnsafeBufferPointer { px in
+            guard let src = px.baseAddress else { return }
+            if let bias {
+                bias.withUnsafeBufferPointer { pb in ok = bfloat16Linear(src, rows: rows, weight: weight, bias: pb.baseAddress, out: dst) }
+            } else {
+                ok = bfloat16Linear(src, rows: rows, weight: weight, bias: nil, out: dst)
+            }
+        }
+    }
+    return ok ? y : nil
 }
 
 /// A LayerNorm over the last axis (spec/model.md 4.1). A missing `bias` key means zeros

@@ -227,6 +227,12 @@ public final class SafeTensorsFile: @unchecked Sendable {
         dataBase + entry.byteRange.lowerBound
     }
 
+    /// The raw little-endian bytes of an entry, in the mapping (valid while `self` lives).
+    package func rawBytes(of name: String) -> UnsafeRawPointer? {
+        guard let entry = entries[name] else { return nil }
+        return rawPointer(entry)
+    }
+
     /// A floating-point tensor. F32 data aligned to 4 bytes is used in place; F16/BF16 are
     /// converted to `Float` once.
     /// - Throws: `.missingTensor`, or `.dtypeMismatch` for integer dtypes.

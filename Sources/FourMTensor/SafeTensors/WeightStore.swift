@@ -7,6 +7,10 @@ public final class WeightStore {
     public let file: SafeTensorsFile
     private(set) var used: Set<String> = []
 
+    /// The precision linear layers built from this store compute in (default ``ComputePrecision/fp32``).
+    /// With ``ComputePrecision/bf16`` each linear weight gets a bf16 copy at load.
+    public var precision: ComputePrecision = .fp32
+
     /// Wraps an opened file.
     public init(_ file: SafeTensorsFile) {
         self.file = file
@@ -28,6 +32,20 @@ public final class WeightStore {
         let tensor = try file.floatTensor(key)
         used.insert(key)
         return tensor
+    }
+
+    /// The bf16 bits of a weight: a BF16 entry's bits as stored (no rounding), otherwise
+    /// `fallback` (the same tensor, already loaded as floats) rounded to nearest even.
+    package func bfloat16Matrix(_ key: String, fallback: Tensor<Float>) throws(WeightError) -> BFloat16Matrix {
+        guard fallback.rank == 2 else {
+            throw .shapeMismatch(file: file.path, key: key, expected: [-1, -1], actual: fallback.shape)
+        }
+        if let entry = file.entries[key], entry.dtype == .bf16, let bits = file.rawBytes(of: key) {
+            return BFloat16Matrix(rows: fallback.shape[0], columns: fallback.shape[1]) { out in
+                for i in 0..<out.count { out[i] = UInt16(littleEndian: bits.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+            }
+        }
+        return BFloat16Matrix(fallback)
     }
 
     /// Like ``tensor(_:shape:)`` but `nil` when the key is absent.

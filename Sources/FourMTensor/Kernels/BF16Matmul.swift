@@ -1,0 +1,260 @@
+import CDNNL
+import Foundation
+
+// MARK: - bf16 conversion
+
+/// bfloat16 bits of a float, rounding to nearest, ties to even (NaN stays a quiet NaN).
+@inline(__always)
+package func bfloat16Bits(of value: Float) -> UInt16 {
+    let bits = value.bitPattern
+    if value.isNaN { return UInt16(truncatingIfNeeded: (bits >> 16) | 0x40) }
+    let rounding = 0x7FFF + ((bits >> 16) & 1)
+    return UInt16(truncatingIfNeeded: (bits &+ rounding) >> 16)
+}
+
+/// The float a bfloat16 bit pattern stands for (exact).
+@inline(__always)
+package func floatFromBFloat16Bits(_ bits: UInt16) -> Float {
+    Float(bitPattern: UInt32(bits) << 16)
+}
+
+/// Converts `count` floats to bf16 (round to nearest even), in parallel chunks for large inputs.
+package func convertToBFloat16(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<UInt16>, count: Int) {
+    let (src, dst) = (SendableConstPointer(source), SendablePointer(destination))
+    parallelChunks(count, minimumPerChunk: 65_536) { range in
+        for i in range { dst.base[i] = bfloat16Bits(of: src.base[i]) }
+    }
+}
+
+/// A row-major `[rows, columns]` matrix of bf16 bits, immutable after creation: the bf16 copy
+/// of a `Linear` weight (`[outputs, inputs]`), made once at load.
+package final class BFloat16Matrix: @unchecked Sendable {
+    /// Rows (a Linear's outputs).
+    package let rows: Int
+    /// Columns (a Linear's inputs).
+    package let columns: Int
+    /// The bits, `rows * columns`, never written after `init`.
+    package let storage: UnsafeMutableBufferPointer<UInt16>
+
+    /// Rounds a float matrix to bf16 (nearest even).
+    package convenience init(_ tensor: Tensor<Float>) {
+        precondition(tensor.rank == 2, "BFloat16Matrix: rank-2 tensor expected, got \(tensor.shape)")
+        self.init(rows: tensor.shape[0], columns: tensor.shape[1]) { out in
+            tensor.withUnsafeBufferPointer { p in
+                if let base = p.baseAddress, let dst = out.baseAddress { convertToBFloat16(base, dst, count: p.count) }
+            }
+        }
+    }
+
+    /// A matrix whose bits `fill` writes (every element).
+    package init(rows: Int, columns: Int, fill: (UnsafeMutableBufferPointer<UInt16>) -> Void) {
+        self.rows = rows
+        self.columns = columns
+        storage = .allocate(capacity: max(1, rows * columns))
+        storage.initialize(repeating: 0)
+        fill(UnsafeMutableBufferPointer(rebasing: storage[0..<(rows * columns)]))
+    }
+
+    deinit { storage.deallocate() }
+}
+
+// MARK: - oneDNN runtime
+
+/// The process's oneDNN engine and stream, and its cache of matmul primitives by shape.
+///
+/// Every execution happens under ``ComputePolicy``'s BLAS gate (one matrix product at a time
+/// per process, like OpenBLAS calls). Primitives are created under the cache's own lock,
+/// outside the gate (oneDNN's primitive creation is thread-safe; it never nests with the gate).
+package final class OneDNNRuntime: @unchecked Sendable {
+    /// The runtime, or nil when oneDNN could not create a CPU engine.
+    package static let shared: OneDNNRuntime? = OneDNNRuntime()
+
+    /// True when oneDNN can run bf16 matrix products on this CPU at a useful speed: its
+    /// effective ISA includes AVX-512 (avx512_core). Native bf16 instructions
+    /// (`avx512_bf16`, AMX) make it faster still; without them oneDNN emulates bf16 dot
+    /// products on AVX-512.
+    package static var supportsBFloat16: Bool {
+        guard shared != nil else { return false }
+        return isaIncludes(dnnl_cpu_isa_avx512_core)
+    }
+
+    /// True when the CPU has native bf16 dot-product instructions (avx512_core_bf16 or AMX).
+    package static var hasNativeBFloat16: Bool {
+        guard shared != nil else { return false }
+        return isaIncludes(dnnl_cpu_isa_avx512_core_bf16)
+    }
+
+    /// oneDNN's name for its effective ISA, e.g. `avx512_core_bf16`.
+    package static var isaName: String {
+        let isa = dnnl_get_effective_cpu_isa()
+        let names: [(dnnl_cpu_isa_t, String)] = [
+            (dnnl_cpu_isa_avx512_core_amx, "avx512_core_amx"), (dnnl_cpu_isa_avx512_core_bf16, "avx512_core_bf16"),
+            (dnnl_cpu_isa_avx512_core_vnni, "avx512_core_vnni"), (dnnl_cpu_isa_avx512_core, "avx512_core"),
+            (dnnl_cpu_isa_avx2_vnni, "avx2_vnni"), (dnnl_cpu_isa_avx2, "avx2"), (dnnl_cpu_isa_avx, "avx"),
+            (dnnl_cpu_isa_sse41, "sse41"),
+        ]
+        for (flag, name) in names where isa.rawValue & flag.rawValue == flag.rawValue { return name }
+        return "any"
+    }
+
+    private static func isaIncludes(_ flag: dnnl_cpu_isa_t) -> Bool {
+        dnnl_get_effective_cpu_isa().rawValue & flag.rawValue == flag.rawValue
+    }
+
+    private struct Key: Hashable {
+        let m: Int, n: Int, k: Int, bias: Bool
+    }
+
+    private let engine: dnnl_engine_t
+    private let stream: dnnl_stream_t
+    private let cacheLock = NSLock()
+    /// Primitives by shape; guarded by `cacheLock`. A nil value records a shape oneDNN refused.
+    private var primitives: [Key: dnnl_primitive_t?] = [:]
+
+    private init?() {
+        var engine: dnnl_engine_t?
+        guard dnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success, let engine else { return nil }
+        var stream: dnnl_stream_t?
+        guard dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue) == dnnl_success, let stream else {
+            dnnl_engine_destroy(engine)
+            return nil
+        }
+        self.engine = engine
+        self.stream = stream
+    }
+
+    /// The number of cached primitives (tests and the bench).
+    package var cachedPrimitiveCount: Int {
+        cacheLock.lock()
+        defer { cacheLock.unlock() }
+        return primitives.count
+    }
+
+    private static func descriptor(_ dims: [Int64], _ type: dnnl_data_type_t, _ strides: [Int64]) -> dnnl_memory_desc_t? {
+        var md = dnnl_memory_desc_t()
+        guard dnnl_memory_desc_init_by_strides(&md, Int32(dims.count), dims, type, strides) == dnnl_success else { return nil }
+        return md
+    }
+
+    private func memoryDescriptors(_ key: Key) -> (src: dnnl_memory_desc_t, weights: dnnl_memory_desc_t, bias: dnnl_memory_desc_t?, dst: dnnl_memory_desc_t)? {
+        let (m, n, k) = (Int64(key.m), Int64(key.n), Int64(key.k))
+        // src [M, K] bf16 row-major; weights [K, N] bf16 stored as the Linear's [N, K] (strides 1, K);
+        // dst [M, N] f32 row-major; bias [1, N] f32.
+        guard let src = Self.descriptor([m, k], dnnl_bf16, [k, 1]),
+            let weights = Self.descriptor([k, n], dnnl_bf16, [1, k]),
+            let dst = Self.descriptor([m, n], dnnl_f32, [n, 1])
+        else { return nil }
+        var bias: dnnl_memory_desc_t?
+        if key.bias {
+            guard let b = Self.descriptor([1, n], dnnl_f32, [n, 1]) else { return nil }
+            bias = b
+        }
+        return (src, weights, bias, dst)
+    }
+
+    /// The cached primitive for a shape, created on first use; nil when oneDNN refuses it.
+    private func primitive(_ key: Key) -> dnnl_primitive_t? {
+        cacheLock.lock()
+        defer { cacheLock.unlock() }
+        if let cached = primitives[key] { return cached }
+        var created: dnnl_primitive_t?
+        if let mds = memoryDescriptors(key) {
+            var (src, weights, dst) = (mds.src, mds.weights, mds.dst)
+            var desc = dnnl_matmul_desc_t()
+            let status: dnnl_status_t
+            if var bias = mds.bias {
+                status = dnnl_matmul_desc_init(&desc, &src, &weights, &bias, &dst)
+            } else {
+                status = dnnl_matmul_desc_init(&desc, &src, &weights, nil, &dst)
+            }
+            var pd: dnnl_primitive_desc_t?
+            if status == dnnl_success, dnnl_primitive_desc_create(&pd, &desc, nil, engine, nil) == dnnl_success, let pd {
+                var primitive: dnnl_primitive_t?
+                if dnnl_primitive_create(&primitive, pd) == dnnl_success { created = primitive }
+                dnnl_primitive_desc_destroy(pd)
+            }
+        }
+        primitives[key] = .some(created)
+        return created
+    }
+
+    /// `out[M, N] = bf16(x)[M, K] · weightᵀ + bias` with f32 accumulation. `x` is converted
+    /// into `scratch` (`M * K` elements). Returns false (writing nothing useful) when oneDNN
+    /// refuses the shape or a call fails; the caller then computes in fp32.
+    /// Holds the BLAS gate for the product, not while creating a new shape's primitive (see
+    /// ``ComputePolicy``).
+    package func linear(
+        _ x: UnsafePointer<UInt16>, rows m: Int, weight: BFloat16Matrix, bias: UnsafePointer<Float>?,
+        out: UnsafeMutablePointer<Float>
+    ) -> Bool {
+        let key = Key(m: m, n: weight.rows, k: weight.columns, bias: bias != nil)
+        // Created (JIT-compiled, the expensive part) under the cache lock only, so a new shape
+        // never holds the BLAS gate that every other caller's products wait on.
+        guard let primitive = primitive(key), let mds = memoryDescriptors(key) else { return false }
+        return ComputePolicy.withBLAS {
+            omp_set_num_threads(Int32(ComputePolicy.threadCount))
+            var memories: [dnnl_memory_t] = []
+            defer { for memory in memories { dnnl_memory_destroy(memory) } }
+            func memory(_ md: dnnl_memory_desc_t, _ handle: UnsafeRawPointer) -> dnnl_memory_t? {
+                var md = md
+                var memory: dnnl_memory_t?
+                guard dnnl_memory_create(&memory, &md, engine, UnsafeMutableRawPointer(mutating: handle)) == dnnl_success,
+                    let memory
+                else { return nil }
+                memories.append(memory)
+                return memory
+            }
+            guard let weightBase = weight.storage.baseAddress,
+                let src = memory(mds.src, x), let wts = memory(mds.weights, weightBase), let dst = memory(mds.dst, out)
+            else { return false }
+            var args = [
+                dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: src), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: wts),
+                dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: dst),
+            ]
+            if let bias, let biasMD = mds.bias {
+                guard let b = memory(biasMD, bias) else { return false }
+                args.append(dnnl_exec_arg_t(arg: DNNL_ARG_BIAS, memory: b))
+            }
+            guard dnnl_primitive_execute(primitive, stream, Int32(args.count), args) == dnnl_success else { return false }
+            return dnnl_stream_wait(stream) == dnnl_success
+        }
+    }
+}
+
+// MARK: - bf16 linear
+
+/// `out[M, N] = x[M, K] · Wᵀ + bias` in bf16 with f32 accumulation: `x` rounded to bf16 per
+/// call, `weight` the bf16 copy made at load. Returns false when oneDNN cannot run the product
+/// (no runtime, refused shape); the caller then computes in fp32.
+package func bfloat16Linear(
+    _ x: UnsafePointer<Float>, rows m: Int, weight: BFloat16Matrix, bias: UnsafePointer<Float>?,
+    out: UnsafeMutablePointer<Float>
+) -> Bool {
+    guard let runtime = OneDNNRuntime.shared else { return false }
+    if m == 0 || weight.rows == 0 { return true }
+    let k = weight.columns
+    let scratch = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, m * k))
+    defer { scratch.deallocate() }
+    convertToBFloat16(x, scratch, count: m * k)
+    return runtime.linear(scratch, rows: m, weight: weight, bias: bias, out: out)
+}
+
+/// Plain twin of ``bfloat16Linear``: `x` rounded to bf16 (nearest even), products of the exact
+/// bf16 values accumulated in Double, then the f32 bias added. Used by tests.
+package func bfloat16LinearReference(
+    _ x: UnsafePointer<Float>, rows m: Int, weight: BFloat16Matrix, bias: UnsafePointer<Float>?,
+    out: UnsafeMutablePointer<Float>
+) {
+    let (n, k) = (weight.rows, weight.columns)
+    for i in 0..<m {
+        for j in 0..<n {
+            var sum: Double = 0
+            for p in 0..<k {
+                let a = Double(floatFromBFloat16Bits(bfloat16Bits(of: x[i * k + p])))
+                let b = Double(floatFromBFloat16Bits(weight.storage[j * k + p]))
+                sum += a * b
+            }
+            out[i * n + j] = Float(sum) + (bias?[j] ?? 0)
+        }
+    }
+}

@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""FourM vs PyTorch on the 4M-21_B encoder + decoder pass, fp32 and bf16, in one run.
+
+The PyTorch side is a 4M-21_B-shaped encoder-decoder written with plain torch ops in the
+4M reference's style (LayerNorm without bias, qkv/proj/MLP without bias, SwiGLU MLP of
+width 2048, explicit q·kᵀ softmax ·v attention, 12 heads), random weights: 196 rgb patch
+tokens in, 196 decoder queries over the 196-token context out, 8192-way logits. bf16 is
+`torch.autocast('cpu', dtype=torch.bfloat16)`.
+
+The FourM side is `fourm-bench --only pass --precision both --json …` (its own interleaved
+fp32/bf16 measurement on the random 4M-21_B checkpoint). Rounds alternate PyTorch and FourM,
+so load changes of a shared machine hit both; each figure is the minimum over all rounds.
+
+Run it with OMP_WAIT_POLICY=passive exported so that both sides' OpenMP threads behave alike
+(FourM's executables set it for themselves when it is unset; see Documentation/Performance.md).
+The PyTorch model is a shape-equivalent stand-in, not the 4M reference code.
+
+usage: OMP_WAIT_POLICY=passive python3 scripts/bench-vs-pytorch.py [--rounds 3] [--threads 2] [--bench .build/release/fourm-bench]
+"""
+import argparse, json, subprocess, tempfile, time, os
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+D, H, HIDDEN, N, M, VOCAB, DEPTH = 768, 12, 2048, 196, 196, 8192, 12
+
+
+class Attention(nn.Module):
+    def __init__(self, cross=False):
+        super().__init__()
+        self.cross = cross
+        if cross:
+            self.q = nn.Linear(D, D, bias=False)
+            self.kv = nn.Linear(D, 2 * D, bias=False)
+        else:
+            self.qkv = nn.Linear(D, 3 * D, bias=False)
+        self.proj = nn.Linear(D, D, bias=False)
+
+    def forward(self, x, context=None):
+        b, n, _ = x.shape
+        if self.cross:
+            q = self.q(x).reshape(b, n, H, D // H).transpose(1, 2)
+            kv = self.kv(context).reshape(b, context.shape[1], 2, H, D // H).permute(2, 0, 3, 1, 4)
+            k, v = kv[0], kv[1]
+        else:
+            qkv = self.qkv(x).reshape(b, n, 3, H, D // H).permute(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+        attn = (q @ k.transpose(-2, -1)) * (D // H) ** -0.5
+        attn = attn.softmax(dim=-1)
+        return self.proj((attn @ v).transpose(1, 2).reshape(b, n, D))
+
+
+class SwiGLU(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(D, HIDDEN, bias=False)
+        self.fc3 = nn.Linear(D, HIDDEN, bias=False)
+        self.fc2 = nn.Linear(HIDDEN, D, bias=False)
+
+    def forward(self, x):
+        return self.fc2(F.silu(self.fc1(x)) * self.fc3(x))
+
+
+class Block(nn.Module):
+    def __init__(self, decoder=False):
+        super().__init__()
+        self.decoder = decoder
+        self.norm1 = nn.LayerNorm(D, eps=1e-6, bias=False)
+        self.attn = Attention()
+        if decoder:
+            self.query_norm = nn.LayerNorm(D, eps=1e-6, bias=False)
+            self.context_norm = nn.LayerNorm(D, eps=1e-6, bias=False)
+            self.cross = Attention(cross=True)
+        self.norm2 = nn.LayerNorm(D, eps=1e-6, bias=False)
+        self.mlp = SwiGLU()
+
+    def forward(self, x, context=None):
+        x = x + self.attn(self.norm1(x))
+        if self.decoder:
+            x = x + self.cross(self.query_norm(x), self.context_norm(context))
+        return x + self.mlp(self.norm2(x))
+
+
+class FourMB(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.patch = nn.Linear(768, D)
+        self.encoder = nn.ModuleList([Block() for _ in range(DEPTH)])
+        self.encoder_norm = nn.LayerNorm(D, eps=1e-6, bias=False)
+        self.proj_context = nn.Linear(D, D)
+        self.decoder = nn.ModuleList([Block(decoder=True) for _ in range(DEPTH)])
+        self.decoder_norm = nn.LayerNorm(D, eps=1e-6, bias=False)
+        self.to_logits = nn.Linear(D, VOCAB, bias=False)
+
+    def forward(self, patches, queries):
+        x = self.patch(patches)
+        for block in self.encoder:
+            x = block(x)
+        context = self.proj_context(self.encoder_norm(x))
+        y = queries
+        for block in self.decoder:
+            y = block(y, context)
+        return self.to_logits(self.decoder_norm(y))
+
+
+def torch_times(model, patches, queries, repeats):
+    out = {}
+    for name, ctx in [("fp32", None), ("bf16", torch.bfloat16)]:
+        samples = []
+        for i in range(repeats + 1):
+            t0 = time.perf_counter()
+            with torch.inference_mode():
+                if ctx is None:
+                    model(patches, queries)
+                else:
+                    with torch.autocast("cpu", dtype=ctx):
+                        model(patches, queries)
+            if i > 0:  # the first call is a warm-up
+                samples.append(time.perf_counter() - t0)
+        out[name] = min(samples)
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--bench", default=".build/release/fourm-bench")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    model = FourMB().eval()
+    for p in model.parameters():
+        nn.init.uniform_(p, -0.035, 0.035)
+    patches, queries = torch.randn(1, N, 768), torch.randn(1, M, D)
+    best = {}
+    for r in range(args.rounds):
+        t = torch_times(model, patches, queries, repeats=3)
+        for k, v in t.items():
+            best["torch " + k] = min(best.get("torch " + k, 1e9), v)
+        with tempfile.NamedTemporaryFile(suffix=".json") as f:
+            subprocess.run([args.bench, "--only", "pass", "--precision", "both", "--json", f.name], check=True, stdout=subprocess.DEVNULL)
+            cases = json.load(open(f.name))["cases"]
+        for c in cases:
+            if "encoder + decoder pass" in c["name"]:
+                key = "fourm " + ("bf16" if "[bf16]" in c["name"] else "fp32")
+                best[key] = min(best.get(key, 1e9), c["min_s"])
+        print(f"round {r + 1}: " + ", ".join(f"{k} {v:.3f} s" for k, v in sorted(best.items())), flush=True)
+    print(f"\nminimum over {args.rounds} interleaved rounds, {args.threads} threads, torch {torch.__version__}")
+    print("| 4M-21_B encoder + decoder pass | fp32 | bf16 | bf16/fp32 |")
+    print("|---|---|---|---|")
+    for who in ["fourm", "torch"]:
+        a, b = best[who + " fp32"], best[who + " bf16"]
+        print(f"| {'FourM' if who == 'fourm' else 'PyTorch (autocast for bf16)'} | {a:.3f} s | {b:.3f} s | {b / a:.2f} |")
+    print(f"| FourM / PyTorch | {best['fourm fp32'] / best['torch fp32']:.2f} | {best['fourm bf16'] / best['torch bf16']:.2f} | |")
+
+
+if __name__ == "__main__":
+    main()
