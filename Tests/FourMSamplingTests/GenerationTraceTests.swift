@@ -34,9 +34,9 @@ import Testing
         if let key = settings["key"] as? String, let batch = settings["dense_batch_size"] as? NSNumber {
             let result = try generateSamDense(model, dictionary: dictionary, schedule: schedule, batchSize: batch.intValue, key: Modality(rawValue: key),
                                               options: options, randomness: replay) { report in
-                self.check(report, f, atol: atol, rtol: rtol)
+                TraceChecks.checkStep(report, f, atol: atol, rtol: rtol)
             }
-            try checkOutputs(f, result)
+            try TraceChecks.checkOutputs(f, result)
             return
         }
         let run = GenerationRun(predictor: model, dictionary: dictionary, schedule: schedule, options: options, randomness: replay)
@@ -45,13 +45,13 @@ import Testing
             guard index < schedule.count else { break }
             let p = String(format: "step%02d", index)
             let before = try #require(run.dictionary[schedule[index].target])
-            try expectState(before, f, "\(p).before")
+            try TraceChecks.expectState(before, f, "\(p).before")
             guard let report = try run.next() else { break }
-            check(report, f, atol: atol, rtol: rtol)
+            TraceChecks.checkStep(report, f, atol: atol, rtol: rtol)
             let after = try #require(run.dictionary[schedule[index].target])
-            try expectState(after, f, "\(p).after")
+            try TraceChecks.expectState(after, f, "\(p).after")
         }
-        try checkOutputs(f, run.dictionary)
+        try TraceChecks.checkOutputs(f, run.dictionary)
     }
 
     /// The referee itself: only a draw within tolerance of a boundary is a near-tie.
@@ -77,73 +77,6 @@ import Testing
         // p = 0.5 + 1e-6 is not.
         #expect(referee.nearTie(draw(0.1, filter: SamplingFilter(topP: 0.6)), row: 0, ours: 1, reference: 0) == nil)
         #expect(referee.nearTie(draw(0.1, filter: SamplingFilter(topP: 0.5 + 1e-6)), row: 0, ours: 1, reference: 0) != nil)
-    }
-
-    // MARK: checks
-
-    func check(_ report: StepReport, _ f: CaseTensors, atol: Float, rtol: Float) {
-        let p = String(format: "step%02d", report.index)
-        let name = f.object["name"] as? String ?? "?"
-        do {
-            if f.has("\(p).candidate_positions") {
-                #expect(report.candidatePositions.flatMap { $0.map(Int32.init) } == (try f.int("\(p).candidate_positions")).scalars, "\(name) \(p).candidate_positions")
-            }
-            if f.has("\(p).samples") {
-                #expect(report.samples == (try f.int("\(p).samples")).scalars, "\(name) \(p).samples")
-                expectClose(report.probabilities, try f.float("\(p).sampled_probs").scalars, atol: atol, rtol: rtol, "\(name) \(p).sampled_probs")
-            }
-            if f.has("\(p).selected_positions") {
-                let t = try f.int("\(p).selected_positions")
-                let expected = (0..<t.shape[0]).map { b in Set((0..<t.shape[1]).map { Int(t[b, $0]) }) }
-                #expect(report.committedPositions.map(Set.init) == expected, "\(name) \(p).selected_positions")
-            }
-            if let logits = report.logits {
-                let prefix = f.has("\(p).logits.argmax") ? "\(p).logits" : "\(p).ar_logits"
-                try f.checkLogits(prefix: prefix, rows: logits, atol: atol, rtol: rtol)
-            }
-            if report.passLogits.count == 2, f.has("\(p).logits_cond.argmax") {
-                for (k, role) in ["cond", "uncond"].enumerated() {
-                    let maxes = rowMax(report.passLogits[k])
-                    expectClose(maxes.values, try f.float("\(p).logits_\(role).max").scalars, atol: atol, rtol: rtol, "\(name) \(p).logits_\(role).max")
-                }
-            }
-            if f.has("\(p).ar_out") {
-                #expect(report.generatedSequence.flatMap { $0 } == (try f.int("\(p).ar_out")).scalars, "\(name) \(p).ar_out")
-            }
-        } catch {
-            Issue.record("\(name) \(p): \(error)")
-        }
-    }
-
-    func rowMax(_ rows: Tensor<Float>) -> (values: [Float], indices: [Int32], logSumExp: [Float]) {
-        let v = rows.shape.last ?? 1
-        let values = rows.scalars
-        var maxes: [Float] = [], indices: [Int32] = [], lse: [Float] = []
-        for r in 0..<(values.count / v) {
-            let row = values[(r * v)..<((r + 1) * v)]
-            var best = row.startIndex
-            for j in row.indices where row[j] > row[best] { best = j }
-            maxes.append(row[best])
-            indices.append(Int32(best - row.startIndex))
-            lse.append(row[best] + Float(Foundation.log(row.reduce(0.0) { $0 + Foundation.exp(Double($1 - row[best])) })))
-        }
-        return (maxes, indices, lse)
-    }
-
-    func expectState(_ state: ModalityState, _ f: CaseTensors, _ prefix: String) throws {
-        guard f.has("\(prefix).tensor") else { return }
-        let name = f.object["name"] as? String ?? "?"
-        #expect(state.tokens?.scalars == (try f.int("\(prefix).tensor")).scalars, "\(name) \(prefix).tensor")
-        #expect(state.inputMask.scalars == (try f.bool("\(prefix).input_mask")).scalars, "\(name) \(prefix).input_mask")
-        #expect(state.targetMask.scalars == (try f.bool("\(prefix).target_mask")).scalars, "\(name) \(prefix).target_mask")
-    }
-
-    func checkOutputs(_ f: CaseTensors, _ dictionary: ModalityDictionary) throws {
-        for key in f.keys where key.hasPrefix("out.") && key.hasSuffix(".tensor") {
-            let m = String(key.dropFirst(4).dropLast(7))
-            let state = try #require(dictionary[Modality(rawValue: m)], "output \(m) missing")
-            try expectState(state, f, "out.\(m)")
-        }
     }
 
     // MARK: inputs
@@ -174,8 +107,8 @@ import Testing
         let conditionOrders = settings["cond_dicts_order"] as? [[String]] ?? []
         let conditions = try conditionOrders.enumerated().map { try f.modalityDictionary(prefix: "in.cond\($0.offset)", order: $0.element) }
         let result = try generateMultiGuided(model, unconditional: unconditional, conditions: conditions, schedule: schedule, options: options, randomness: replay) { report in
-            self.check(report, f, atol: atol, rtol: rtol)
+            TraceChecks.checkStep(report, f, atol: atol, rtol: rtol)
         }
-        try checkOutputs(f, result)
+        try TraceChecks.checkOutputs(f, result)
     }
 }

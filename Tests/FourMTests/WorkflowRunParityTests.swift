@@ -10,7 +10,7 @@ import Testing
 /// the recorded initial dictionary and schedule), then replayed step by step. Logits at the
 /// manifest's atol/rtol (1e-4 / 1e-4: float32 accumulation order over the tiny model's 2+2
 /// blocks, 20× the measured float32-vs-float64 gap); sampled probabilities at that tolerance
-/// propagated through `1/τ` (``expectProbabilities(_:_:temperature:atol:rtol:_:)``); tokens,
+/// propagated through `1/τ` (`TraceChecks.ProbabilityBound.throughTemperature`); tokens,
 /// positions, masks and every generated sequence exact.
 @Suite struct WorkflowRunParityTests {
     static let cases = Fixtures.cases.compactMap { c -> String? in
@@ -52,60 +52,11 @@ import Testing
         while run.completedSteps < schedule.count {
             let index = run.completedSteps
             let p = String(format: "step%02d", index)
-            try expectState(try #require(run.dictionary[schedule[index].target]), f, "\(p).before")
+            try TraceChecks.expectState(try #require(run.dictionary[schedule[index].target]), f, "\(p).before")
             guard let report = try run.next() else { break }
-            check(report, f, atol: atol, rtol: rtol)
-            try expectState(try #require(run.dictionary[schedule[index].target]), f, "\(p).after")
+            TraceChecks.checkStep(report, f, atol: atol, rtol: rtol, probabilities: .throughTemperature)
+            try TraceChecks.expectState(try #require(run.dictionary[schedule[index].target]), f, "\(p).after")
         }
-        for key in f.keys where key.hasPrefix("out.") && key.hasSuffix(".tensor") {
-            let m = String(key.dropFirst(4).dropLast(7))
-            try expectState(try #require(run.dictionary[Modality(rawValue: m)], "output \(m) missing"), f, "out.\(m)")
-        }
-    }
-
-    func check(_ report: StepReport, _ f: CaseTensors, atol: Float, rtol: Float) {
-        let p = String(format: "step%02d", report.index)
-        let name = f.object["name"] as? String ?? "?"
-        do {
-            if f.has("\(p).candidate_positions") {
-                #expect(report.candidatePositions.flatMap { $0.map(Int32.init) } == (try f.int("\(p).candidate_positions")).scalars, "\(name) \(p).candidate_positions")
-            }
-            if f.has("\(p).samples") {
-                #expect(report.samples == (try f.int("\(p).samples")).scalars, "\(name) \(p).samples")
-                expectProbabilities(report.probabilities, try f.float("\(p).sampled_probs").scalars, temperature: report.step.temperature, atol: atol, rtol: rtol, "\(name) \(p).sampled_probs")
-            }
-            if let logits = report.logits {
-                let prefix = f.has("\(p).logits.argmax") ? "\(p).logits" : "\(p).ar_logits"
-                if f.has("\(prefix).argmax") { try f.checkLogits(prefix: prefix, rows: logits, atol: atol, rtol: rtol) }
-            }
-            if f.has("\(p).ar_out") {
-                #expect(report.generatedSequence.flatMap { $0 } == (try f.int("\(p).ar_out")).scalars, "\(name) \(p).ar_out")
-            }
-        } catch {
-            Issue.record("\(name) \(p): \(error)")
-        }
-    }
-
-    /// Sampled probabilities are `softmax(logits / τ)`: a logit error of up to `atol` on each
-    /// of two competing tokens moves `p` by about `p(1 − p)·2·atol/τ`, which at the demo's
-    /// τ = 0.01 is 100× the logit tolerance. So each probability gets `atol + rtol·p` plus that
-    /// propagated logit tolerance; the sampled ids themselves are compared exactly elsewhere.
-    func expectProbabilities(_ mine: [Float], _ expected: [Float], temperature: Double, atol: Float, rtol: Float, _ label: String) {
-        #expect(mine.count == expected.count, "\(label): \(mine.count) values, expected \(expected.count)")
-        let tau = Float(max(abs(temperature), 1e-10))
-        var bad: [String] = []
-        for (i, (a, e)) in zip(mine, expected).enumerated() {
-            let bound = atol + rtol * abs(e) + e * (1 - e) * 2 * atol / tau
-            if !(abs(a - e) <= bound) { bad.append("\(i): got \(a), expected \(e) (bound \(bound))") }
-        }
-        #expect(bad.isEmpty, "\(label): \(bad.count) off; \(bad.prefix(3).joined(separator: "; "))")
-    }
-
-    func expectState(_ state: ModalityState, _ f: CaseTensors, _ prefix: String) throws {
-        guard f.has("\(prefix).tensor") else { return }
-        let name = f.object["name"] as? String ?? "?"
-        #expect(state.tokens?.scalars == (try f.int("\(prefix).tensor")).scalars, "\(name) \(prefix).tensor")
-        #expect(state.inputMask.scalars == (try f.bool("\(prefix).input_mask")).scalars, "\(name) \(prefix).input_mask")
-        #expect(state.targetMask.scalars == (try f.bool("\(prefix).target_mask")).scalars, "\(name) \(prefix).target_mask")
+        try TraceChecks.checkOutputs(f, run.dictionary)
     }
 }
