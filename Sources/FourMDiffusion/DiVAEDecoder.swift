@@ -82,10 +82,10 @@ public struct DiVAEDecoder: Sendable {
         do throws(WeightError) {
             switch preset {
             case .patchedUNet(let p):
-                network = .unet(try PatchedUNet(store, prefix: "decoder", preset: p, channels: config.channels,
+                network = .unet(try PatchedUNet(store.scoped("decoder"), preset: p, channels: config.channels,
                                                 conditionChannels: config.latentDim))
             case .uvit(let p):
-                network = .uvit(try UViT(store, prefix: "decoder", preset: p, channels: config.channels,
+                network = .uvit(try UViT(store.scoped("decoder"), preset: p, channels: config.channels,
                                          conditionChannels: config.latentDim))
             }
         } catch {

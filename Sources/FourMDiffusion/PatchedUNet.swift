@@ -1,33 +1,5 @@
 import FourMTensor
 
-/// Guided-diffusion `ResBlock` without scale-shift norm (spec/tokenizers.md 5.5), keys `…{j}.0.*`:
-/// `h = conv(SiLU(GN(x))) + Linear(SiLU(temb)); h = conv(SiLU(GN(h))); return skip(x) + h`.
-struct UNetResBlock: Sendable {
-    let inNorm: GroupNorm
-    let inConv: Conv2d
-    let embedding: Linear
-    let outNorm: GroupNorm
-    let outConv: Conv2d
-    let skip: Conv2d?
-
-    init(_ store: some TensorSource, _ prefix: String, inputs: Int, outputs: Int, embeddingDim: Int) throws(WeightError) {
-        inNorm = try GroupNorm(store, "\(prefix).in_layers.0", channels: inputs)
-        inConv = try Conv2d(store, "\(prefix).in_layers.2", inputs: inputs, outputs: outputs, kernel: 3, padding: 1)
-        embedding = try loadLinear(store, "\(prefix).emb_layers.1", inputs: embeddingDim, outputs: outputs)
-        outNorm = try GroupNorm(store, "\(prefix).out_layers.0", channels: outputs)
-        outConv = try Conv2d(store, "\(prefix).out_layers.3", inputs: outputs, outputs: outputs, kernel: 3, padding: 1)
-        skip = inputs == outputs ? nil : try Conv2d(store, "\(prefix).skip_connection", inputs: inputs, outputs: outputs, kernel: 1)
-    }
-
-    /// x: `[B, C_in, h, w]`, activatedEmbedding: SiLU(temb) `[1, E]` → `[B, C_out, h, w]`.
-    func callAsFunction(_ x: Tensor<Float>, activatedEmbedding: Tensor<Float>, _ scratch: ConvolutionScratch) -> Tensor<Float> {
-        var h = inConv(inNorm(x, silu: true), scratch)
-        h = h.addingChannelBias(embedding(activatedEmbedding))
-        h = outConv(outNorm(h, silu: true), scratch)
-        return (skip.map { $0(x, scratch) } ?? x) + h
-    }
-}
-
 /// Guided-diffusion `AttentionBlock` with the legacy QKV order (spec/tokenizers.md 5.5), keys
 /// `…{j}.1.{norm, qkv, proj_out}`. The `qkv` rows are reordered once at load from the legacy
 /// `[head][q|k|v][ch]` layout to `[q|k|v][head][ch]`, so one fused projection feeds the
@@ -38,10 +10,10 @@ struct UNetAttentionBlock: Sendable {
     let proj: Linear
     let heads: Int
 
-    init(_ store: some TensorSource, _ prefix: String, channels: Int, heads: Int) throws(WeightError) {
-        norm = try GroupNorm(store, "\(prefix).norm", channels: channels)
-        var weight = try store.tensor("\(prefix).qkv.weight", shape: [3 * channels, channels, 1]).reshaped([3 * channels, channels])
-        var bias = try store.tensor("\(prefix).qkv.bias", shape: [3 * channels])
+    init(_ source: some TensorSource, channels: Int, heads: Int) throws(WeightError) {
+        norm = try GroupNorm(source.scoped("norm"), channels: channels)
+        var weight = try source.tensor("qkv.weight", shape: [3 * channels, channels, 1]).reshaped([3 * channels, channels])
+        var bias = try source.tensor("qkv.bias", shape: [3 * channels])
         if heads > 1 {
             let ch = channels / heads
             var order = [Int32](repeating: 0, count: 3 * channels)
@@ -56,8 +28,8 @@ struct UNetAttentionBlock: Sendable {
         }
         qkv = Linear(weight: weight, bias: bias)
         proj = Linear(
-            weight: try store.tensor("\(prefix).proj_out.weight", shape: [channels, channels, 1]).reshaped([channels, channels]),
-            bias: try store.tensor("\(prefix).proj_out.bias", shape: [channels]))
+            weight: try source.tensor("proj_out.weight", shape: [channels, channels, 1]).reshaped([channels, channels]),
+            bias: try source.tensor("proj_out.bias", shape: [channels]))
         self.heads = heads
     }
 
@@ -74,7 +46,7 @@ struct UNetAttentionBlock: Sendable {
 /// One layer of a `TimestepEmbedSequential` of the UNet.
 enum UNetLayer: Sendable {
     case conv(Conv2d)
-    case residual(UNetResBlock)
+    case residual(ResNetBlock)
     case attention(UNetAttentionBlock)
     case upsample(Upsample2x)
 
@@ -105,61 +77,61 @@ struct PatchedUNet: Sendable {
     let outNorm: GroupNorm
     let outConv: Conv2d
 
-    init(_ store: some TensorSource, prefix: String, preset p: PatchedUNetPreset, channels: Int, conditionChannels: Int)
-        throws(WeightError)
-    {
+    /// Loads the network from a source scoped to the checkpoint's `decoder`.
+    init(_ source: some TensorSource, preset p: PatchedUNetPreset, channels: Int, conditionChannels: Int) throws(WeightError) {
         preset = p
         self.channels = channels
         self.conditionChannels = conditionChannels
         let mc = p.modelChannels
         let embeddingDim = 4 * mc
         let patchArea = p.patchSize * p.patchSize
-        timeEmbed0 = try loadLinear(store, "\(prefix).time_embed.0", inputs: mc, outputs: embeddingDim)
-        timeEmbed2 = try loadLinear(store, "\(prefix).time_embed.2", inputs: embeddingDim, outputs: embeddingDim)
+        timeEmbed0 = try Linear(source.scoped("time_embed.0"), inputs: mc, outputs: embeddingDim, bias: true)
+        timeEmbed2 = try Linear(source.scoped("time_embed.2"), inputs: embeddingDim, outputs: embeddingDim, bias: true)
+        func residual(_ at: String, inputs: Int, outputs: Int) throws(WeightError) -> UNetLayer {
+            .residual(try ResNetBlock(source.scoped(at), keys: .guidedDiffusion, inputs: inputs, outputs: outputs, embeddingDim: embeddingDim))
+        }
+        func attention(_ at: String, channels: Int) throws(WeightError) -> UNetLayer {
+            .attention(try UNetAttentionBlock(source.scoped(at), channels: channels, heads: p.heads(channels: channels)))
+        }
 
         var ch = p.channelMult[0] * mc
         let inputChannels = ch
-        var input: [[UNetLayer]] = [[.conv(try Conv2d(store, "\(prefix).input_blocks.0.0", inputs: channels * patchArea + conditionChannels,
+        var input: [[UNetLayer]] = [[.conv(try Conv2d(source.scoped("input_blocks.0.0"), inputs: channels * patchArea + conditionChannels,
                                                         outputs: ch, kernel: 3, padding: 1))]]
         var stackChannels = [ch]
         var ds = 1
         for (level, mult) in p.channelMult.enumerated() {
             for _ in 0..<p.numResBlocks {
-                let at = "\(prefix).input_blocks.\(input.count)"
-                var layers: [UNetLayer] = [.residual(try UNetResBlock(store, "\(at).0", inputs: ch, outputs: mult * mc, embeddingDim: embeddingDim))]
+                let at = "input_blocks.\(input.count)"
+                var layers: [UNetLayer] = [try residual("\(at).0", inputs: ch, outputs: mult * mc)]
                 ch = mult * mc
-                if p.attentionResolutions.contains(ds) {
-                    layers.append(.attention(try UNetAttentionBlock(store, "\(at).1", channels: ch, heads: p.heads(channels: ch))))
-                }
+                if p.attentionResolutions.contains(ds) { layers.append(try attention("\(at).1", channels: ch)) }
                 input.append(layers)
                 stackChannels.append(ch)
             }
             if level != p.channelMult.count - 1 {
-                let at = "\(prefix).input_blocks.\(input.count)"
-                input.append([.conv(try Conv2d(store, "\(at).0.op", inputs: ch, outputs: ch, kernel: 3, stride: 2, padding: 1))])
+                input.append([.conv(try Conv2d(source.scoped("input_blocks.\(input.count).0.op"), inputs: ch, outputs: ch, kernel: 3, stride: 2,
+                                               padding: 1))])
                 stackChannels.append(ch)
                 ds *= 2
             }
         }
         inputBlocks = input
         middleBlock = [
-            .residual(try UNetResBlock(store, "\(prefix).middle_block.0", inputs: ch, outputs: ch, embeddingDim: embeddingDim)),
-            .attention(try UNetAttentionBlock(store, "\(prefix).middle_block.1", channels: ch, heads: p.heads(channels: ch))),
-            .residual(try UNetResBlock(store, "\(prefix).middle_block.2", inputs: ch, outputs: ch, embeddingDim: embeddingDim)),
+            try residual("middle_block.0", inputs: ch, outputs: ch),
+            try attention("middle_block.1", channels: ch),
+            try residual("middle_block.2", inputs: ch, outputs: ch),
         ]
         var output: [[UNetLayer]] = []
         for (level, mult) in p.channelMult.enumerated().reversed() {
             for i in 0...p.numResBlocks {
-                let at = "\(prefix).output_blocks.\(output.count)"
+                let at = "output_blocks.\(output.count)"
                 let skipChannels = stackChannels.removeLast()
-                var layers: [UNetLayer] = [.residual(try UNetResBlock(store, "\(at).0", inputs: ch + skipChannels, outputs: mc * mult,
-                                                                       embeddingDim: embeddingDim))]
+                var layers: [UNetLayer] = [try residual("\(at).0", inputs: ch + skipChannels, outputs: mc * mult)]
                 ch = mc * mult
-                if p.attentionResolutions.contains(ds) {
-                    layers.append(.attention(try UNetAttentionBlock(store, "\(at).1", channels: ch, heads: p.heads(channels: ch))))
-                }
+                if p.attentionResolutions.contains(ds) { layers.append(try attention("\(at).1", channels: ch)) }
                 if level > 0 && i == p.numResBlocks {
-                    let conv = try Conv2d(store, "\(at).\(layers.count).conv", inputs: ch, outputs: ch, kernel: 3, padding: 1)
+                    let conv = try Conv2d(source.scoped("\(at).\(layers.count).conv"), inputs: ch, outputs: ch, kernel: 3, padding: 1)
                     layers.append(.upsample(Upsample2x(conv: conv)))
                     ds /= 2
                 }
@@ -167,8 +139,8 @@ struct PatchedUNet: Sendable {
             }
         }
         outputBlocks = output
-        outNorm = try GroupNorm(store, "\(prefix).out.0", channels: ch)
-        outConv = try Conv2d(store, "\(prefix).out.2", inputs: inputChannels, outputs: channels * patchArea, kernel: 3, padding: 1)
+        outNorm = try GroupNorm(source.scoped("out.0"), channels: ch)
+        outConv = try Conv2d(source.scoped("out.2"), inputs: inputChannels, outputs: channels * patchArea, kernel: 3, padding: 1)
     }
 
     /// The factor image sides must be multiples of: `P · 2^(levels − 1)`.

@@ -46,9 +46,9 @@ package enum RandomDiVAE {
         do {
             switch preset {
             case .patchedUNet(let p):
-                _ = try PatchedUNet(source, prefix: "decoder", preset: p, channels: channels, conditionChannels: latentDim)
+                _ = try PatchedUNet(source.scoped("decoder"), preset: p, channels: channels, conditionChannels: latentDim)
             case .uvit(let p):
-                _ = try UViT(source, prefix: "decoder", preset: p, channels: channels, conditionChannels: latentDim)
+                _ = try UViT(source.scoped("decoder"), preset: p, channels: channels, conditionChannels: latentDim)
             }
         } catch {
             preconditionFailure("random weights cannot fail to load: \(error)")
@@ -75,9 +75,9 @@ package enum RandomDiVAE {
         do {
             switch preset {
             case .patchedUNet(let p):
-                return .unet(try PatchedUNet(source, prefix: "decoder", preset: p, channels: channels, conditionChannels: latentDim))
+                return .unet(try PatchedUNet(source.scoped("decoder"), preset: p, channels: channels, conditionChannels: latentDim))
             case .uvit(let p):
-                return .uvit(try UViT(source, prefix: "decoder", preset: p, channels: channels, conditionChannels: latentDim))
+                return .uvit(try UViT(source.scoped("decoder"), preset: p, channels: channels, conditionChannels: latentDim))
             }
         } catch {
             preconditionFailure("random weights cannot fail to load: \(error)")
@@ -174,6 +174,16 @@ extension Conv2d {
     }
 }
 
+extension ResNetBlock {
+    /// Forward FLOPs of the block's convolutions at `height × width` (batch 1).
+    func flops(height: Int, width: Int) -> Double {
+        var (h, w) = (height, width)
+        var total = conv1.flops(&h, &w) + conv2.flops(&h, &w)
+        if let s = shortcut { total += s.flops(&h, &w) }
+        return total
+    }
+}
+
 extension PatchedUNet {
     /// Forward FLOPs of one call at `height × width` (batch 1).
     func forwardFLOPs(height: Int, width: Int) -> Double {
@@ -186,10 +196,7 @@ extension PatchedUNet {
                 h *= 2
                 w *= 2
                 total += u.conv.flops(&h, &w)
-            case .residual(let r):
-                var (h2, w2) = (h, w)
-                total += r.inConv.flops(&h2, &w2) + r.outConv.flops(&h2, &w2)
-                if let s = r.skip { total += s.flops(&h2, &w2) }
+            case .residual(let r): total += r.flops(height: h, width: w)
             case .attention(let a):
                 let (t, c) = (Double(h * w), Double(a.proj.outputs))
                 total += 2 * t * c * 3 * c + 4 * t * t * c + 2 * t * c * c
@@ -208,13 +215,8 @@ extension UViT {
     func forwardFLOPs(height: Int, width: Int) -> Double {
         var (h, w) = (height / preset.patchSize, width / preset.patchSize)
         var total = 2 * Double(convIn.weight.shape[0] * convIn.weight.shape[1]) * Double(h * w)
-        func resnet(_ r: ResnetBlock2D) {
-            var (h2, w2) = (h, w)
-            total += r.conv1.flops(&h2, &w2) + r.conv2.flops(&h2, &w2)
-            if let s = r.shortcut { total += s.flops(&h2, &w2) }
-        }
         for block in downBlocks {
-            block.resnets.forEach(resnet)
+            for r in block.resnets { total += r.flops(height: h, width: w) }
             if let d = block.downsampler { total += d.flops(&h, &w) }
         }
         if let d = downsampleMid { total += d.flops(&h, &w) }
@@ -229,7 +231,7 @@ extension UViT {
             total += u.conv.flops(&h, &w)
         }
         for block in upBlocks {
-            block.resnets.forEach(resnet)
+            for r in block.resnets { total += r.flops(height: h, width: w) }
             if let u = block.upsampler {
                 h *= 2
                 w *= 2

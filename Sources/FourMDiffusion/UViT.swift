@@ -1,94 +1,28 @@
 import FourMTensor
 
-/// diffusers `ResnetBlock2D` (spec/tokenizers.md 5.6), keys `resnets.{k}.*`:
-/// `h = conv1(SiLU(GN(x))) + time_emb_proj(SiLU(temb)); h = conv2(SiLU(GN(h)));
-/// return shortcut(x) + h` (output scale 1).
-struct ResnetBlock2D: Sendable {
-    let norm1: GroupNorm
-    let conv1: Conv2d
-    let timeProjection: Linear
-    let norm2: GroupNorm
-    let conv2: Conv2d
-    let shortcut: Conv2d?
-
-    init(_ store: some TensorSource, _ prefix: String, inputs: Int, outputs: Int, embeddingDim: Int, groups: Int, eps: Float)
-        throws(WeightError)
-    {
-        norm1 = try GroupNorm(store, "\(prefix).norm1", channels: inputs, groups: groups, eps: eps)
-        conv1 = try Conv2d(store, "\(prefix).conv1", inputs: inputs, outputs: outputs, kernel: 3, padding: 1)
-        timeProjection = try loadLinear(store, "\(prefix).time_emb_proj", inputs: embeddingDim, outputs: outputs)
-        norm2 = try GroupNorm(store, "\(prefix).norm2", channels: outputs, groups: groups, eps: eps)
-        conv2 = try Conv2d(store, "\(prefix).conv2", inputs: outputs, outputs: outputs, kernel: 3, padding: 1)
-        shortcut = inputs == outputs ? nil : try Conv2d(store, "\(prefix).conv_shortcut", inputs: inputs, outputs: outputs, kernel: 1)
-    }
-
-    func callAsFunction(_ x: Tensor<Float>, activatedEmbedding: Tensor<Float>, _ scratch: ConvolutionScratch) -> Tensor<Float> {
-        var h = conv1(norm1(x, silu: true), scratch)
-        h = h.addingChannelBias(timeProjection(activatedEmbedding))
-        h = conv2(norm2(h, silu: true), scratch)
-        return (shortcut.map { $0(x, scratch) } ?? x) + h
-    }
-}
-
-/// A LayerNorm with affine parameters over the last axis.
-struct AffineLayerNorm: Sendable {
-    let weight: Tensor<Float>
-    let bias: Tensor<Float>
-    let eps: Float
-
-    init(_ store: some TensorSource, _ prefix: String, dim: Int, eps: Float) throws(WeightError) {
-        weight = try store.tensor("\(prefix).weight", shape: [dim])
-        bias = try store.tensor("\(prefix).bias", shape: [dim])
-        self.eps = eps
-    }
-
-    func callAsFunction(_ x: Tensor<Float>) -> Tensor<Float> { layerNorm(x, weight: weight, bias: bias, eps: eps) }
-}
-
-/// Multi-head self-attention with a fused `qkv` (rows q | k | v) and an output `proj`
-/// (spec/tokenizers.md 3.1 attention, scale `head_dim^-1/2`).
-struct FusedSelfAttention: Sendable {
-    let qkv: Linear
-    let proj: Linear
-    let heads: Int
-
-    init(_ store: some TensorSource, _ prefix: String, dim: Int, heads: Int, qkvBias: Bool) throws(WeightError) {
-        qkv = Linear(weight: try store.tensor("\(prefix).qkv.weight", shape: [3 * dim, dim]),
-                     bias: qkvBias ? try store.tensor("\(prefix).qkv.bias", shape: [3 * dim]) : nil)
-        proj = try loadLinear(store, "\(prefix).proj", inputs: dim, outputs: dim)
-        self.heads = heads
-    }
-
-    /// x: `[B, N, D]` → `[B, N, D]`.
-    func callAsFunction(_ x: Tensor<Float>) -> Tensor<Float> {
-        let parts = splitColumns(qkv(x), parts: 3)
-        return proj(attention(q: parts[0], k: parts[1], v: parts[2], heads: heads))
-    }
-}
-
 /// One transformer block of the UViT bottleneck (spec/tokenizers.md 5.6): adaLN modulation
 /// (shift/scale) and adaLN-Zero gates from SiLU(temb), LayerNorm eps 1e-5, GELU MLP.
 struct UViTTransformerBlock: Sendable {
-    let norm1: AffineLayerNorm
-    let attention: FusedSelfAttention
-    let norm2: AffineLayerNorm
+    let norm1: LayerNorm
+    let attention: SelfAttention
+    let norm2: LayerNorm
     let fc1: Linear
     let fc2: Linear
     let modulation: Linear
     let gate: Linear
     let dim: Int
 
-    init(_ store: some TensorSource, _ prefix: String, preset p: UViTPreset) throws(WeightError) {
+    init(_ source: some TensorSource, preset p: UViTPreset) throws(WeightError) {
         let d = p.midDim
         let e = p.timeEmbeddingWidth
         let hidden = Int(Double(d) * p.midMLPRatio)
-        norm1 = try AffineLayerNorm(store, "\(prefix).norm1", dim: d, eps: 1e-5)
-        attention = try FusedSelfAttention(store, "\(prefix).attn", dim: d, heads: p.midNumHeads, qkvBias: p.midQKVBias)
-        norm2 = try AffineLayerNorm(store, "\(prefix).norm2", dim: d, eps: 1e-5)
-        fc1 = try loadLinear(store, "\(prefix).mlp.fc1", inputs: d, outputs: hidden)
-        fc2 = try loadLinear(store, "\(prefix).mlp.fc2", inputs: hidden, outputs: d)
-        modulation = try loadLinear(store, "\(prefix).adaLN_modulation", inputs: e, outputs: 4 * d)
-        gate = try loadLinear(store, "\(prefix).adaLN_gate", inputs: e, outputs: 2 * d)
+        norm1 = try LayerNorm(source.scoped("norm1"), dim: d, eps: 1e-5, requiredBias: true)
+        attention = try SelfAttention(source.scoped("attn"), dim: d, heads: p.midNumHeads, qkvBias: p.midQKVBias, projBias: true, qkNorm: false)
+        norm2 = try LayerNorm(source.scoped("norm2"), dim: d, eps: 1e-5, requiredBias: true)
+        fc1 = try Linear(source.scoped("mlp.fc1"), inputs: d, outputs: hidden, bias: true)
+        fc2 = try Linear(source.scoped("mlp.fc2"), inputs: hidden, outputs: d, bias: true)
+        modulation = try Linear(source.scoped("adaLN_modulation"), inputs: e, outputs: 4 * d, bias: true)
+        gate = try Linear(source.scoped("adaLN_gate"), inputs: e, outputs: 2 * d, bias: true)
         dim = d
     }
 
@@ -139,13 +73,13 @@ struct UViTMidBlock: Sendable {
     let positionTable: Tensor<Float>   // [1, D, side, side]
     let blocks: [UViTTransformerBlock]
 
-    init(_ store: some TensorSource, _ prefix: String, preset p: UViTPreset, unetChannels: Int, conditionChannels: Int) throws(WeightError) {
+    init(_ source: some TensorSource, preset p: UViTPreset, unetChannels: Int, conditionChannels: Int) throws(WeightError) {
         let d = p.midDim
-        projIn = try loadLinear(store, "\(prefix).mid_proj_in", inputs: unetChannels, outputs: d)
-        conditionProjection = try loadLinear(store, "\(prefix).mid_cond_proj", inputs: conditionChannels, outputs: d)
-        projOut = try loadLinear(store, "\(prefix).mid_proj_out", inputs: d, outputs: unetChannels)
+        projIn = try Linear(source.scoped("mid_proj_in"), inputs: unetChannels, outputs: d, bias: true)
+        conditionProjection = try Linear(source.scoped("mid_cond_proj"), inputs: conditionChannels, outputs: d, bias: true)
+        projOut = try Linear(source.scoped("mid_proj_out"), inputs: d, outputs: unetChannels, bias: true)
         let side = p.midPosEmbSide
-        if let stored = try store.optionalTensor("\(prefix).mid_pos_emb", shape: [1, d, side, side]) {
+        if let stored = try source.optionalTensor("mid_pos_emb", shape: [1, d, side, side]) {
             positionTable = stored
         } else {
             // Fixed table (spec 1.4): recompute with the MoCo-v3 layout, rows (h) first.
@@ -154,9 +88,9 @@ struct UViTMidBlock: Sendable {
         }
         // `mask_token` replaces masked condition tokens during training only (cond_mask is None
         // at inference); it is a parameter of the module, so it is taken and not used.
-        _ = try store.tensor("\(prefix).mask_token", shape: [d])
+        _ = try source.tensor("mask_token", shape: [d])
         var list: [UViTTransformerBlock] = []
-        for i in 0..<p.midLayers { list.append(try UViTTransformerBlock(store, "\(prefix).mid_block.\(i)", preset: p)) }
+        for i in 0..<p.midLayers { list.append(try UViTTransformerBlock(source.scoped("mid_block.\(i)"), preset: p)) }
         blocks = list
     }
 
@@ -181,12 +115,12 @@ struct UViTMidBlock: Sendable {
 /// ml-4m `UViT` with "concat" conditioning (spec/tokenizers.md 5.6), loaded from `decoder.*`.
 struct UViT: Sendable {
     struct DownBlock: Sendable {
-        let resnets: [ResnetBlock2D]
+        let resnets: [ResNetBlock]
         let downsampler: Conv2d?
     }
 
     struct UpBlock: Sendable {
-        let resnets: [ResnetBlock2D]
+        let resnets: [ResNetBlock]
         let upsampler: Upsample2x?
     }
 
@@ -204,16 +138,17 @@ struct UViT: Sendable {
     let convOutWeight: Tensor<Float>   // [C0, C, P, P]
     let convOutBias: Tensor<Float>
 
-    init(_ store: some TensorSource, prefix: String, preset p: UViTPreset, channels: Int, conditionChannels: Int) throws(WeightError) {
+    /// Loads the network from a source scoped to the checkpoint's `decoder`.
+    init(_ source: some TensorSource, preset p: UViTPreset, channels: Int, conditionChannels: Int) throws(WeightError) {
         preset = p
         self.channels = channels
         let c0 = p.blockOutChannels[0], e = p.timeEmbeddingWidth, patch = p.patchSize
         let groups = p.normGroups, eps = p.normEps
-        let inWeight = try store.tensor("\(prefix).conv_in.weight", shape: [c0, channels, patch, patch])
+        let inWeight = try source.tensor("conv_in.weight", shape: [c0, channels, patch, patch])
         convIn = Conv2d(weight: inWeight.reshaped([c0, channels * patch * patch, 1, 1]),
-                        bias: try store.tensor("\(prefix).conv_in.bias", shape: [c0]), stride: 1, padding: 0)
-        timeLinear1 = try loadLinear(store, "\(prefix).time_embedding.linear_1", inputs: c0, outputs: e)
-        timeLinear2 = try loadLinear(store, "\(prefix).time_embedding.linear_2", inputs: e, outputs: e)
+                        bias: try source.tensor("conv_in.bias", shape: [c0]), stride: 1, padding: 0)
+        timeLinear1 = try Linear(source.scoped("time_embedding.linear_1"), inputs: c0, outputs: e, bias: true)
+        timeLinear2 = try Linear(source.scoped("time_embedding.linear_2"), inputs: e, outputs: e, bias: true)
 
         let n = p.blockOutChannels.count
         var downs: [DownBlock] = []
@@ -221,13 +156,13 @@ struct UViT: Sendable {
         for i in 0..<n {
             let input = output
             output = p.blockOutChannels[i]
-            var resnets: [ResnetBlock2D] = []
+            var resnets: [ResNetBlock] = []
             for j in 0..<p.layersPerBlock[i] {
-                resnets.append(try ResnetBlock2D(store, "\(prefix).down_blocks.\(i).resnets.\(j)", inputs: j == 0 ? input : output,
-                                                 outputs: output, embeddingDim: e, groups: groups, eps: eps))
+                resnets.append(try ResNetBlock(source.scoped("down_blocks.\(i).resnets.\(j)"), keys: .diffusers, inputs: j == 0 ? input : output,
+                                               outputs: output, embeddingDim: e, groups: groups, eps: eps))
             }
             let down = i == n - 1 ? nil
-                : try Conv2d(store, "\(prefix).down_blocks.\(i).downsamplers.0.conv", inputs: output, outputs: output, kernel: 3,
+                : try Conv2d(source.scoped("down_blocks.\(i).downsamplers.0.conv"), inputs: output, outputs: output, kernel: 3,
                              stride: 2, padding: 1)
             downs.append(DownBlock(resnets: resnets, downsampler: down))
         }
@@ -236,27 +171,27 @@ struct UViT: Sendable {
         if p.downsampleBeforeMid {
             // diffusers' Downsample2D registers one conv under two names (spec 1.4): the state
             // dict holds `conv` and `Conv2d_0` with equal values. Accept either; require equality.
-            let names = ["\(prefix).downsample_mid.conv", "\(prefix).downsample_mid.Conv2d_0"]
-            let present = names.filter { store.contains("\($0).weight") }
+            let names = ["downsample_mid.conv", "downsample_mid.Conv2d_0"].map { source.scoped($0) }
+            let present = names.filter { $0.contains("weight") }
             let primary = present.first ?? names[0]
-            let conv = try Conv2d(store, primary, inputs: midChannels, outputs: midChannels, kernel: 3, stride: 2, padding: 1)
+            let conv = try Conv2d(primary, inputs: midChannels, outputs: midChannels, kernel: 3, stride: 2, padding: 1)
             for alias in present.dropFirst() {
-                let other = try Conv2d(store, alias, inputs: midChannels, outputs: midChannels, kernel: 3, stride: 2, padding: 1)
+                let other = try Conv2d(alias, inputs: midChannels, outputs: midChannels, kernel: 3, stride: 2, padding: 1)
                 if conv.weight != other.weight {
-                    throw WeightError.tiedTensorsDiffer(file: store.sourceName, first: "\(primary).weight", second: "\(alias).weight")
+                    throw WeightError.tiedTensorsDiffer(file: source.name, first: primary.key("weight"), second: alias.key("weight"))
                 }
                 if conv.bias != other.bias {
-                    throw WeightError.tiedTensorsDiffer(file: store.sourceName, first: "\(primary).bias", second: "\(alias).bias")
+                    throw WeightError.tiedTensorsDiffer(file: source.name, first: primary.key("bias"), second: alias.key("bias"))
                 }
             }
             downsampleMid = conv
-            upsampleMid = Upsample2x(conv: try Conv2d(store, "\(prefix).upsample_mid.conv", inputs: midChannels, outputs: midChannels,
+            upsampleMid = Upsample2x(conv: try Conv2d(source.scoped("upsample_mid.conv"), inputs: midChannels, outputs: midChannels,
                                                       kernel: 3, padding: 1))
         } else {
             downsampleMid = nil
             upsampleMid = nil
         }
-        midBlock = try UViTMidBlock(store, "\(prefix).mid_block", preset: p, unetChannels: midChannels, conditionChannels: conditionChannels)
+        midBlock = try UViTMidBlock(source.scoped("mid_block"), preset: p, unetChannels: midChannels, conditionChannels: conditionChannels)
 
         let reversedChannels = Array(p.blockOutChannels.reversed())
         let reversedLayers = Array(p.layersPerBlock.reversed())
@@ -267,22 +202,22 @@ struct UViT: Sendable {
             output = reversedChannels[i]
             let input = reversedChannels[min(i + 1, n - 1)]
             let count = reversedLayers[i] + 1
-            var resnets: [ResnetBlock2D] = []
+            var resnets: [ResNetBlock] = []
             for j in 0..<count {
                 let skip = j == count - 1 ? input : output
                 let resIn = j == 0 ? previous : output
-                resnets.append(try ResnetBlock2D(store, "\(prefix).up_blocks.\(i).resnets.\(j)", inputs: resIn + skip, outputs: output,
-                                                 embeddingDim: e, groups: groups, eps: eps))
+                resnets.append(try ResNetBlock(source.scoped("up_blocks.\(i).resnets.\(j)"), keys: .diffusers, inputs: resIn + skip,
+                                               outputs: output, embeddingDim: e, groups: groups, eps: eps))
             }
             let up = i == n - 1 ? nil
-                : Upsample2x(conv: try Conv2d(store, "\(prefix).up_blocks.\(i).upsamplers.0.conv", inputs: output, outputs: output,
+                : Upsample2x(conv: try Conv2d(source.scoped("up_blocks.\(i).upsamplers.0.conv"), inputs: output, outputs: output,
                                               kernel: 3, padding: 1))
             ups.append(UpBlock(resnets: resnets, upsampler: up))
         }
         upBlocks = ups
-        normOut = try GroupNorm(store, "\(prefix).conv_norm_out", channels: c0, groups: groups, eps: eps)
-        convOutWeight = try store.tensor("\(prefix).conv_out.weight", shape: [c0, channels, patch, patch])
-        convOutBias = try store.tensor("\(prefix).conv_out.bias", shape: [channels])
+        normOut = try GroupNorm(source.scoped("conv_norm_out"), channels: c0, groups: groups, eps: eps)
+        convOutWeight = try source.tensor("conv_out.weight", shape: [c0, channels, patch, patch])
+        convOutBias = try source.tensor("conv_out.bias", shape: [channels])
     }
 
     /// The factor image sides must be multiples of: `P · 2^(blocks − 1) · (2 if downsample_mid)`.

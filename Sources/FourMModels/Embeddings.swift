@@ -1,7 +1,7 @@
 import FourMTensor
 
 /// Position table loaded from the file, or computed when absent (spec/model.md 1.6 / 3.2).
-func loadPositionTable(_ store: WeightStore, _ key: String, info: ModalityInfo, dim: Int) throws(WeightError) -> Tensor<Float> {
+func loadPositionTable(_ store: some TensorSource, _ key: String, info: ModalityInfo, dim: Int) throws(WeightError) -> Tensor<Float> {
     switch info.kind {
     case .pixels, .imageTokens:
         let rows = info.tokenCount
@@ -76,20 +76,21 @@ struct EncoderEmbedding: Sendable {
     let modalityEmbedding: Tensor<Float>  // [D]
     let dim: Int
 
-    init(_ store: WeightStore, info: ModalityInfo, dim: Int, modalityEmbedding: Tensor<Float>) throws(WeightError) {
-        let prefix = "encoder_embeddings.\(info.modality.rawValue)"
+    /// Loads `encoder_embeddings.<modality>.*` of a checkpoint source.
+    init(_ source: some TensorSource, info: ModalityInfo, dim: Int, modalityEmbedding: Tensor<Float>) throws(WeightError) {
+        let store = source.scoped("encoder_embeddings.\(info.modality.rawValue)")
         self.info = info
         self.dim = dim
         self.modalityEmbedding = modalityEmbedding
         switch info.kind {
         case .pixels:
-            content = .pixels(proj: try Linear(store, "\(prefix).proj", inputs: info.patchSize * info.patchSize * info.channels, outputs: dim, bias: false))
+            content = .pixels(proj: try Linear(store.scoped("proj"), inputs: info.patchSize * info.patchSize * info.channels, outputs: dim, bias: false))
         case .imageTokens, .sequence:
-            content = .tokens(table: try store.tensor("\(prefix).token_emb.weight", shape: [info.vocabularySize, dim]))
+            content = .tokens(table: try store.tensor("token_emb.weight", shape: [info.vocabularySize, dim]))
         case .sequenceEmbedding:
-            content = .vectors(proj: try Linear(store, "\(prefix).emb_proj", inputs: info.embeddingWidth, outputs: dim, bias: true))
+            content = .vectors(proj: try Linear(store.scoped("emb_proj"), inputs: info.embeddingWidth, outputs: dim, bias: true))
         }
-        positions = try loadPositionTable(store, "\(prefix).pos_emb", info: info, dim: dim)
+        positions = try loadPositionTable(store, "pos_emb", info: info, dim: dim)
     }
 
     /// Embeds one state. Token ids and shapes are validated (user data).
@@ -186,16 +187,17 @@ struct DecoderEmbedding: Sendable {
     /// The output head's weight `[V, D]`.
     var toLogits: Tensor<Float> { logitsHead.weight }
 
-    init(_ store: WeightStore, info: ModalityInfo, dim: Int, modalityEmbedding: Tensor<Float>) throws(WeightError) {
-        let prefix = "decoder_embeddings.\(info.modality.rawValue)"
+    /// Loads `decoder_embeddings.<modality>.*` of a checkpoint source.
+    init(_ source: some TensorSource, info: ModalityInfo, dim: Int, modalityEmbedding: Tensor<Float>) throws(WeightError) {
+        let store = source.scoped("decoder_embeddings.\(info.modality.rawValue)")
         self.info = info
         self.modalityEmbedding = modalityEmbedding
-        positions = try loadPositionTable(store, "\(prefix).pos_emb", info: info, dim: dim)
+        positions = try loadPositionTable(store, "pos_emb", info: info, dim: dim)
         let shape = [info.vocabularySize, dim]
         // spec/model.md 1.6: either of the tied pair may stand in for the other.
-        let tokens = try store.optionalTensor("\(prefix).token_emb.weight", shape: shape)
-        let logits = try store.optionalTensor("\(prefix).to_logits.weight", shape: shape)
-        guard let head = logits ?? tokens else { throw .missingTensor(file: store.file.path, key: "\(prefix).to_logits.weight") }
+        let tokens = try store.optionalTensor("token_emb.weight", shape: shape)
+        let logits = try store.optionalTensor("to_logits.weight", shape: shape)
+        guard let head = logits ?? tokens else { throw .missingTensor(file: store.name, key: store.key("to_logits.weight")) }
         logitsHead = Linear(weight: head, bias: nil, precision: store.precision)
         tokenEmbedding = tokens ?? head
     }

@@ -162,21 +162,21 @@ public struct FourMModel: Sendable {
             dim: d, heads: c.numHeads, mlpHidden: c.mlpHiddenWidth, gatedMLP: c.gatedMLP, activation: c.activation,
             qkvBias: c.qkvBias, projBias: c.projBias, mlpBias: c.mlpBias, qkNorm: c.qkNorm)
         var blocks: [TransformerBlock] = []
-        for i in 0..<c.encoderDepth { blocks.append(try TransformerBlock(store, "encoder.\(i)", options)) }
+        for i in 0..<c.encoderDepth { blocks.append(try TransformerBlock(store.scoped("encoder.\(i)"), options)) }
         encoderBlocks = blocks
-        encoderNorm = try LayerNorm(store, "encoder_norm", dim: d)
-        decoderProjContext = try Linear(store, "decoder_proj_context", inputs: d, outputs: d, bias: true)
+        encoderNorm = try LayerNorm(store.scoped("encoder_norm"), dim: d)
+        decoderProjContext = try Linear(store.scoped("decoder_proj_context"), inputs: d, outputs: d, bias: true)
         var decoderBlocks: [DecoderBlock] = []
-        for i in 0..<c.decoderDepth { decoderBlocks.append(try DecoderBlock(store, "decoder.\(i)", options)) }
+        for i in 0..<c.decoderDepth { decoderBlocks.append(try DecoderBlock(store.scoped("decoder.\(i)"), options)) }
         self.decoderBlocks = decoderBlocks
-        decoderNorm = try LayerNorm(store, "decoder_norm", dim: d)
+        decoderNorm = try LayerNorm(store.scoped("decoder_norm"), dim: d)
         maskToken = try store.tensor("mask_token", shape: [1, 1, d]).reshaped([d])
         try store.finish()
     }
 
     /// `mod_emb` of one module, with the sharing and fallbacks of spec/model.md 1.6 / 3.1.
     private static func modalityEmbedding(
-        _ store: WeightStore, _ m: Modality, encoder: Bool, share: Bool, domainsOut: [Modality], dim: Int
+        _ store: some TensorSource, _ m: Modality, encoder: Bool, share: Bool, domainsOut: [Modality], dim: Int
     ) throws(WeightError) -> Tensor<Float> {
         let own = "\(encoder ? "encoder" : "decoder")_embeddings.\(m.rawValue).mod_emb"
         let other = "\(encoder ? "decoder" : "encoder")_embeddings.\(m.rawValue).mod_emb"
@@ -187,7 +187,7 @@ public struct FourMModel: Sendable {
         }
         if let value = try store.optionalTensor(own, shape: shape) { return value.reshaped([dim]) }
         if let value = try store.optionalTensor(other, shape: shape) { return value.reshaped([dim]) }
-        throw .missingTensor(file: store.file.path, key: own)
+        throw .missingTensor(file: store.name, key: own)
     }
 
     /// The modalities this model can take as input.

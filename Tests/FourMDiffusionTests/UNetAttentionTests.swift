@@ -13,7 +13,7 @@ import Testing
     func legacyHeadsMatchTheReference(heads: Int) throws {
         let (batch, channels, h, w) = (2, 64, 3, 5)
         let source = RandomTensorSource(seed: UInt64(heads), std: 0.2)
-        let block = try UNetAttentionBlock(source, "attn", channels: channels, heads: heads)
+        let block = try UNetAttentionBlock(source.scoped("attn"), channels: channels, heads: heads)
         let weights = Dictionary(uniqueKeysWithValues: source.recorded.map { ($0.key, $0.tensor.scalars) })
         var rng = SeededGenerator(seed: 9)
         let x = Tensor<Float>.randomNormal(shape: [batch, channels, h, w], using: &rng)

@@ -93,10 +93,10 @@ import Testing
         try writer.write(to: path)
         let store = WeightStore(try SafeTensorsFile(path: path))
         store.precision = .bf16
-        let layer = try Linear(store, "layer", inputs: 8, outputs: 6, bias: false)
+        let layer = try Linear(store.scoped("layer"), inputs: 8, outputs: 6, bias: false)
         let bits = try #require(layer.weightBF16)
         for i in 0..<48 { #expect(bits.storage[i] == bfloat16Bits(of: w.scalars[i])) }
-        let fp32Layer = try Linear(WeightStore(try SafeTensorsFile(path: path)), "layer", inputs: 8, outputs: 6, bias: false)
+        let fp32Layer = try Linear(WeightStore(try SafeTensorsFile(path: path)).scoped("layer"), inputs: 8, outputs: 6, bias: false)
         #expect(fp32Layer.weightBF16 == nil)
     }
 

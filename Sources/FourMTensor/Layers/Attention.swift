@@ -21,9 +21,10 @@ package struct QKNorm: Sendable {
     package let q: LayerNorm
     package let k: LayerNorm
 
-    package init(_ store: WeightStore, _ prefix: String, headDim: Int) throws(WeightError) {
-        q = try LayerNorm(store, "\(prefix).q_norm", dim: headDim)
-        k = try LayerNorm(store, "\(prefix).k_norm", dim: headDim)
+    /// Loads `q_norm` and `k_norm` of an attention layer's source.
+    package init(_ source: some TensorSource, headDim: Int) throws(WeightError) {
+        q = try LayerNorm(source.scoped("q_norm"), dim: headDim)
+        k = try LayerNorm(source.scoped("k_norm"), dim: headDim)
     }
 
     package func normalize(_ x: Tensor<Float>, with norm: LayerNorm) -> Tensor<Float> {
@@ -39,10 +40,11 @@ package struct SelfAttention: Sendable {
     package let qkNorm: QKNorm?
     package let heads: Int
 
-    package init(_ store: WeightStore, _ prefix: String, dim: Int, heads: Int, qkvBias: Bool, projBias: Bool, qkNorm: Bool) throws(WeightError) {
-        qkv = try Linear(store, "\(prefix).qkv", inputs: dim, outputs: 3 * dim, bias: qkvBias)
-        proj = try Linear(store, "\(prefix).proj", inputs: dim, outputs: dim, bias: projBias)
-        self.qkNorm = qkNorm ? try QKNorm(store, prefix, headDim: dim / heads) : nil
+    /// Loads `qkv`, `proj` and, when `qkNorm`, `q_norm`/`k_norm`.
+    package init(_ source: some TensorSource, dim: Int, heads: Int, qkvBias: Bool, projBias: Bool, qkNorm: Bool) throws(WeightError) {
+        qkv = try Linear(source.scoped("qkv"), inputs: dim, outputs: 3 * dim, bias: qkvBias)
+        proj = try Linear(source.scoped("proj"), inputs: dim, outputs: dim, bias: projBias)
+        self.qkNorm = qkNorm ? try QKNorm(source, headDim: dim / heads) : nil
         self.heads = heads
     }
 
@@ -57,8 +59,8 @@ package struct SelfAttention: Sendable {
         return (q, k, parts[2])
     }
 
-    /// x: `[B, L, D]` → `[B, L, D]`.
-    package func callAsFunction(_ x: Tensor<Float>, mask: AttentionMask) -> Tensor<Float> {
+    /// x: `[B, L, D]` → `[B, L, D]` (every position attends to every other by default).
+    package func callAsFunction(_ x: Tensor<Float>, mask: AttentionMask = .none) -> Tensor<Float> {
         let (q, k, v) = project(x)
         return proj(attention(q: q, k: k, v: v, heads: heads, mask: mask))
     }
@@ -73,11 +75,12 @@ package struct CrossAttention: Sendable {
     package let qkNorm: QKNorm?
     package let heads: Int
 
-    package init(_ store: WeightStore, _ prefix: String, dim: Int, heads: Int, qkvBias: Bool, projBias: Bool, qkNorm: Bool) throws(WeightError) {
-        q = try Linear(store, "\(prefix).q", inputs: dim, outputs: dim, bias: qkvBias)
-        kv = try Linear(store, "\(prefix).kv", inputs: dim, outputs: 2 * dim, bias: qkvBias)
-        proj = try Linear(store, "\(prefix).proj", inputs: dim, outputs: dim, bias: projBias)
-        self.qkNorm = qkNorm ? try QKNorm(store, prefix, headDim: dim / heads) : nil
+    /// Loads `q`, `kv`, `proj` and, when `qkNorm`, `q_norm`/`k_norm`.
+    package init(_ source: some TensorSource, dim: Int, heads: Int, qkvBias: Bool, projBias: Bool, qkNorm: Bool) throws(WeightError) {
+        q = try Linear(source.scoped("q"), inputs: dim, outputs: dim, bias: qkvBias)
+        kv = try Linear(source.scoped("kv"), inputs: dim, outputs: 2 * dim, bias: qkvBias)
+        proj = try Linear(source.scoped("proj"), inputs: dim, outputs: dim, bias: projBias)
+        self.qkNorm = qkNorm ? try QKNorm(source, headDim: dim / heads) : nil
         self.heads = heads
     }
 

@@ -32,11 +32,12 @@ package struct TransformerBlock: Sendable {
     package let norm2: LayerNorm
     package let mlp: MLP
 
-    package init(_ store: WeightStore, _ prefix: String, _ o: BlockOptions) throws(WeightError) {
-        norm1 = try LayerNorm(store, "\(prefix).norm1", dim: o.dim, eps: o.normEps)
-        attn = try SelfAttention(store, "\(prefix).attn", dim: o.dim, heads: o.heads, qkvBias: o.qkvBias, projBias: o.projBias, qkNorm: o.qkNorm)
-        norm2 = try LayerNorm(store, "\(prefix).norm2", dim: o.dim, eps: o.normEps)
-        mlp = try MLP(store, "\(prefix).mlp", dim: o.dim, hidden: o.mlpHidden, gated: o.gatedMLP, bias: o.mlpBias, activation: o.activation)
+    /// Loads `norm1`, `attn`, `norm2`, `mlp`.
+    package init(_ source: some TensorSource, _ o: BlockOptions) throws(WeightError) {
+        norm1 = try LayerNorm(source.scoped("norm1"), dim: o.dim, eps: o.normEps)
+        attn = try SelfAttention(source.scoped("attn"), dim: o.dim, heads: o.heads, qkvBias: o.qkvBias, projBias: o.projBias, qkNorm: o.qkNorm)
+        norm2 = try LayerNorm(source.scoped("norm2"), dim: o.dim, eps: o.normEps)
+        mlp = try MLP(source.scoped("mlp"), dim: o.dim, hidden: o.mlpHidden, gated: o.gatedMLP, bias: o.mlpBias, activation: o.activation)
     }
 
     package func callAsFunction(_ x: Tensor<Float>, mask: AttentionMask) -> Tensor<Float> {
@@ -56,14 +57,15 @@ package struct DecoderBlock: Sendable {
     package let norm2: LayerNorm
     package let mlp: MLP
 
-    package init(_ store: WeightStore, _ prefix: String, _ o: BlockOptions) throws(WeightError) {
-        norm1 = try LayerNorm(store, "\(prefix).norm1", dim: o.dim, eps: o.normEps)
-        selfAttn = try SelfAttention(store, "\(prefix).self_attn", dim: o.dim, heads: o.heads, qkvBias: o.qkvBias, projBias: o.projBias, qkNorm: o.qkNorm)
-        queryNorm = try LayerNorm(store, "\(prefix).query_norm", dim: o.dim, eps: o.normEps)
-        contextNorm = try LayerNorm(store, "\(prefix).context_norm", dim: o.dim, eps: o.normEps)
-        crossAttn = try CrossAttention(store, "\(prefix).cross_attn", dim: o.dim, heads: o.heads, qkvBias: o.qkvBias, projBias: o.projBias, qkNorm: o.qkNorm)
-        norm2 = try LayerNorm(store, "\(prefix).norm2", dim: o.dim, eps: o.normEps)
-        mlp = try MLP(store, "\(prefix).mlp", dim: o.dim, hidden: o.mlpHidden, gated: o.gatedMLP, bias: o.mlpBias, activation: o.activation)
+    /// Loads `norm1`, `self_attn`, `query_norm`, `context_norm`, `cross_attn`, `norm2`, `mlp`.
+    package init(_ source: some TensorSource, _ o: BlockOptions) throws(WeightError) {
+        norm1 = try LayerNorm(source.scoped("norm1"), dim: o.dim, eps: o.normEps)
+        selfAttn = try SelfAttention(source.scoped("self_attn"), dim: o.dim, heads: o.heads, qkvBias: o.qkvBias, projBias: o.projBias, qkNorm: o.qkNorm)
+        queryNorm = try LayerNorm(source.scoped("query_norm"), dim: o.dim, eps: o.normEps)
+        contextNorm = try LayerNorm(source.scoped("context_norm"), dim: o.dim, eps: o.normEps)
+        crossAttn = try CrossAttention(source.scoped("cross_attn"), dim: o.dim, heads: o.heads, qkvBias: o.qkvBias, projBias: o.projBias, qkNorm: o.qkNorm)
+        norm2 = try LayerNorm(source.scoped("norm2"), dim: o.dim, eps: o.normEps)
+        mlp = try MLP(source.scoped("mlp"), dim: o.dim, hidden: o.mlpHidden, gated: o.gatedMLP, bias: o.mlpBias, activation: o.activation)
     }
 
     /// Cross-attention keys/values of this block for a raw context `[B, N, D]`.

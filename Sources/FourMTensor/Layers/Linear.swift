@@ -15,12 +15,12 @@ package struct Linear: Sendable {
         weightBF16 = precision.resolved == .bf16 ? BFloat16Matrix(weight) : nil
     }
 
-    /// Loads `\(prefix).weight` `[outputs, inputs]` and, when `bias` is true, `\(prefix).bias`,
-    /// in the store's ``WeightStore/precision``.
-    package init(_ store: WeightStore, _ prefix: String, inputs: Int, outputs: Int, bias: Bool) throws(WeightError) {
-        weight = try store.tensor("\(prefix).weight", shape: [outputs, inputs])
-        self.bias = bias ? try store.tensor("\(prefix).bias", shape: [outputs]) : nil
-        weightBF16 = store.precision.resolved == .bf16 ? try store.bfloat16Matrix("\(prefix).weight", fallback: weight) : nil
+    /// Loads `weight` `[outputs, inputs]` and, when `bias` is true, `bias` of a source scoped to
+    /// the layer, in the source's ``TensorSource/precision``.
+    package init(_ source: some TensorSource, inputs: Int, outputs: Int, bias: Bool) throws(WeightError) {
+        weight = try source.tensor("weight", shape: [outputs, inputs])
+        self.bias = bias ? try source.tensor("bias", shape: [outputs]) : nil
+        weightBF16 = source.precision.resolved == .bf16 ? try source.bfloat16Matrix("weight", fallback: weight) : nil
     }
 
     package var inputs: Int { weight.shape[1] }
@@ -60,14 +60,17 @@ package func linearBFloat16(_ x: Tensor<Float>, weight: BFloat16Matrix, bias: Te
 
 /// A LayerNorm over the last axis (spec/model.md 4.1). A missing `bias` key means zeros
 /// (spec/model.md 1.6); the reference stores an all-zero bias buffer for bias-free norms.
+/// Affine norms whose bias the checkpoint must hold (`nn.LayerNorm`, the diffusion decoders)
+/// pass `requiredBias`.
 package struct LayerNorm: Sendable {
     package let weight: Tensor<Float>
     package let bias: Tensor<Float>?
     package let eps: Float
 
-    package init(_ store: WeightStore, _ prefix: String, dim: Int, eps: Float = 1e-6) throws(WeightError) {
-        weight = try store.tensor("\(prefix).weight", shape: [dim])
-        bias = try store.optionalTensor("\(prefix).bias", shape: [dim])
+    /// Loads `weight` `[dim]` and `bias` `[dim]` (optional unless `requiredBias`).
+    package init(_ source: some TensorSource, dim: Int, eps: Float = 1e-6, requiredBias: Bool = false) throws(WeightError) {
+        weight = try source.tensor("weight", shape: [dim])
+        bias = requiredBias ? try source.tensor("bias", shape: [dim]) : try source.optionalTensor("bias", shape: [dim])
         self.eps = eps
     }
 

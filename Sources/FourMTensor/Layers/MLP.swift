@@ -12,10 +12,11 @@ package struct MLP: Sendable {
         return gated ? (2 * plain) / 3 : plain
     }
 
-    package init(_ store: WeightStore, _ prefix: String, dim: Int, hidden: Int, gated: Bool, bias: Bool, activation: Activation) throws(WeightError) {
-        fc1 = try Linear(store, "\(prefix).fc1", inputs: dim, outputs: hidden, bias: bias)
-        fc2 = try Linear(store, "\(prefix).fc2", inputs: hidden, outputs: dim, bias: bias)
-        fc3 = gated ? try Linear(store, "\(prefix).fc3", inputs: dim, outputs: hidden, bias: bias) : nil
+    /// Loads `fc1`, `fc2` and, when `gated`, `fc3`.
+    package init(_ source: some TensorSource, dim: Int, hidden: Int, gated: Bool, bias: Bool, activation: Activation) throws(WeightError) {
+        fc1 = try Linear(source.scoped("fc1"), inputs: dim, outputs: hidden, bias: bias)
+        fc2 = try Linear(source.scoped("fc2"), inputs: hidden, outputs: dim, bias: bias)
+        fc3 = gated ? try Linear(source.scoped("fc3"), inputs: dim, outputs: hidden, bias: bias) : nil
         self.activation = activation
     }
 

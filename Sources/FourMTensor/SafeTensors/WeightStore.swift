@@ -1,8 +1,9 @@
-/// Hands out tensors of a ``SafeTensorsFile`` by key and expected shape, and records which keys
-/// were taken, so that a model can prove it used every tensor (``finish(ignoring:)``).
+/// The ``TensorSource`` of a mapped ``SafeTensorsFile``: hands out its tensors by key and
+/// expected shape, and records which keys were taken, so that a model can prove it used every
+/// tensor (``finish(ignoring:)``).
 ///
 /// Not thread-safe: build one model from one store on one task.
-public final class WeightStore {
+public final class WeightStore: TensorSource {
     /// The file the tensors come from.
     public let file: SafeTensorsFile
     private(set) var used: Set<String> = []
@@ -16,11 +17,14 @@ public final class WeightStore {
         self.file = file
     }
 
-    /// True when the file holds `key`.
-    public func contains(_ key: String) -> Bool { file.entries[key] != nil }
+    /// The file's path.
+    public var name: String { file.path }
 
     /// The stored shape of `key`, if present.
     public func shape(of key: String) -> [Int]? { file.entries[key]?.shape }
+
+    /// The stored dtype of `key`, if present.
+    public func dtype(of key: String) -> DType? { file.entries[key]?.dtype }
 
     /// A float tensor of exactly `shape`, marked as used.
     /// - Throws: `.missingTensor`, `.shapeMismatch`, `.dtypeMismatch`.
@@ -34,24 +38,15 @@ public final class WeightStore {
         return tensor
     }
 
-    /// The bf16 bits of a weight: a BF16 entry's bits as stored (no rounding), otherwise
-    /// `fallback` (the same tensor, already loaded as floats) rounded to nearest even.
-    package func bfloat16Matrix(_ key: String, fallback: Tensor<Float>) throws(WeightError) -> BFloat16Matrix {
-        guard fallback.rank == 2 else {
-            throw .shapeMismatch(file: file.path, key: key, expected: [-1, -1], actual: fallback.shape)
-        }
-        if let entry = file.entries[key], entry.dtype == .bf16, let bits = file.rawBytes(of: key) {
-            return BFloat16Matrix(rows: fallback.shape[0], columns: fallback.shape[1]) { out in
-                for i in 0..<out.count { out[i] = UInt16(littleEndian: bits.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
-            }
-        }
-        return BFloat16Matrix(fallback)
-    }
-
-    /// Like ``tensor(_:shape:)`` but `nil` when the key is absent.
-    public func optionalTensor(_ key: String, shape: [Int]) throws(WeightError) -> Tensor<Float>? {
-        guard contains(key) else { return nil }
-        return try tensor(key, shape: shape)
+    /// The tensor's dtype and bytes as stored (copied out of the mapping, not converted),
+    /// marked as used.
+    /// - Throws: `.missingTensor`, `.shapeMismatch`.
+    public func storedTensor(_ key: String, shape: [Int]) throws(WeightError) -> StoredTensor {
+        try checkedShape(key, shape)
+        guard let entry = file.entries[key], let raw = file.rawBytes(of: key) else { throw .missingTensor(file: file.path, key: key) }
+        used.insert(key)
+        return StoredTensor(dtype: entry.dtype, shape: entry.shape,
+                            bytes: Array(UnsafeRawBufferPointer(start: raw, count: entry.byteRange.count)))
     }
 
     /// Marks keys as used without loading them (aliases, buffers the model recomputes).

@@ -28,33 +28,33 @@ package struct BottleneckMLP: Sendable {
     ///   - outputDim: nil means the MLP width.
     /// - Throws: `WeightError` for missing tensors or shapes that disagree with the arguments.
     package init(
-        _ store: WeightStore, prefix: String, architecture: MLPArchitecture, inputDim: Int?, outputDim: Int?
+        _ source: some TensorSource, architecture: MLPArchitecture, inputDim: Int?, outputDim: Int?
     ) throws(WeightError) {
         kind = architecture.kind
         width = architecture.width
         self.inputDim = inputDim ?? architecture.width
         self.outputDim = outputDim ?? architecture.width
-        linearIn = try Linear(store, "\(prefix).linear_in", inputs: self.inputDim, outputs: width, bias: true)
+        linearIn = try Linear(source.scoped("linear_in"), inputs: self.inputDim, outputs: width, bias: true)
         var blocks: [Block] = []
         switch architecture.kind {
         case .bottleneck:
             let wide = architecture.expansion * width
             for i in 0..<architecture.blocks {
                 blocks.append(Block(
-                    norm: try LayerNorm(store, "\(prefix).layernorms.\(i)", dim: width, eps: 1e-5),
-                    expand: try Linear(store, "\(prefix).blocks.\(i).block.0", inputs: width, outputs: wide, bias: true),
-                    contract: try Linear(store, "\(prefix).blocks.\(i).block.2", inputs: wide, outputs: width, bias: true)))
+                    norm: try LayerNorm(source.scoped("layernorms.\(i)"), dim: width, eps: 1e-5),
+                    expand: try Linear(source.scoped("blocks.\(i).block.0"), inputs: width, outputs: wide, bias: true),
+                    contract: try Linear(source.scoped("blocks.\(i).block.2"), inputs: wide, outputs: width, bias: true)))
             }
         case .standard:
             for i in 0..<(architecture.blocks - 1) {
                 blocks.append(Block(
-                    norm: try LayerNorm(store, "\(prefix).layernorms.\(i)", dim: width, eps: 1e-5),
-                    expand: try Linear(store, "\(prefix).layers.\(i)", inputs: width, outputs: width, bias: true),
+                    norm: try LayerNorm(source.scoped("layernorms.\(i)"), dim: width, eps: 1e-5),
+                    expand: try Linear(source.scoped("layers.\(i)"), inputs: width, outputs: width, bias: true),
                     contract: nil))
             }
         }
         self.blocks = blocks
-        linearOut = try Linear(store, "\(prefix).linear_out", inputs: width, outputs: self.outputDim, bias: true)
+        linearOut = try Linear(source.scoped("linear_out"), inputs: width, outputs: self.outputDim, bias: true)
     }
 
     /// x: `[..., inputDim]` → `[..., outputDim]`, row by row.

@@ -16,15 +16,15 @@ package struct ConvNeXtBlock: Sendable {
 
     static let kernelSize = 7
 
-    package init(_ store: WeightStore, _ prefix: String, channels: Int) throws(WeightError) {
+    package init(_ source: some TensorSource, channels: Int) throws(WeightError) {
         self.channels = channels
         let k = Self.kernelSize
-        depthwiseWeight = try store.tensor("\(prefix).dwconv.weight", shape: [channels, 1, k, k]).reshaped([channels, k, k])
-        depthwiseBias = try store.tensor("\(prefix).dwconv.bias", shape: [channels])
-        norm = try LayerNorm(store, "\(prefix).norm", dim: channels, eps: 1e-6)
-        pointwise1 = try Linear(store, "\(prefix).pwconv1", inputs: channels, outputs: 4 * channels, bias: true)
-        pointwise2 = try Linear(store, "\(prefix).pwconv2", inputs: 4 * channels, outputs: channels, bias: true)
-        gamma = try store.tensor("\(prefix).gamma", shape: [channels])
+        depthwiseWeight = try source.tensor("dwconv.weight", shape: [channels, 1, k, k]).reshaped([channels, k, k])
+        depthwiseBias = try source.tensor("dwconv.bias", shape: [channels])
+        norm = try LayerNorm(source.scoped("norm"), dim: channels, eps: 1e-6)
+        pointwise1 = try Linear(source.scoped("pwconv1"), inputs: channels, outputs: 4 * channels, bias: true)
+        pointwise2 = try Linear(source.scoped("pwconv2"), inputs: 4 * channels, outputs: channels, bias: true)
+        gamma = try source.tensor("gamma", shape: [channels])
     }
 
     /// x: `[B, C, H, W]` → `[B, C, H, W]`.

@@ -28,7 +28,7 @@ package struct LucidQuantizer: Sendable {
     /// stand-alone file).
     /// - Throws: `WeightError` for missing tensors or shapes that disagree with the arguments.
     package init(
-        _ store: WeightStore, prefix: String, dim: Int, codebookSize: Int, codebookDim: Int, heads: Int,
+        _ source: some TensorSource, dim: Int, codebookSize: Int, codebookDim: Int, heads: Int,
         cosine: Bool, normalizeLatents: Bool
     ) throws(WeightError) {
         self.dim = dim
@@ -37,12 +37,12 @@ package struct LucidQuantizer: Sendable {
         self.codebookSize = codebookSize
         self.cosine = cosine
         self.normalizeLatents = normalizeLatents
-        let codebook = try store.tensor(vqKey(prefix, "_codebook.embed"), shape: [codebookSize, codebookDim])
+        let codebook = try source.tensor("_codebook.embed", shape: [codebookSize, codebookDim])
         self.codebook = codebook
-        store.markUsed(["initted", "cluster_size", "embed_avg"].map { vqKey(prefix, "_codebook.\($0)") })
+        source.markUsed(["initted", "cluster_size", "embed_avg"].map { "_codebook.\($0)" })
         if heads * codebookDim != dim {
-            projectIn = try Linear(store, vqKey(prefix, "project_in"), inputs: dim, outputs: heads * codebookDim, bias: true)
-            projectOut = try Linear(store, vqKey(prefix, "project_out"), inputs: heads * codebookDim, outputs: dim, bias: true)
+            projectIn = try Linear(source.scoped("project_in"), inputs: dim, outputs: heads * codebookDim, bias: true)
+            projectOut = try Linear(source.scoped("project_out"), inputs: heads * codebookDim, outputs: dim, bias: true)
         } else {
             projectIn = nil
             projectOut = nil
@@ -81,8 +81,7 @@ package struct LucidQuantizer: Sendable {
         let normalizeLatents = try m.bool("norm_latents", default: false)
         let store = WeightStore(file)
         do {
-            self = try LucidQuantizer(
-                store, prefix: "", dim: dim, codebookSize: codebookSize, codebookDim: codebookDim, heads: heads,
+            self = try LucidQuantizer(store, dim: dim, codebookSize: codebookSize, codebookDim: codebookDim, heads: heads,
                 cosine: cosine, normalizeLatents: normalizeLatents)
             try store.finish()
         } catch {

@@ -22,16 +22,16 @@ package struct MemcodesQuantizer: Sendable {
 
     /// Loads `codes`, `to_k.weight` and `to_v.weight` under `prefix`.
     /// - Throws: `WeightError` for missing tensors or shapes that disagree with the arguments.
-    package init(_ store: WeightStore, prefix: String, dim: Int, codebookSize: Int, heads: Int) throws(WeightError) {
+    package init(_ source: some TensorSource, dim: Int, codebookSize: Int, heads: Int) throws(WeightError) {
         precondition(heads > 0 && dim % heads == 0, "Memcodes: dim \(dim) is not divisible by \(heads) heads")
         self.dim = dim
         self.heads = heads
         self.codebookSize = codebookSize
         headDim = dim / heads
         scale = Float(pow(Double(dim / heads), -0.5))
-        let codes = try store.tensor(vqKey(prefix, "codes"), shape: [heads, codebookSize, headDim])
-        let toK = try store.tensor(vqKey(prefix, "to_k.weight"), shape: [heads, headDim, headDim])
-        let toV = try store.tensor(vqKey(prefix, "to_v.weight"), shape: [heads, headDim, headDim])
+        let codes = try source.tensor("codes", shape: [heads, codebookSize, headDim])
+        let toK = try source.tensor("to_k.weight", shape: [heads, headDim, headDim])
+        let toV = try source.tensor("to_v.weight", shape: [heads, headDim, headDim])
         let (k, d) = (codebookSize, headDim)
         func mix(_ weight: Tensor<Float>) -> Tensor<Float> {
             // out[h, n, c] = Σ_e codes[h, n, e] · W[h, e, c]
@@ -59,7 +59,7 @@ package struct MemcodesQuantizer: Sendable {
         }
         let store = WeightStore(file)
         do {
-            self = try MemcodesQuantizer(store, prefix: "", dim: dim, codebookSize: codebookSize, heads: heads)
+            self = try MemcodesQuantizer(store, dim: dim, codebookSize: codebookSize, heads: heads)
             try store.finish()
         } catch {
             throw .weights(error)

@@ -88,13 +88,8 @@ func vqAddToEachBatch(_ x: Tensor<Float>, _ table: Tensor<Float>) -> Tensor<Floa
 
 /// A 1×1 `Conv2d` weight `[out, in, 1, 1]` + bias, applied per token as a `Linear`.
 /// - Throws: `WeightError` for a missing tensor or a shape that disagrees with `inputs`/`outputs`.
-func vqPointwiseConv(_ store: WeightStore, _ prefix: String, inputs: Int, outputs: Int) throws(WeightError) -> Linear {
-    let weight = try store.tensor("\(prefix).weight", shape: [outputs, inputs, 1, 1])
-    let bias = try store.tensor("\(prefix).bias", shape: [outputs])
+func vqPointwiseConv(_ source: some TensorSource, inputs: Int, outputs: Int) throws(WeightError) -> Linear {
+    let weight = try source.tensor("weight", shape: [outputs, inputs, 1, 1])
+    let bias = try source.tensor("bias", shape: [outputs])
     return Linear(weight: weight.reshaped([outputs, inputs]), bias: bias)
-}
-
-/// Joins a module prefix and a key the way PyTorch state-dict keys are joined.
-func vqKey(_ prefix: String, _ name: String) -> String {
-    prefix.isEmpty ? name : "\(prefix).\(name)"
 }

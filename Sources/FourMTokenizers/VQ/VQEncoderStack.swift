@@ -32,8 +32,8 @@ package struct VQEncoderStack: Sendable {
     /// - Throws: `.unsupported` for an unknown `enc_type`, `.invalidConfiguration` for
     ///   inconsistent sizes, `.weights` for missing tensors or shapes that disagree with the
     ///   configuration.
-    package init(_ store: WeightStore, configuration c: VQConfiguration, presets: [String: VQViTPreset] = [:]) throws(VQTokenizerError) {
-        let file = store.file.path
+    package init(_ source: some TensorSource, configuration c: VQConfiguration, presets: [String: VQViTPreset] = [:]) throws(VQTokenizerError) {
+        let file = source.name
         configuration = c
         self.file = file
         if c.undoStandardization && c.channels != 3 {
@@ -45,31 +45,28 @@ package struct VQEncoderStack: Sendable {
         }
         do throws(WeightError) {
             if let labels = c.labels {
-                classEmbedding = try store.tensor("cls_emb.weight", shape: [labels, c.channels])
+                classEmbedding = try source.tensor("cls_emb.weight", shape: [labels, c.channels])
             } else {
                 classEmbedding = nil
             }
             let encoderWidth: Int
             switch architecture {
             case .vit(let preset):
-                encoder = .vit(try ViTEncoder(
-                    store, prefix: "encoder", preset: preset, inputChannels: c.channels, patchSize: c.patchSize,
+                encoder = .vit(try ViTEncoder(source.scoped("encoder"), preset: preset, inputChannels: c.channels, patchSize: c.patchSize,
                     resolution: c.imageSizeEncoder, patchProjection: c.patchProjection, postMLP: c.postMLP))
                 encoderWidth = preset.dim
             case .mlp(let mlpArchitecture):
-                let mlp = try BottleneckMLP(store, prefix: "encoder", architecture: mlpArchitecture, inputDim: c.channels, outputDim: nil)
+                let mlp = try BottleneckMLP(source.scoped("encoder"), architecture: mlpArchitecture, inputDim: c.channels, outputDim: nil)
                 encoder = .mlp(mlp)
                 encoderWidth = mlp.outputDim
             }
-            quantProjection = try vqPointwiseConv(store, "quant_proj", inputs: encoderWidth, outputs: c.latentDim)
+            quantProjection = try vqPointwiseConv(source.scoped("quant_proj"), inputs: encoderWidth, outputs: c.latentDim)
             switch c.quantizerType {
             case .lucid:
-                quantizer = .lucid(try LucidQuantizer(
-                    store, prefix: "quantize", dim: c.latentDim, codebookSize: c.codebookSize, codebookDim: c.latentDim,
+                quantizer = .lucid(try LucidQuantizer(source.scoped("quantize"), dim: c.latentDim, codebookSize: c.codebookSize, codebookDim: c.latentDim,
                     heads: c.codebookCount, cosine: c.normalizeCodes, normalizeLatents: c.normalizeLatents))
             case .memcodes:
-                quantizer = .memcodes(try MemcodesQuantizer(
-                    store, prefix: "quantize", dim: c.latentDim, codebookSize: c.codebookSize, heads: c.codebookCount))
+                quantizer = .memcodes(try MemcodesQuantizer(source.scoped("quantize"), dim: c.latentDim, codebookSize: c.codebookSize, heads: c.codebookCount))
             }
         } catch {
             throw .weights(error)

@@ -65,16 +65,15 @@ public struct VQImageTokenizer: Sendable {
             let decoderWidth: Int
             switch decoderArchitecture {
             case .vit(let preset):
-                decoder = .vit(try ViTDecoder(
-                    store, prefix: "decoder", preset: preset, outputChannels: c.outputChannels, patchSize: c.patchSizeDecoder,
+                decoder = .vit(try ViTDecoder(store.scoped("decoder"), preset: preset, outputChannels: c.outputChannels, patchSize: c.patchSizeDecoder,
                     resolution: c.imageSizeDecoder, patchProjection: c.patchProjection, postMLP: c.postMLP, outConv: c.outConv))
                 decoderWidth = preset.dim
             case .mlp(let architecture):
-                let mlp = try BottleneckMLP(store, prefix: "decoder", architecture: architecture, inputDim: nil, outputDim: c.outputChannels)
+                let mlp = try BottleneckMLP(store.scoped("decoder"), architecture: architecture, inputDim: nil, outputDim: c.outputChannels)
                 decoder = .mlp(mlp)
                 decoderWidth = mlp.inputDim
             }
-            postQuantProjection = try vqPointwiseConv(store, "post_quant_proj", inputs: c.latentDim, outputs: decoderWidth)
+            postQuantProjection = try vqPointwiseConv(store.scoped("post_quant_proj"), inputs: c.latentDim, outputs: decoderWidth)
             try store.finish()
         } catch {
             throw .weights(error)

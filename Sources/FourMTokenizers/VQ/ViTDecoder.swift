@@ -31,25 +31,24 @@ package struct ViTDecoder: Sendable {
     /// - Throws: `WeightError` for missing tensors or shapes that disagree with the preset or
     ///   configuration.
     package init(
-        _ store: WeightStore, prefix: String, preset: VQViTPreset, outputChannels: Int, patchSize: Int,
+        _ source: some TensorSource, preset: VQViTPreset, outputChannels: Int, patchSize: Int,
         resolution: Int, patchProjection: Bool, postMLP: Bool, outConv: Bool
     ) throws(WeightError) {
         self.preset = preset
         self.outputChannels = outputChannels
         outputPatch = patchProjection ? patchSize : 1
-        positionTable = try vqPositionTable(store, "\(prefix).pos_emb", dim: preset.dim, grid: resolution / patchSize)
+        positionTable = try vqPositionTable(source, "pos_emb", dim: preset.dim, grid: resolution / patchSize)
         let options = BlockOptions(
             dim: preset.dim, heads: preset.heads, mlpHidden: preset.mlpHidden, gatedMLP: false, activation: .gelu,
             qkvBias: preset.qkvBias, projBias: true, mlpBias: true, qkNorm: false, normEps: preset.normEps)
         var blocks: [TransformerBlock] = []
-        for i in 0..<preset.depth { blocks.append(try TransformerBlock(store, "\(prefix).blocks.\(i)", options)) }
+        for i in 0..<preset.depth { blocks.append(try TransformerBlock(source.scoped("blocks.\(i)"), options)) }
         self.blocks = blocks
-        self.postMLP = postMLP ? try ViTPostMLP(store, prefix, preset: preset) : nil
-        outProjection = try Linear(
-            store, "\(prefix).out_proj", inputs: preset.dim, outputs: outputChannels * outputPatch * outputPatch, bias: true)
+        self.postMLP = postMLP ? try ViTPostMLP(source, preset: preset) : nil
+        outProjection = try Linear(source.scoped("out_proj"), inputs: preset.dim, outputs: outputChannels * outputPatch * outputPatch, bias: true)
         var convs: [ConvNeXtBlock] = []
         if outConv {
-            for i in 0..<2 { convs.append(try ConvNeXtBlock(store, "\(prefix).out_conv.\(i)", channels: outputChannels)) }
+            for i in 0..<2 { convs.append(try ConvNeXtBlock(source.scoped("out_conv.\(i)"), channels: outputChannels)) }
         }
         self.outConv = convs
     }

@@ -7,10 +7,10 @@ package struct ViTPostMLP: Sendable {
     package let fc1: Linear
     package let fc2: Linear
 
-    package init(_ store: WeightStore, _ prefix: String, preset: VQViTPreset) throws(WeightError) {
-        norm = try LayerNorm(store, "\(prefix).norm_mlp", dim: preset.dim, eps: preset.normEps)
-        fc1 = try Linear(store, "\(prefix).post_mlp.fc1", inputs: preset.dim, outputs: preset.mlpHidden, bias: true)
-        fc2 = try Linear(store, "\(prefix).post_mlp.fc2", inputs: preset.mlpHidden, outputs: preset.dim, bias: true)
+    package init(_ source: some TensorSource, preset: VQViTPreset) throws(WeightError) {
+        norm = try LayerNorm(source.scoped("norm_mlp"), dim: preset.dim, eps: preset.normEps)
+        fc1 = try Linear(source.scoped("post_mlp.fc1"), inputs: preset.dim, outputs: preset.mlpHidden, bias: true)
+        fc2 = try Linear(source.scoped("post_mlp.fc2"), inputs: preset.mlpHidden, outputs: preset.dim, bias: true)
     }
 
     /// x: `[B, N, D]` → `[B, N, D]`.
@@ -22,8 +22,8 @@ package struct ViTPostMLP: Sendable {
 
 /// Loads a stored sin-cos position table `[1, D, G, G]` as `[D, G, G]`, or computes it when
 /// absent (spec/tokenizers.md 1.4, 3.2).
-func vqPositionTable(_ store: WeightStore, _ key: String, dim: Int, grid: Int) throws(WeightError) -> Tensor<Float> {
-    if let stored = try store.optionalTensor(key, shape: [1, dim, grid, grid]) {
+func vqPositionTable(_ source: some TensorSource, _ key: String, dim: Int, grid: Int) throws(WeightError) -> Tensor<Float> {
+    if let stored = try source.optionalTensor(key, shape: [1, dim, grid, grid]) {
         return stored.reshaped([dim, grid, grid])
     }
     // sinCosTable2D is [G·G, D]; the stored layout is channels-first.
@@ -62,7 +62,7 @@ package struct ViTEncoder: Sendable {
     /// - Throws: `WeightError` for missing tensors, shapes that disagree with the preset or
     ///   configuration.
     package init(
-        _ store: WeightStore, prefix: String, preset: VQViTPreset, inputChannels: Int, patchSize: Int,
+        _ source: some TensorSource, preset: VQViTPreset, inputChannels: Int, patchSize: Int,
         resolution: Int, patchProjection: Bool, postMLP: Bool
     ) throws(WeightError) {
         self.preset = preset
@@ -70,17 +70,17 @@ package struct ViTEncoder: Sendable {
         self.patchSize = patchSize
         self.patchProjection = patchProjection
         let kernel = patchProjection ? patchSize : 1
-        let weight = try store.tensor("\(prefix).proj.weight", shape: [preset.dim, inputChannels, kernel, kernel])
-        let bias = try store.tensor("\(prefix).proj.bias", shape: [preset.dim])
+        let weight = try source.tensor("proj.weight", shape: [preset.dim, inputChannels, kernel, kernel])
+        let bias = try source.tensor("proj.bias", shape: [preset.dim])
         projection = Linear(weight: weight.reshaped([preset.dim, inputChannels * kernel * kernel]), bias: bias)
-        positionTable = try vqPositionTable(store, "\(prefix).pos_emb", dim: preset.dim, grid: resolution / patchSize)
+        positionTable = try vqPositionTable(source, "pos_emb", dim: preset.dim, grid: resolution / patchSize)
         let options = BlockOptions(
             dim: preset.dim, heads: preset.heads, mlpHidden: preset.mlpHidden, gatedMLP: false, activation: .gelu,
             qkvBias: preset.qkvBias, projBias: true, mlpBias: true, qkNorm: false, normEps: preset.normEps)
         var blocks: [TransformerBlock] = []
-        for i in 0..<preset.depth { blocks.append(try TransformerBlock(store, "\(prefix).blocks.\(i)", options)) }
+        for i in 0..<preset.depth { blocks.append(try TransformerBlock(source.scoped("blocks.\(i)"), options)) }
         self.blocks = blocks
-        self.postMLP = postMLP ? try ViTPostMLP(store, prefix, preset: preset) : nil
+        self.postMLP = postMLP ? try ViTPostMLP(source, preset: preset) : nil
     }
 
     /// Checks an input map: `[B, C, H, W]` with `H`, `W` multiples of `P` (patch embedding) or

@@ -1,0 +1,281 @@
+/// A tensor as a checkpoint stores it: its dtype, shape and little-endian bytes, not converted
+/// (spec/model.md 1.1: a safetensors entry is dtype, shape and a byte range).
+///
+/// The hook for weights that stay in their stored dtype (a BF16 or F16 weight handed to a
+/// kernel as it is, without a round trip through `Float`).
+public struct StoredTensor: Sendable, Equatable {
+    /// The stored element type.
+    public let dtype: DType
+    /// The shape.
+    public let shape: [Int]
+    /// `shape.product × dtype.size` little-endian bytes.
+    public let bytes: [UInt8]
+
+    /// Wraps bytes of a dtype and shape (the caller guarantees the byte count).
+    public init(dtype: DType, shape: [Int], bytes: [UInt8]) {
+        self.dtype = dtype
+        self.shape = shape
+        self.bytes = bytes
+    }
+
+    /// The bits of a float tensor in `dtype` (F32, F16 or BF16; F16 and BF16 round to nearest
+    /// even), as a file of that dtype would store them.
+    public init(_ tensor: Tensor<Float>, dtype: DType) {
+        let scalars = tensor.scalars
+        var out: [UInt8] = []
+        out.reserveCapacity(scalars.count * 4)
+        func append<T: FixedWidthInteger>(_ word: T) { withUnsafeBytes(of: word.littleEndian) { out.append(contentsOf: $0) } }
+        switch dtype {
+        case .f16:
+            for value in scalars { append(halfBitsFromFloat(value)) }
+        case .bf16:
+            // The same rounding as a bf16 linear layer's weights (nearest even).
+            var bits = [UInt16](repeating: 0, count: scalars.count)
+            scalars.withUnsafeBufferPointer { src in
+                bits.withUnsafeMutableBufferPointer { dst in
+                    if let s = src.baseAddress, let d = dst.baseAddress { convertToBFloat16(s, d, count: src.count) }
+                }
+            }
+            for word in bits { append(word) }
+        default:
+            for value in scalars { append(value.bitPattern) }
+        }
+        self.init(dtype: dtype == .f16 || dtype == .bf16 ? dtype : .f32, shape: tensor.shape, bytes: out)
+    }
+
+    /// The element at `index` of a BF16 tensor as its 16 bits (callers check ``dtype``).
+    package func halfWord(at index: Int) -> UInt16 {
+        UInt16(bytes[2 * index]) | UInt16(bytes[2 * index + 1]) << 8
+    }
+}
+
+/// Where layers take their tensors from, by key (spec/model.md 1.1 names the keys).
+///
+/// Three implementations: ``WeightStore`` (a mapped safetensors file, strict: it records the
+/// keys taken so the loader can prove every tensor was used), ``RandomTensorSource``
+/// (seeded random weights for random checkpoints, benchmarks and tests) and
+/// ``DictionaryTensorSource`` (tensors in memory). Layers load from a source scoped to their
+/// own prefix: `Linear(source.scoped("decoder.blocks.3.attn.qkv"), …)` reads `weight` and
+/// `bias` under that prefix, and every error names the source and the full key.
+///
+/// A source is not thread-safe: build one model from one source on one task.
+public protocol TensorSource {
+    /// The source's name in error messages (the file path of a checkpoint).
+    var name: String { get }
+    /// The precision linear layers built from this source compute in.
+    var precision: ComputePrecision { get }
+    /// The stored shape of `key`, or nil when the source has no such tensor.
+    func shape(of key: String) -> [Int]?
+    /// The stored dtype of `key`, or nil when the source has no such tensor (or makes its
+    /// tensors on demand).
+    func dtype(of key: String) -> DType?
+    /// A float tensor of exactly `shape` (F16/BF16 converted to `Float`), marked as used.
+    /// - Throws: `.missingTensor`, `.shapeMismatch`, `.dtypeMismatch`, naming ``name`` and the key.
+    func tensor(_ key: String, shape: [Int]) throws(WeightError) -> Tensor<Float>
+    /// Like ``tensor(_:shape:)`` but nil when the key is absent.
+    func optionalTensor(_ key: String, shape: [Int]) throws(WeightError) -> Tensor<Float>?
+    /// The tensor in its stored dtype, not converted, marked as used.
+    /// - Throws: `.missingTensor`, `.shapeMismatch`.
+    func storedTensor(_ key: String, shape: [Int]) throws(WeightError) -> StoredTensor
+    /// Marks keys as used without loading them (aliases, buffers the model recomputes).
+    func markUsed(_ keys: [String])
+    /// A view of this source whose keys are `prefix.key`.
+    func scoped(_ prefix: String) -> ScopedTensorSource
+}
+
+extension TensorSource {
+    /// True when the source holds `key`.
+    public func contains(_ key: String) -> Bool { shape(of: key) != nil }
+
+    /// Like ``tensor(_:shape:)`` but nil when the key is absent.
+    public func optionalTensor(_ key: String, shape: [Int]) throws(WeightError) -> Tensor<Float>? {
+        guard contains(key) else { return nil }
+        return try tensor(key, shape: shape)
+    }
+
+    /// A view of this source whose keys are `prefix.key` (an empty prefix is the source itself).
+    public func scoped(_ prefix: String) -> ScopedTensorSource { ScopedTensorSource(base: self, prefix: prefix) }
+
+    /// The bf16 bits of a weight matrix for a bf16 linear layer: a BF16 tensor's bits as
+    /// stored (no rounding), otherwise `fallback` (the same tensor, already loaded as floats)
+    /// rounded to nearest even.
+    package func bfloat16Matrix(_ key: String, fallback: Tensor<Float>) throws(WeightError) -> BFloat16Matrix {
+        guard fallback.rank == 2 else {
+            throw .shapeMismatch(file: name, key: key, expected: [-1, -1], actual: fallback.shape)
+        }
+        if dtype(of: key) == .bf16 {
+            let stored = try storedTensor(key, shape: fallback.shape)
+            return BFloat16Matrix(rows: fallback.shape[0], columns: fallback.shape[1]) { out in
+                for i in 0..<out.count { out[i] = stored.halfWord(at: i) }
+            }
+        }
+        return BFloat16Matrix(fallback)
+    }
+
+    /// Checks a stored shape against the expected one.
+    /// - Throws: `.missingTensor` or `.shapeMismatch` naming this source and the key.
+    package func checkedShape(_ key: String, _ shape: [Int]) throws(WeightError) {
+        guard let stored = self.shape(of: key) else { throw .missingTensor(file: name, key: key) }
+        guard stored == shape else { throw .shapeMismatch(file: name, key: key, expected: shape, actual: stored) }
+    }
+}
+
+/// A source seen under a key prefix: `scoped("a").tensor("b", …)` reads `a.b` of the base,
+/// and errors name the full key.
+public struct ScopedTensorSource: TensorSource {
+    /// The source the keys resolve in.
+    public let base: any TensorSource
+    /// The prefix, without the trailing dot (empty for none).
+    public let prefix: String
+
+    /// A view of `base` under `prefix`.
+    public init(base: any TensorSource, prefix: String) {
+        self.base = base
+        self.prefix = prefix
+    }
+
+    /// The full key of `key` in the base source.
+    public func key(_ key: String) -> String { prefix.isEmpty ? key : key.isEmpty ? prefix : "\(prefix).\(key)" }
+
+    /// The base source's name.
+    public var name: String { base.name }
+    /// The base source's precision.
+    public var precision: ComputePrecision { base.precision }
+    /// The stored shape of `prefix.key`.
+    public func shape(of key: String) -> [Int]? { base.shape(of: self.key(key)) }
+    /// The stored dtype of `prefix.key`.
+    public func dtype(of key: String) -> DType? { base.dtype(of: self.key(key)) }
+    /// The float tensor `prefix.key`.
+    public func tensor(_ key: String, shape: [Int]) throws(WeightError) -> Tensor<Float> { try base.tensor(self.key(key), shape: shape) }
+    /// The float tensor `prefix.key`, nil when absent.
+    public func optionalTensor(_ key: String, shape: [Int]) throws(WeightError) -> Tensor<Float>? {
+        try base.optionalTensor(self.key(key), shape: shape)
+    }
+    /// The stored tensor `prefix.key`.
+    public func storedTensor(_ key: String, shape: [Int]) throws(WeightError) -> StoredTensor {
+        try base.storedTensor(self.key(key), shape: shape)
+    }
+    /// Marks `prefix.key` for each key as used.
+    public func markUsed(_ keys: [String]) { base.markUsed(keys.map { self.key($0) }) }
+    /// This view under a further prefix.
+    public func scoped(_ prefix: String) -> ScopedTensorSource { ScopedTensorSource(base: base, prefix: key(prefix)) }
+}
+
+/// Random weights by key: N(0, std²), with 1-D `.weight`s (normalisation scales) around 1.
+/// Every key handed out is recorded in order, optional ones included (``contains(_:)`` is
+/// false, but ``optionalTensor(_:shape:)`` makes the tensor), so the record of a model built
+/// from it is a complete checkpoint of that model (the random checkpoint writers).
+public final class RandomTensorSource: TensorSource {
+    private var rng: SeededGenerator
+    /// The standard deviation of the weights.
+    public let std: Float
+    /// The precision linear layers built from this source compute in.
+    public var precision: ComputePrecision = .fp32
+    /// Every tensor handed out, in order.
+    public private(set) var recorded: [(key: String, tensor: Tensor<Float>)] = []
+
+    /// A source drawing from a generator seeded with `seed`.
+    public init(seed: UInt64, std: Float = 0.02) {
+        rng = SeededGenerator(seed: seed)
+        self.std = std
+    }
+
+    /// `<random weights>`.
+    public var name: String { "<random weights>" }
+
+    /// Always nil: nothing is stored before it is asked for.
+    public func shape(of key: String) -> [Int]? { nil }
+
+    /// Always nil.
+    public func dtype(of key: String) -> DType? { nil }
+
+    /// A new random tensor of `shape`, recorded under `key`.
+    public func tensor(_ key: String, shape: [Int]) throws(WeightError) -> Tensor<Float> {
+        var t = Tensor<Float>.randomNormal(shape: shape, std: std, using: &rng)
+        if shape.count == 1 && key.hasSuffix(".weight") { t = t + Tensor(repeating: 1, shape: shape) }
+        recorded.append((key, t))
+        return t
+    }
+
+    /// A new random tensor (optional tensors are made too).
+    public func optionalTensor(_ key: String, shape: [Int]) throws(WeightError) -> Tensor<Float>? {
+        try tensor(key, shape: shape)
+    }
+
+    /// A new random tensor as F32 bytes.
+    public func storedTensor(_ key: String, shape: [Int]) throws(WeightError) -> StoredTensor {
+        StoredTensor(try tensor(key, shape: shape), dtype: .f32)
+    }
+
+    /// Nothing to mark.
+    public func markUsed(_ keys: [String]) {}
+}
+
+/// Tensors held in memory by key, each float (converted on the way in) or stored bytes; strict
+/// like ``WeightStore``: it records the keys taken (``unusedKeys``).
+public final class DictionaryTensorSource: TensorSource {
+    private let tensors: [String: StoredTensor]
+    private var used: Set<String> = []
+    /// The name in error messages.
+    public let name: String
+    /// The precision linear layers built from this source compute in.
+    public var precision: ComputePrecision = .fp32
+
+    /// Float tensors by key, stored as F32.
+    public convenience init(_ tensors: [String: Tensor<Float>], name: String = "<memory>") {
+        self.init(stored: tensors.mapValues { StoredTensor($0, dtype: .f32) }, name: name)
+    }
+
+    /// Tensors by key in their own dtypes.
+    public init(stored: [String: StoredTensor], name: String = "<memory>") {
+        tensors = stored
+        self.name = name
+    }
+
+    /// The shape of `key`, if held.
+    public func shape(of key: String) -> [Int]? { tensors[key]?.shape }
+
+    /// The dtype of `key`, if held.
+    public func dtype(of key: String) -> DType? { tensors[key]?.dtype }
+
+    /// The tensor as floats.
+    /// - Throws: `.missingTensor`, `.shapeMismatch`, `.dtypeMismatch` for integer dtypes.
+    public func tensor(_ key: String, shape: [Int]) throws(WeightError) -> Tensor<Float> {
+        let stored = try storedTensor(key, shape: shape)
+        let count = shape.reduce(1, *)
+        let bytes = stored.bytes
+        func word(_ i: Int) -> UInt16 { UInt16(bytes[2 * i]) | UInt16(bytes[2 * i + 1]) << 8 }
+        switch stored.dtype {
+        case .f32:
+            return Tensor(shape: shape) { out in
+                for i in 0..<count {
+                    let b = 4 * i
+                    out[i] = Float(bitPattern: UInt32(bytes[b]) | UInt32(bytes[b + 1]) << 8 | UInt32(bytes[b + 2]) << 16 | UInt32(bytes[b + 3]) << 24)
+                }
+            }
+        case .f16:
+            return Tensor(shape: shape) { out in for i in 0..<count { out[i] = floatFromHalfBits(word(i)) } }
+        case .bf16:
+            return Tensor(shape: shape) { out in for i in 0..<count { out[i] = Float(bitPattern: UInt32(word(i)) << 16) } }
+        case .i64, .i32, .u8, .bool:
+            throw .dtypeMismatch(file: name, key: key, expected: "F32, F16 or BF16", actual: stored.dtype.rawValue)
+        }
+    }
+
+    /// The tensor as held.
+    /// - Throws: `.missingTensor`, `.shapeMismatch`.
+    public func storedTensor(_ key: String, shape: [Int]) throws(WeightError) -> StoredTensor {
+        try checkedShape(key, shape)
+        guard let stored = tensors[key] else { throw .missingTensor(file: name, key: key) }
+        used.insert(key)
+        return stored
+    }
+
+    /// Marks keys as used.
+    public func markUsed(_ keys: [String]) {
+        for key in keys where tensors[key] != nil { used.insert(key) }
+    }
+
+    /// Keys not taken so far, sorted.
+    public var unusedKeys: [String] { tensors.keys.filter { !used.contains($0) }.sorted() }
+}
