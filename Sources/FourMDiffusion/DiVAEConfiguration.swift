@@ -45,21 +45,27 @@ public struct DiVAEConfiguration: Sendable, Equatable {
     ///   `dec_type` that is no diffusion decoder or an unknown `scheduler`, `beta_schedule` or
     ///   `prediction_type`.
     public init(metadata: [String: String], file: String) throws(DiffusionError) {
-        let m = CheckpointMetadata(metadata, file: file)
-        imageSize = try m.int("image_size", default: 224)
-        decoderImageSize = try m.optionalInt("image_size_dec") ?? imageSize
-        channels = try m.int("n_channels", default: 3)
-        patchSize = try m.int("patch_size", default: 16)
-        latentDim = try m.int("latent_dim", default: 32)
-        decoderType = try m.string("dec_type", default: "unet_patched")
-        trainTimesteps = try m.int("num_train_timesteps", default: 1000)
-        let schedulerName = try m.string("scheduler", default: "ddpm")
-        let betaName = try m.string("beta_schedule", default: "squaredcos_cap_v2")
-        let predictionName = try m.string("prediction_type", default: "v_prediction")
-        clipSample = try m.bool("clip_sample", default: false)
-        thresholding = try m.bool("thresholding", default: true)
-        conditioning = try m.string("conditioning", default: "concat")
-        zeroTerminalSNR = try m.bool("zero_terminal_snr", default: true)
+        // The DiVAE constructor takes no `None` for these keys: an explicit `None` is an error.
+        var m = CheckpointMetadata(metadata, file: file)
+        let schedulerName: String, betaName: String, predictionName: String
+        do throws(MetadataError) {
+            imageSize = try m.int("image_size", default: 224, allowNone: false)
+            decoderImageSize = try m.optionalInt("image_size_dec") ?? imageSize
+            channels = try m.int("n_channels", default: 3, allowNone: false)
+            patchSize = try m.int("patch_size", default: 16, allowNone: false)
+            latentDim = try m.int("latent_dim", default: 32, allowNone: false)
+            decoderType = try m.string("dec_type", default: "unet_patched", allowNone: false)
+            trainTimesteps = try m.int("num_train_timesteps", default: 1000, allowNone: false)
+            schedulerName = try m.string("scheduler", default: "ddpm", allowNone: false)
+            betaName = try m.string("beta_schedule", default: "squaredcos_cap_v2", allowNone: false)
+            predictionName = try m.string("prediction_type", default: "v_prediction", allowNone: false)
+            clipSample = try m.bool("clip_sample", default: false, allowNone: false)
+            thresholding = try m.bool("thresholding", default: true, allowNone: false)
+            conditioning = try m.string("conditioning", default: "concat", allowNone: false)
+            zeroTerminalSNR = try m.bool("zero_terminal_snr", default: true, allowNone: false)
+        } catch {
+            throw .invalidValue(file: error.file, key: error.key, expected: error.expected, actual: error.actual)
+        }
 
         for (key, value) in [("image_size", imageSize), ("n_channels", channels), ("patch_size", patchSize), ("latent_dim", latentDim)]
         where value < 1 {

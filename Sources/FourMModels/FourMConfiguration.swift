@@ -68,37 +68,53 @@ public struct FourMConfiguration: Sendable, Equatable {
     ///   - file: the source, for error messages.
     /// - Throws: `ConfigurationError` naming the key.
     public init(values: [String: ConfigValue], file: String) throws(ConfigurationError) {
-        var reader = Reader(values: values, file: file)
-        for key in Self.requiredKeys where values[key] == nil || values[key] == .null {
+        try self.init(CheckpointMetadata(values: values, file: file))
+    }
+
+    /// Reads a configuration through the checkpoint-metadata reader.
+    init(_ metadata: CheckpointMetadata) throws(ConfigurationError) {
+        var reader = metadata
+        let file = metadata.file
+        for key in Self.requiredKeys where metadata[key] == nil || metadata[key] == .null {
             throw .missingKey(file: file, key: key)
         }
-        imageSize = try reader.int("image_size", default: 224)
-        patchSize = try reader.int("patch_size", default: 16)
-        normBias = try reader.bool("norm_bias", default: true)
-        let act = try reader.string("act_layer", default: "SiLU")
+        let act: String
+        do throws(MetadataError) {
+            imageSize = try reader.int("image_size", default: 224)
+            patchSize = try reader.int("patch_size", default: 16)
+            normBias = try reader.bool("norm_bias", default: true)
+            act = try reader.string("act_layer", default: "SiLU")
+        } catch {
+            throw ConfigurationError(error)
+        }
         guard let activation = Activation(rawValue: act) else {
             throw .unsupported(file: file, key: "act_layer", value: act)
         }
         self.activation = activation
-        dim = try reader.int("dim", default: 768)
-        encoderDepth = try reader.int("encoder_depth", default: 12)
-        decoderDepth = try reader.int("decoder_depth", default: 12)
-        numHeads = try reader.int("num_heads", default: 12)
-        mlpRatio = try reader.double("mlp_ratio", default: 4.0)
-        qkvBias = try reader.bool("qkv_bias", default: true)
-        projBias = try reader.bool("proj_bias", default: true)
-        mlpBias = try reader.bool("mlp_bias", default: true)
-        gatedMLP = try reader.bool("gated_mlp", default: false)
-        qkNorm = try reader.bool("qk_norm", default: false)
-        decoderCausalMask = try reader.bool("decoder_causal_mask", default: false)
-        decoderSepMask = try reader.bool("decoder_sep_mask", default: true)
-        shareModalityEmbeddings = try reader.bool("share_modality_embeddings", default: true)
-        let registers = try reader.int("num_register_tokens", default: 0)
+        let registers: Int
+        do throws(MetadataError) {
+            dim = try reader.int("dim", default: 768)
+            encoderDepth = try reader.int("encoder_depth", default: 12)
+            decoderDepth = try reader.int("decoder_depth", default: 12)
+            numHeads = try reader.int("num_heads", default: 12)
+            mlpRatio = try reader.double("mlp_ratio", default: 4.0)
+            qkvBias = try reader.bool("qkv_bias", default: true)
+            projBias = try reader.bool("proj_bias", default: true)
+            mlpBias = try reader.bool("mlp_bias", default: true)
+            gatedMLP = try reader.bool("gated_mlp", default: false)
+            qkNorm = try reader.bool("qk_norm", default: false)
+            decoderCausalMask = try reader.bool("decoder_causal_mask", default: false)
+            decoderSepMask = try reader.bool("decoder_sep_mask", default: true)
+            shareModalityEmbeddings = try reader.bool("share_modality_embeddings", default: true)
+            registers = try reader.int("num_register_tokens", default: 0)
+        } catch {
+            throw ConfigurationError(error)
+        }
         if registers != 0 {
             // spec/model.md 6.12: the reference generation path crashes on register tokens.
             throw .unsupported(file: file, key: "num_register_tokens", value: String(registers))
         }
-        for key in Self.inertKeys { reader.consumed.insert(key) }
+        reader.markRead(Self.inertKeys)
         guard dim > 0, numHeads > 0, dim % numHeads == 0 else {
             throw .invalidValue(file: file, key: "num_heads", expected: "a positive divisor of dim \(dim)", actual: String(numHeads))
         }
@@ -127,19 +143,15 @@ public struct FourMConfiguration: Sendable, Equatable {
         guard imageSize <= InputLimits.maximumImageSide else {
             throw .invalidValue(file: file, key: "image_size", expected: "at most \(InputLimits.maximumImageSide) pixels (InputLimits.maximumImageSide)", actual: String(imageSize))
         }
-        domainsIn = try reader.modalities("domains_in", imageSize: imageSize, needEncoder: true)
-        domainsOut = try reader.modalities("domains_out", imageSize: imageSize, needEncoder: false)
-        ignoredKeys = values.keys.filter { !reader.consumed.contains($0) || Self.inertKeys.contains($0) }.sorted()
+        domainsIn = try Self.modalities(&reader, "domains_in", imageSize: imageSize, needEncoder: true)
+        domainsOut = try Self.modalities(&reader, "domains_out", imageSize: imageSize, needEncoder: false)
+        ignoredKeys = metadata.values.keys.filter { !reader.readKeys.contains($0) || Self.inertKeys.contains($0) }.sorted()
     }
 
     /// Reads the configuration from a checkpoint header's `__metadata__` strings.
     public init(metadata: [String: String], file: String) throws(ConfigurationError) {
         // spec/model.md 1.2: `None` → `null` everywhere, then YAML.
-        var values: [String: ConfigValue] = [:]
-        for (key, text) in metadata {
-            values[key] = text.count > 10_000 ? .string(text) : ConfigValue.parse(text.replacingOccurrences(of: "None", with: "null"))
-        }
-        try self.init(values: values, file: file)
+        try self.init(CheckpointMetadata(metadata, file: file))
     }
 
     /// Reads the configuration from a `config.json` (typed JSON values, same keys).
@@ -241,52 +253,20 @@ public struct FourMConfiguration: Sendable, Equatable {
     }
 }
 
-private struct Reader {
-    let values: [String: ConfigValue]
-    let file: String
-    var consumed: Set<String> = []
-
-    init(values: [String: ConfigValue], file: String) {
-        self.values = values
-        self.file = file
+extension ConfigurationError {
+    /// A metadata value of the wrong type, as a configuration error.
+    init(_ error: MetadataError) {
+        self = .invalidValue(file: error.file, key: error.key, expected: error.expected, actual: error.actual)
     }
+}
 
-    mutating func raw(_ key: String) -> ConfigValue? {
-        consumed.insert(key)
-        guard let v = values[key], v != .null else { return nil }
-        return v
-    }
-
-    mutating func int(_ key: String, default value: Int) throws(ConfigurationError) -> Int {
-        guard let v = raw(key) else { return value }
-        guard let i = v.intValue else { throw .invalidValue(file: file, key: key, expected: "an integer", actual: "'\(v)'") }
-        return i
-    }
-
-    mutating func double(_ key: String, default value: Double) throws(ConfigurationError) -> Double {
-        guard let v = raw(key) else { return value }
-        if let d = v.doubleValue { return d }
-        if let s = v.stringValue, let d = Double(s) { return d }  // PyYAML leaves '1e-06' a string
-        throw .invalidValue(file: file, key: key, expected: "a number", actual: "'\(v)'")
-    }
-
-    mutating func bool(_ key: String, default value: Bool) throws(ConfigurationError) -> Bool {
-        guard let v = raw(key) else { return value }
-        guard let b = v.boolValue else { throw .invalidValue(file: file, key: key, expected: "True or False", actual: "'\(v)'") }
-        return b
-    }
-
-    mutating func string(_ key: String, default value: String) throws(ConfigurationError) -> String {
-        guard let v = raw(key) else { return value }
-        guard let s = v.stringValue else { throw .invalidValue(file: file, key: key, expected: "a string", actual: "'\(v)'") }
-        return s
-    }
-
-    mutating func modalities(_ key: String, imageSize: Int, needEncoder: Bool) throws(ConfigurationError) -> [Modality] {
-        guard let v = raw(key) else { return [] }
-        guard let names = v.stringList else {
-            throw .invalidValue(file: file, key: key, expected: "a list of modality names", actual: "'\(v)'")
-        }
+extension FourMConfiguration {
+    /// A domain list: known modalities, each with the needed encoder or decoder, no repeats.
+    private static func modalities(_ reader: inout CheckpointMetadata, _ key: String, imageSize: Int, needEncoder: Bool) throws(ConfigurationError) -> [Modality] {
+        let file = reader.file
+        let listed: [String]?
+        do { listed = try reader.stringList(key, expected: "a list of modality names") } catch { throw ConfigurationError(error) }
+        guard let names = listed else { return [] }
         var out: [Modality] = []
         for name in names {
             let modality = Modality(rawValue: name)

@@ -136,7 +136,7 @@ import Testing
         let config = try FourMConfiguration(jsonData: Data(json.utf8), file: "config.json")
         #expect(config.dim == 64 && config.numHeads == 4 && config.gatedMLP && !config.normBias)
         #expect(config.mlpHiddenWidth == 170)
-        #expect(throws: ConfigurationError.invalidValue(file: "config.json", key: "norm_bias", expected: "True or False", actual: "'1'")) {
+        #expect(throws: ConfigurationError.invalidValue(file: "config.json", key: "norm_bias", expected: "True or False", actual: "1")) {
             try FourMConfiguration(jsonData: Data(json.replacingOccurrences(of: "\"norm_bias\": false", with: "\"norm_bias\": 1").utf8), file: "config.json")
         }
     }

@@ -72,13 +72,18 @@ package struct LucidQuantizer: Sendable {
     package init(path: String) throws(VQTokenizerError) {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: path) } catch { throw .weights(error) }
-        let m = VQMetadata(file: path, metadata: file.metadata)
-        let dim = try m.requiredPositiveInt("dim")
-        let codebookSize = try m.requiredPositiveInt("codebook_size")
-        let codebookDim = try m.positiveInt("codebook_dim", default: dim)
-        let heads = try m.positiveInt("heads", default: 1)
-        let cosine = try m.bool("use_cosine_sim", default: false)
-        let normalizeLatents = try m.bool("norm_latents", default: false)
+        var m = CheckpointMetadata(file.metadata, file: path)
+        let dim: Int, codebookSize: Int, codebookDim: Int, heads: Int, cosine: Bool, normalizeLatents: Bool
+        do throws(MetadataError) {
+            dim = try m.positiveInt("dim", default: nil)
+            codebookSize = try m.positiveInt("codebook_size", default: nil)
+            codebookDim = try m.positiveInt("codebook_dim", default: dim)
+            heads = try m.positiveInt("heads", default: 1)
+            cosine = try m.bool("use_cosine_sim", default: false)
+            normalizeLatents = try m.bool("norm_latents", default: false)
+        } catch {
+            throw VQTokenizerError(error)
+        }
         let store = WeightStore(file)
         do {
             self = try LucidQuantizer(store, dim: dim, codebookSize: codebookSize, codebookDim: codebookDim, heads: heads,

@@ -50,10 +50,15 @@ package struct MemcodesQuantizer: Sendable {
     package init(path: String) throws(VQTokenizerError) {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: path) } catch { throw .weights(error) }
-        let m = VQMetadata(file: path, metadata: file.metadata)
-        let dim = try m.requiredPositiveInt("dim")
-        let codebookSize = try m.requiredPositiveInt("codebook_size")
-        let heads = try m.positiveInt("heads", default: 1)
+        var m = CheckpointMetadata(file.metadata, file: path)
+        let dim: Int, codebookSize: Int, heads: Int
+        do throws(MetadataError) {
+            dim = try m.positiveInt("dim", default: nil)
+            codebookSize = try m.positiveInt("codebook_size", default: nil)
+            heads = try m.positiveInt("heads", default: 1)
+        } catch {
+            throw VQTokenizerError(error)
+        }
         guard dim % heads == 0 else {
             throw .invalidConfiguration(file: path, key: "heads", expected: "a divisor of dim \(dim)", actual: String(heads))
         }

@@ -67,40 +67,61 @@ public struct VQConfiguration: Sendable, Equatable {
     /// - Throws: `.invalidConfiguration` for a value of the wrong type or an impossible value,
     ///   `.unsupported` for an unknown `quant_type` or a `codebook_size` given as a string.
     public init(metadata: [String: String], file: String) throws(VQTokenizerError) {
-        let m = VQMetadata(file: file, metadata: metadata)
-        imageSize = try m.positiveInt("image_size", default: 224)
-        imageSizeEncoder = try m.optionalPositiveInt("image_size_enc") ?? imageSize
-        imageSizeDecoder = try m.optionalPositiveInt("image_size_dec") ?? imageSize
-        channels = try m.positiveInt("n_channels", default: 3)
-        labels = try m.optionalPositiveInt("n_labels")
-        encoderType = try m.string("enc_type", default: "vit_b_enc")
-        isDiffusion = m.contains("beta_schedule")
-        let decoderDefault = isDiffusion ? "unet_patched" : "vit_b_dec"
-        decoderType = try m.string("dec_type", default: decoderDefault)
-        if decoderType.contains("unet_") || decoderType.contains("uvit_") { isDiffusion = true }
-        patchProjection = try m.bool("patch_proj", default: true)
-        postMLP = try m.bool("post_mlp", default: false)
-        patchSize = try m.positiveInt("patch_size", default: 16)
-        patchSizeDecoder = try m.optionalPositiveInt("patch_size_dec") ?? patchSize
-        let quant = try m.string("quant_type", default: "lucid")
+        var m = CheckpointMetadata(metadata, file: file)
+        do throws(MetadataError) {
+            imageSize = try m.positiveInt("image_size", default: 224)
+            imageSizeEncoder = try m.optionalPositiveInt("image_size_enc") ?? imageSize
+            imageSizeDecoder = try m.optionalPositiveInt("image_size_dec") ?? imageSize
+            channels = try m.positiveInt("n_channels", default: 3)
+            labels = try m.optionalPositiveInt("n_labels")
+            encoderType = try m.string("enc_type", default: "vit_b_enc")
+            isDiffusion = m.contains("beta_schedule")
+            let decoderDefault = isDiffusion ? "unet_patched" : "vit_b_dec"
+            decoderType = try m.string("dec_type", default: decoderDefault)
+            if decoderType.contains("unet_") || decoderType.contains("uvit_") { isDiffusion = true }
+            patchProjection = try m.bool("patch_proj", default: true)
+            postMLP = try m.bool("post_mlp", default: false)
+            patchSize = try m.positiveInt("patch_size", default: 16)
+            patchSizeDecoder = try m.optionalPositiveInt("patch_size_dec") ?? patchSize
+        } catch {
+            throw VQTokenizerError(error)
+        }
+        let quant: String
+        do { quant = try m.string("quant_type", default: "lucid") } catch { throw VQTokenizerError(error) }
         guard let quantizerType = QuantizerType(rawValue: quant) else {
             throw .unsupported(file: file, key: "quant_type", value: quant, hint: "supported: lucid, memcodes")
         }
         self.quantizerType = quantizerType
-        if case .string(let text)? = m.values["codebook_size"] {
+        switch m["codebook_size"] {
+        case .string(let text)?:
             throw .unsupported(file: file, key: "codebook_size", value: text, hint: "only an integer codebook size is supported")
+        case .list(let levels)?:
+            throw .unsupported(file: file, key: "codebook_size", value: ConfigValue.list(levels).description,
+                               hint: "only an integer codebook size is supported")
+        default: break
         }
-        codebookSize = try m.positiveInt("codebook_size", default: 16384)
-        codebookCount = try m.positiveInt("num_codebooks", default: 1)
-        latentDim = try m.positiveInt("latent_dim", default: 32)
-        normalizeCodes = try m.bool("norm_codes", default: true)
-        normalizeLatents = try m.bool("norm_latents", default: false)
-        undoStandardization = try m.bool("undo_std", default: false)
-        outConv = try m.bool("out_conv", default: false)
+        do throws(MetadataError) {
+            codebookSize = try m.positiveInt("codebook_size", default: 16384)
+            codebookCount = try m.positiveInt("num_codebooks", default: 1)
+            latentDim = try m.positiveInt("latent_dim", default: 32)
+            normalizeCodes = try m.bool("norm_codes", default: true)
+            normalizeLatents = try m.bool("norm_latents", default: false)
+            undoStandardization = try m.bool("undo_std", default: false)
+            outConv = try m.bool("out_conv", default: false)
+        } catch {
+            throw VQTokenizerError(error)
+        }
         if quantizerType == .memcodes, latentDim % codebookCount != 0 {
             throw .invalidConfiguration(
                 file: file, key: "num_codebooks", expected: "a divisor of latent_dim \(latentDim) (Memcodes heads)",
                 actual: String(codebookCount))
         }
+    }
+}
+
+extension VQTokenizerError {
+    /// A metadata value of the wrong type, as a configuration error.
+    init(_ error: MetadataError) {
+        self = .invalidConfiguration(file: error.file, key: error.key, expected: error.expected, actual: error.actual)
     }
 }

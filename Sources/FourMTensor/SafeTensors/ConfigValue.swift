@@ -36,6 +36,17 @@ public enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The value as Python's `repr` prints it (strings quoted), for error messages:
+    /// `'SiLU'`, `768`, `True`, `None`, `['a', 'b']`.
+    public var repr: String {
+        switch self {
+        case .string(let s): return "'\(s)'"
+        case .list(let items): return "[" + items.map(\.repr).joined(separator: ", ") + "]"
+        case .mapping(let pairs): return "{" + pairs.map { "'\($0.0)': \($0.1.repr)" }.joined(separator: ", ") + "}"
+        default: return description
+        }
+    }
+
     /// A compact, Python-like rendering.
     public var description: String {
         switch self {
