@@ -29,6 +29,10 @@ public struct ModelBundle: Sendable, Equatable {
     /// `tokenizer_presets`: `{"name": {"dim_tokens": 64, "depth": 2, "num_heads": 2,
     /// "mlp_ratio": 4.0, "qkv_bias": true, "norm_eps": 1e-6}}`).
     public let tokenizerPresets: [String: VQViTPreset]
+    /// Diffusion decoder presets named by tokenizer configs beyond the released ones
+    /// (`bundle.json` → `diffusion_presets`: reference-style descriptions, see
+    /// `DiffusionPresets.decoderPreset(name:description:)`), passed to the DiVAE loaders.
+    public let diffusionPresets: [String: DecoderPreset]
     /// Names of the semantic-segmentation classes by label (`bundle.json` → `semseg_classes`);
     /// nil means the COCO panoptic classes of the released tokenizer.
     public let semanticClassNames: [String]?
@@ -48,13 +52,14 @@ public struct ModelBundle: Sendable, Equatable {
     /// Creates a bundle from explicit paths.
     public init(
         directory: URL, model: URL, textTokenizer: URL?, tokenizers: [Modality: URL], tokenizerPresets: [String: VQViTPreset] = [:],
-        semanticClassNames: [String]? = nil
+        diffusionPresets: [String: DecoderPreset] = [:], semanticClassNames: [String]? = nil
     ) {
         self.directory = directory
         self.model = model
         self.textTokenizer = textTokenizer
         self.tokenizers = tokenizers
         self.tokenizerPresets = tokenizerPresets
+        self.diffusionPresets = diffusionPresets
         self.semanticClassNames = semanticClassNames
     }
 
@@ -145,11 +150,13 @@ public struct ModelBundle: Sendable, Equatable {
                                                 qkvBias: (entry["qkv_bias"] as? Bool) ?? true, normEps: (entry["norm_eps"] as? NSNumber)?.floatValue ?? 1e-6)
                 }
             }
+            var diffusionPresets: [String: DecoderPreset] = [:]
             if let list = object["diffusion_presets"] {
                 guard let dict = list as? [String: [String: Any]] else { throw .bundle(path: manifest.path, reason: "'diffusion_presets' must map preset names to objects") }
-                // Diffusion decoder presets are registered process-wide (the decoder reads them by name).
                 for (name, entry) in dict {
-                    do { try DiffusionPresets.register(name, description: entry) } catch { throw .bundle(path: manifest.path, reason: "diffusion_presets.\(name): \(error.description)") }
+                    do { diffusionPresets[name] = try DiffusionPresets.decoderPreset(name: name, description: entry) } catch {
+                        throw .bundle(path: manifest.path, reason: "diffusion_presets.\(name): \(error.description)")
+                    }
                 }
             }
             var classNames: [String]? = nil
@@ -157,7 +164,8 @@ public struct ModelBundle: Sendable, Equatable {
                 guard let names = list as? [String], !names.isEmpty else { throw .bundle(path: manifest.path, reason: "'semseg_classes' must be a non-empty list of class names") }
                 classNames = names
             }
-            self.init(directory: directory, model: modelURL, textTokenizer: text, tokenizers: tokenizers, tokenizerPresets: presets, semanticClassNames: classNames)
+            self.init(directory: directory, model: modelURL, textTokenizer: text, tokenizers: tokenizers, tokenizerPresets: presets,
+                      diffusionPresets: diffusionPresets, semanticClassNames: classNames)
             return
         }
         var model = directory.appendingPathComponent("model.safetensors")

@@ -299,7 +299,7 @@ public struct Pipeline: Sendable {
             let isDiffusion = file.metadata["beta_schedule"] != nil || (file.metadata["dec_type"].map { $0.contains("unet_") || $0.contains("uvit_") } ?? false)
             let codes: Int
             if isDiffusion {
-                do { diffusion[m] = try DiVAE(file: file, presets: bundle.tokenizerPresets) } catch { throw .diffusion(error) }
+                do { diffusion[m] = try DiVAE(file: file, presets: bundle.tokenizerPresets, diffusionPresets: bundle.diffusionPresets) } catch { throw .diffusion(error) }
                 codes = diffusion[m]?.codebookSize ?? 0
             } else {
                 do { tokenizers[m] = try VQImageTokenizer(file: file, presets: bundle.tokenizerPresets) } catch { throw .imageTokenizer(error) }

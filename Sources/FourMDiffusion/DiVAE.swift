@@ -37,22 +37,24 @@ public struct DiVAE: Sendable {
     /// - Parameters:
     ///   - path: the `model.safetensors` of the tokenizer.
     ///   - presets: ViT presets the `enc_type` may name beyond the released ones.
+    ///   - diffusionPresets: decoder presets the `dec_type` may name beyond the released ones.
     /// - Throws: `.encoder` / `.decoder` naming the file, key, expected and actual values.
-    public init(path: String, presets: [String: VQViTPreset] = [:]) throws(DiVAEError) {
+    public init(path: String, presets: [String: VQViTPreset] = [:], diffusionPresets: [String: DecoderPreset] = [:]) throws(DiVAEError) {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: path) } catch { throw .decoder(.weights(error)) }
-        try self.init(file: file, presets: presets)
+        try self.init(file: file, presets: presets, diffusionPresets: diffusionPresets)
     }
 
     /// Loads a DiVAE from an already opened checkpoint (the header is not read again).
     /// - Parameters:
     ///   - file: the opened `model.safetensors` of the tokenizer.
     ///   - presets: ViT presets the `enc_type` may name beyond the released ones.
-    /// - Throws: as ``init(path:presets:)``.
-    public init(file: SafeTensorsFile, presets: [String: VQViTPreset] = [:]) throws(DiVAEError) {
+    ///   - diffusionPresets: decoder presets the `dec_type` may name beyond the released ones.
+    /// - Throws: as ``init(path:presets:diffusionPresets:)``.
+    public init(file: SafeTensorsFile, presets: [String: VQViTPreset] = [:], diffusionPresets: [String: DecoderPreset] = [:]) throws(DiVAEError) {
         let path = file.path
         let store = WeightStore(file)
-        do { decoder = try DiVAEDecoder(store: store) } catch { throw .decoder(error) }
+        do { decoder = try DiVAEDecoder(store: store, presets: diffusionPresets) } catch { throw .decoder(error) }
         do {
             configuration = try VQConfiguration(metadata: file.metadata, file: path)
             encoder = try VQEncoderStack(store, configuration: configuration, presets: presets)

@@ -51,29 +51,33 @@ public struct DiVAEDecoder: Sendable {
     let network: Network
 
     /// Opens a DiVAE checkpoint and loads its decoder.
-    /// - Parameter path: a `.safetensors` file with `__metadata__` config.
+    /// - Parameters:
+    ///   - path: a `.safetensors` file with `__metadata__` config.
+    ///   - presets: decoder presets the `dec_type` may name beyond ``DiffusionPresets/released``.
     /// - Throws: `.weights` for file, key or shape problems (including unused `decoder.*`
     ///   keys), `.invalidValue` / `.unsupported` / `.unknownPreset` naming the config key.
-    public init(path: String) throws(DiffusionError) {
+    public init(path: String, presets: [String: DecoderPreset] = [:]) throws(DiffusionError) {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: path) } catch { throw .weights(error) }
-        try self.init(store: WeightStore(file))
+        try self.init(store: WeightStore(file), presets: presets)
     }
 
     /// Loads the decoder from a store (a tokenizer wrapper then takes the encoder keys from
     /// the same store and calls `finish()`).
-    /// - Parameter store: the opened checkpoint; its `decoder.*` keys are marked used.
-    /// - Throws: as ``init(path:)``.
-    public init(store: WeightStore) throws(DiffusionError) {
+    /// - Parameters:
+    ///   - store: the opened checkpoint; its `decoder.*` keys are marked used.
+    ///   - presets: decoder presets the `dec_type` may name beyond ``DiffusionPresets/released``.
+    /// - Throws: as ``init(path:presets:)``.
+    public init(store: WeightStore, presets: [String: DecoderPreset] = [:]) throws(DiffusionError) {
         let file = store.file.path
         let config = try DiVAEConfiguration(metadata: store.file.metadata, file: file)
-        guard let preset = DiffusionPresets.preset(named: config.decoderType) else {
-            throw .unknownPreset(file: file, key: "dec_type", name: config.decoderType, known: DiffusionPresets.names)
+        guard let preset = DiffusionPresets.preset(named: config.decoderType, in: presets) else {
+            throw .unknownPreset(file: file, key: "dec_type", name: config.decoderType, known: DiffusionPresets.names(with: presets))
         }
         if case .uvit = preset, config.conditioning != "concat" {
             throw .unsupported(file: file, key: "conditioning", value: config.conditioning)
         }
-        // Presets registered in memory skip the description parser: check them here too, so a
+        // Presets built in memory skip the description parser: check them here too, so a
         // zero head width or an overflowing channel count is an error, not a trap.
         switch preset {
         case .patchedUNet(let p): try DiffusionPresets.validate(p, name: config.decoderType)

@@ -11,9 +11,9 @@ public enum DiffusionError: Error, Equatable, CustomStringConvertible, Sendable 
     case invalidValue(file: String, key: String, expected: String, actual: String)
     /// A config value is understood but not supported by this port (spec/tokenizers.md 1.3, 5).
     case unsupported(file: String, key: String, value: String)
-    /// `dec_type` names a decoder preset that is not registered (see ``DiffusionPresets``).
+    /// `dec_type` names a decoder preset that is neither released nor passed in (see ``DiffusionPresets``).
     case unknownPreset(file: String, key: String, name: String, known: [String])
-    /// A preset description (for ``DiffusionPresets/register(_:_:)``) is malformed.
+    /// A preset description (for ``DiffusionPresets/decoderPreset(name:description:)``) is malformed.
     case invalidPreset(name: String, key: String, reason: String)
     /// A tensor argument has the wrong shape.
     case shapeMismatch(argument: String, expected: String, actual: [Int])
@@ -34,7 +34,7 @@ public enum DiffusionError: Error, Equatable, CustomStringConvertible, Sendable 
         case let .unsupported(file, key, value):
             return "\(file): config key '\(key)' = \(value) is not supported"
         case let .unknownPreset(file, key, name, known):
-            return "\(file): config key '\(key)' names unknown decoder preset '\(name)' (registered: \(known.joined(separator: ", "))); register it with DiffusionPresets.register"
+            return "\(file): config key '\(key)' names unknown decoder preset '\(name)' (known: \(known.joined(separator: ", "))); pass its description in the presets (a bundle's diffusion_presets)"
         case let .invalidPreset(name, key, reason):
             return "decoder preset '\(name)': '\(key)' \(reason)"
         case let .shapeMismatch(argument, expected, actual):

@@ -109,19 +109,18 @@ public enum DecoderPreset: Sendable, Equatable {
     case uvit(UViTPreset)
 }
 
-/// The table that maps a checkpoint's `dec_type` to a decoder architecture.
+/// The decoder architectures a checkpoint's `dec_type` can name.
 ///
-/// It holds the released presets (`unet_patched` for the rgb/depth/normal tokenizers,
-/// `uvit_b_p4_f16` for the edge tokenizer, spec/tokenizers.md 5.5–5.6). Checkpoints that name
-/// other presets — such as the small ones of the golden fixtures, listed in their
-/// `manifest.json` under `presets` — load after the preset was registered:
+/// The library ships the released presets as values (`unet_patched` for the rgb/depth/normal
+/// tokenizers, `uvit_b_p4_f16` for the edge tokenizer, spec/tokenizers.md 5.5–5.6).
+/// Checkpoints that name other presets — such as the small ones of the golden fixtures, listed
+/// in their `manifest.json` under `presets`, or a bundle's `diffusion_presets` — are loaded by
+/// passing those presets along; there is no process-wide registry:
 ///
 /// ```swift
-/// try DiffusionPresets.register("unet_fixture_p4_c32_m1x1_r1_a2", description: manifest["presets"][…])
-/// DiffusionPresets.register("my_unet", .patchedUNet(PatchedUNetPreset(modelChannels: 128)))
-/// let decoder = try DiVAEDecoder(path: "model.safetensors")
+/// let presets = try DiffusionPresets.presets(descriptions: manifest["presets"])
+/// let decoder = try DiVAEDecoder(path: "model.safetensors", presets: presets)
 /// ```
-/// Registration is process-wide and thread-safe; registering a name again replaces it.
 public enum DiffusionPresets {
     /// The presets the library ships: `unet_patched` and `uvit_b_p4_f16`.
     public static let released: [String: DecoderPreset] = [
@@ -129,34 +128,30 @@ public enum DiffusionPresets {
         "uvit_b_p4_f16": .uvit(UViTPreset()),
     ]
 
-    private static let table = PresetTable(released)
-
-    /// The preset registered under `name`, if any.
-    public static func preset(named name: String) -> DecoderPreset? { table.get(name) }
-
-    /// Every registered name, sorted.
-    public static var names: [String] { table.names }
-
-    /// Registers (or replaces) a preset.
-    /// - Parameters:
-    ///   - name: the `dec_type` string that selects it.
-    ///   - preset: the architecture.
-    public static func register(_ name: String, _ preset: DecoderPreset) { table.set(name, preset) }
-
-    /// Registers a preset from a reference-style description (the objects of the fixtures'
-    /// `manifest.json` → `presets`): `cls` is `PatchedUNetCondCat` or `UViT`, the other keys
-    /// are the Python constructor arguments (`model_channels`, `block_out_channels`, …).
-    /// Keys this port does not use (`module`, `dropout`, `equivalent_release_preset`, …) are
-    /// ignored; options it does not implement are rejected.
-    /// - Parameters:
-    ///   - name: the `dec_type` string that selects it.
-    ///   - description: the JSON object.
-    /// - Throws: `.invalidPreset` naming the key for a missing, malformed or unsupported value.
-    public static func register(_ name: String, description: [String: Any]) throws(DiffusionError) {
-        register(name, try decoderPreset(name: name, description: description))
+    /// The preset `name` selects: one of `presets` first, then a released one.
+    public static func preset(named name: String, in presets: [String: DecoderPreset] = [:]) -> DecoderPreset? {
+        presets[name] ?? released[name]
     }
 
-    /// Parses a reference-style description (see ``register(_:description:)``).
+    /// Every name ``preset(named:in:)`` resolves, sorted.
+    public static func names(with presets: [String: DecoderPreset] = [:]) -> [String] {
+        Set(released.keys).union(presets.keys).sorted()
+    }
+
+    /// Parses reference-style descriptions by name (a bundle's `diffusion_presets`), each as
+    /// ``decoderPreset(name:description:)`` does.
+    /// - Throws: `.invalidPreset` naming the preset and key.
+    public static func presets(descriptions: [String: [String: Any]]) throws(DiffusionError) -> [String: DecoderPreset] {
+        var out: [String: DecoderPreset] = [:]
+        for (name, description) in descriptions { out[name] = try decoderPreset(name: name, description: description) }
+        return out
+    }
+
+    /// Parses a reference-style description (the objects of the fixtures' `manifest.json` →
+    /// `presets`): `cls` is `PatchedUNetCondCat` or `UViT`, the other keys are the Python
+    /// constructor arguments (`model_channels`, `block_out_channels`, …). Keys this port does
+    /// not use (`module`, `dropout`, `equivalent_release_preset`, …) are ignored; options it
+    /// does not implement are rejected.
     /// - Throws: `.invalidPreset` naming the key.
     public static func decoderPreset(name: String, description: [String: Any]) throws(DiffusionError) -> DecoderPreset {
         let reader = PresetReader(name: name, values: description)
@@ -272,34 +267,6 @@ public enum DiffusionPresets {
             throw fail("time_embedding_dim", "must be positive and at most \(width) (InputLimits.maximumLayerWidth)")
         }
         guard p.normEps.isFinite && p.freqShift.isFinite else { throw fail("norm_eps", "norm_eps and freq_shift must be finite") }
-    }
-}
-
-/// Lock-protected name → preset table.
-///
-/// `@unchecked Sendable`: `entries` is only read or written while `lock` is held.
-private final class PresetTable: @unchecked Sendable {
-    private let lock = NSLock()
-    private var entries: [String: DecoderPreset]
-
-    init(_ initial: [String: DecoderPreset]) { entries = initial }
-
-    func get(_ name: String) -> DecoderPreset? {
-        lock.lock()
-        defer { lock.unlock() }
-        return entries[name]
-    }
-
-    func set(_ name: String, _ preset: DecoderPreset) {
-        lock.lock()
-        defer { lock.unlock() }
-        entries[name] = preset
-    }
-
-    var names: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return entries.keys.sorted()
     }
 }
 

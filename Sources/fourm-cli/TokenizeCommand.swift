@@ -107,12 +107,15 @@ extension TokenizeCommand {
             }
             presets[parts[0]] = VQViTPreset(dim: dim, depth: depth, heads: heads)
         }
+        var decoderPresets: [String: DecoderPreset] = [:]
         if let diffusionPresets {
             guard let data = FileManager.default.contents(atPath: diffusionPresets),
                 let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: [String: Any]]
             else { throw CLIError("\(diffusionPresets): not a JSON object of preset objects") }
             for (name, entry) in object {
-                do { try DiffusionPresets.register(name, description: entry) } catch { throw CLIError("\(diffusionPresets): \(name): \(error.description)") }
+                do { decoderPresets[name] = try DiffusionPresets.decoderPreset(name: name, description: entry) } catch {
+                    throw CLIError("\(diffusionPresets): \(name): \(error.description)")
+                }
             }
         }
         let file: SafeTensorsFile
@@ -122,7 +125,7 @@ extension TokenizeCommand {
         var vq: VQImageTokenizer? = nil
         var divae: DiVAE? = nil
         if isDiffusion {
-            do { divae = try DiVAE(file: file, presets: presets) } catch { throw CLIError(error.description) }
+            do { divae = try DiVAE(file: file, presets: presets, diffusionPresets: decoderPresets) } catch { throw CLIError(error.description) }
         } else {
             do { vq = try VQImageTokenizer(file: file, presets: presets) } catch { throw CLIError(error.description) }
         }

@@ -59,11 +59,11 @@ import Testing
         ) { try preset(Self.uvit, "mid_hw_posemb", 1 << 62) }
     }
 
-    /// A preset registered in memory (no description parser) is validated when a checkpoint
-    /// uses it, instead of trapping in `PatchedUNet.init`.
-    @Test func presetsRegisteredInMemoryAreValidatedAtLoad() throws {
-        DiffusionPresets.register("unet_catalogue_zero_heads", .patchedUNet(PatchedUNetPreset(
-            patchSize: 4, modelChannels: 32, numResBlocks: 1, attentionResolutions: [2], channelMult: [1, 1], numHeadChannels: 0)))
+    /// A preset built in memory (no description parser) is validated when a checkpoint uses
+    /// it, instead of trapping in `PatchedUNet.init`.
+    @Test func presetsBuiltInMemoryAreValidatedAtLoad() throws {
+        let presets: [String: DecoderPreset] = ["unet_catalogue_zero_heads": .patchedUNet(PatchedUNetPreset(
+            patchSize: 4, modelChannels: 32, numResBlocks: 1, attentionResolutions: [2], channelMult: [1, 1], numHeadChannels: 0))]
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("divae-\(UUID().uuidString).safetensors").path
         try SafeTensorsWriter(metadata: RandomDiVAE.metadata(presetName: "unet_catalogue_zero_heads", channels: 3, latentDim: 8, patchSize: 8, extra: [:]))
             .write(to: path)
@@ -71,6 +71,6 @@ import Testing
             throws: DiffusionError.invalidPreset(
                 name: "unet_catalogue_zero_heads", key: "num_head_channels",
                 reason: "is 0, expected -1 (use num_heads) or a positive channel count")
-        ) { try DiVAEDecoder(path: path) }
+        ) { try DiVAEDecoder(path: path, presets: presets) }
     }
 }

@@ -21,17 +21,14 @@ import Testing
     static let unetTensors = RandomDiVAE.tensors(preset: unet, channels: 3, latentDim: 8, seed: 3)
     static let uvitTensors = RandomDiVAE.tensors(preset: uvit, channels: 1, latentDim: 8, seed: 3)
 
-    static func register() {
-        DiffusionPresets.register(unetName, unet)
-        DiffusionPresets.register(uvitName, uvit)
-    }
+    /// The test presets, passed to every load (there is no process-wide registry).
+    static var presets: [String: DecoderPreset] { [unetName: unet, uvitName: uvit] }
 
     /// Writes a checkpoint; `edit` may change the tensor list.
     static func write(
         _ preset: DecoderPreset = unet, name: String = unetName, channels: Int = 3, metadata: [String: String] = [:],
         edit: (inout [(key: String, tensor: Tensor<Float>)]) -> Void = { _ in }
     ) throws -> String {
-        register()
         var tensors = preset == unet && channels == 3 ? unetTensors
             : preset == uvit && channels == 1 ? uvitTensors : RandomDiVAE.tensors(preset: preset, channels: channels, latentDim: 8, seed: 3)
         edit(&tensors)
@@ -46,7 +43,7 @@ import Testing
     static func loadError(_ path: String) -> DiffusionError? {
         defer { try? FileManager.default.removeItem(atPath: path) }
         do {
-            _ = try DiVAEDecoder(path: path)
+            _ = try DiVAEDecoder(path: path, presets: Self.presets)
             return nil
         } catch {
             return error
@@ -56,7 +53,7 @@ import Testing
     @Test func loadsAndReportsEncoderKeysAsUnused() throws {
         let path = try Self.write { $0 += [("encoder.proj.weight", Tensor(zeros: [2])), ("quantize._codebook.embed", Tensor(zeros: [1]))] }
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let decoder = try DiVAEDecoder(path: path)
+        let decoder = try DiVAEDecoder(path: path, presets: Self.presets)
         #expect(decoder.unusedKeys == ["encoder.proj.weight", "quantize._codebook.embed"])
         #expect(decoder.preset == Self.unet)
         #expect(decoder.scheduler.kind == .ddim && decoder.scheduler.predictionType == .sample)
@@ -126,7 +123,7 @@ import Testing
     @Test func validatesConditionSampleAndNoiseShapes() throws {
         let path = try Self.write()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let decoder = try DiVAEDecoder(path: path)
+        let decoder = try DiVAEDecoder(path: path, presets: Self.presets)
         var rng = SeededGenerator(seed: 1)
         let condition = Tensor<Float>.randomNormal(shape: [1, 8, 2, 2], using: &rng)
         let badCondition = Tensor<Float>.randomNormal(shape: [1, 7, 2, 2], using: &rng)
@@ -154,7 +151,7 @@ import Testing
     @Test func cancellationStopsBetweenSteps() throws {
         let path = try Self.write()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let decoder = try DiVAEDecoder(path: path)
+        let decoder = try DiVAEDecoder(path: path, presets: Self.presets)
         var rng = SeededGenerator(seed: 2)
         let condition = Tensor<Float>.randomNormal(shape: [1, 8, 1, 1], using: &rng)
         var completed = 0
@@ -173,7 +170,7 @@ import Testing
         let channels = name == Self.unetName ? 3 : 1
         let path = try Self.write(preset, name: name, channels: channels, metadata: ["scheduler": "ddpm", "prediction_type": "epsilon"])
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let decoder = try DiVAEDecoder(path: path)
+        let decoder = try DiVAEDecoder(path: path, presets: Self.presets)
         #expect(decoder.scheduler.kind == .ddpm && decoder.scheduler.predictionType == .epsilon)
         var rng = SeededGenerator(seed: 5)
         let condition = Tensor<Float>.randomNormal(shape: [2, 8, 2, 2], using: &rng)
@@ -209,7 +206,7 @@ import Testing
         let channels = name == Self.unetName ? 3 : 1
         let path = try Self.write(preset, name: name, channels: channels)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let decoder = try DiVAEDecoder(path: path)
+        let decoder = try DiVAEDecoder(path: path, presets: Self.presets)
         var rng = SeededGenerator(seed: 21)
         let sample = Tensor<Float>.randomNormal(shape: [2, channels, 16, 24], using: &rng)
         let condition = Tensor<Float>.randomNormal(shape: [2, 8, 2, 3], std: 3, using: &rng)
@@ -240,6 +237,8 @@ import Testing
             timeEmbeddingDim: 128)))
         #expect(DiffusionPresets.released["unet_patched"] == .patchedUNet(PatchedUNetPreset()))
         #expect(DiffusionPresets.preset(named: "uvit_b_p4_f16") == .uvit(UViTPreset()))
+        #expect(DiffusionPresets.preset(named: Self.unetName) == nil)
+        #expect(DiffusionPresets.preset(named: Self.unetName, in: Self.presets) == Self.unet)
 
         var bad = unet
         bad["use_scale_shift_norm"] = true

@@ -159,29 +159,24 @@ final class ParityReport {
 
 /// Builds decoders and schedulers from the manifest: presets, model files, scheduler configs.
 enum FixtureModels {
-    /// Registers every diffusion preset of `manifest.json → presets` (once per process).
-    static let registered: Result<Int, DiffusionError> = {
+    /// Every diffusion preset of `manifest.json → presets` (parsed once per process).
+    static let presets: Result<[String: DecoderPreset], DiffusionError> = {
         let presets = Fixtures.manifest?["presets"] as? [String: Any] ?? [:]
-        var count = 0
-        for (name, value) in presets.sorted(by: { $0.key < $1.key }) {
+        var descriptions: [String: [String: Any]] = [:]
+        for (name, value) in presets {
             guard let description = value as? [String: Any],
                 let cls = description["cls"] as? String, cls == "PatchedUNetCondCat" || cls == "UViT"
             else { continue }
-            do throws(DiffusionError) {
-                try DiffusionPresets.register(name, description: description)
-            } catch {
-                return .failure(error)
-            }
-            count += 1
+            descriptions[name] = description
         }
-        return .success(count)
+        do throws(DiffusionError) { return .success(try DiffusionPresets.presets(descriptions: descriptions)) } catch { return .failure(error) }
     }()
 
     static func decoder(for fixture: CaseTensors) throws -> DiVAEDecoder {
-        _ = try registered.get()
+        let presets = try presets.get()
         guard let model = fixture.object["model"] as? String else { throw FixtureError("case has no 'model'") }
         guard let file = try Fixtures.modelObject(model)["file"] as? String else { throw FixtureError("model \(model) has no 'file'") }
-        return try DiVAEDecoder(path: try Fixtures.url(file).path)
+        return try DiVAEDecoder(path: try Fixtures.url(file).path, presets: presets)
     }
 
     static func int(_ value: Any?, _ what: String) throws -> Int {

@@ -11,22 +11,17 @@ import Testing
 @Suite struct DiVAEWrapperTests {
     static let cases = Fixtures.caseNames(kinds: ["tokenizer_divae"])
 
-    static func registerPresets() throws {
-        guard Fixtures.directory != nil else { return }
-        try FixturePresets.registerViTPresets()
-        for (name, value) in Fixtures.manifest?["presets"] as? [String: Any] ?? [:] {
-            guard let entry = value as? [String: Any], let cls = entry["cls"] as? String, cls == "PatchedUNetCondCat" || cls == "UViT" else { continue }
-            try DiffusionPresets.register(name, description: entry)
-        }
+    /// Loads a fixture DiVAE with the manifest's ViT and diffusion presets.
+    static func divae(path: String) throws -> DiVAE {
+        try DiVAE(path: path, presets: try FixturePresets.vitPresets(), diffusionPresets: try FixtureModels.presets.get())
     }
 
     @Test(arguments: cases)
     func encodesConditionsAndDecodes(_ name: String) throws {
-        try Self.registerPresets()
         let f = try CaseTensors(name)
         let (atol, rtol) = f.tolerance
         let modelName = try #require(f.object["model"] as? String)
-        let divae = try DiVAE(path: try Fixtures.url(try #require(try Fixtures.modelObject(modelName)["file"] as? String)).path)
+        let divae = try Self.divae(path: try Fixtures.url(try #require(try Fixtures.modelObject(modelName)["file"] as? String)).path)
         let ids = try f.int("token_ids")
         #expect(try divae.encode(try f.float("input")).scalars == ids.scalars, "\(name) token_ids")
         expectClose(try divae.condition(ids: ids), try f.float("quantized"), atol: atol, rtol: rtol, "\(name) quantized")
@@ -42,10 +37,9 @@ import Testing
     }
 
     @Test func rejectsIdsOutsideTheCodebook() throws {
-        try Self.registerPresets()
         guard let fixtures = Fixtures.directory else { return }
         let path = fixtures.appendingPathComponent("models/tok_divae.safetensors").path
-        let divae = try DiVAE(path: path)
+        let divae = try Self.divae(path: path)
         // A grid of the checkpoint's own size (image_size / patch_size from its header), so only
         // the ids are wrong.
         let metadata = try SafeTensorsFile(path: path).metadata

@@ -5,11 +5,6 @@ import FourMTokenizers
 /// The small tokenizer presets the fixture checkpoints name as `enc_type` / `dec_type`,
 /// read from `manifest.json` → `presets` (the library only knows the released names).
 public enum FixturePresets {
-    /// Registers every ViT preset of the manifest with ``VQPresets``. Idempotent.
-    public static func registerViTPresets() throws {
-        for (name, preset) in try vitPresets() { VQPresets.register(preset, as: name) }
-    }
-
     /// The ViT presets of the manifest, read from their reference hyper-parameters.
     public static func vitPresets() throws -> [String: VQViTPreset] {
         guard let presets = Fixtures.manifest?["presets"] as? [String: Any] else {

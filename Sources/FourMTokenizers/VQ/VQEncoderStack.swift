@@ -87,10 +87,10 @@ package struct VQEncoderStack: Sendable {
         _ name: String, key: String, file: String, presets: [String: VQViTPreset]
     ) throws(VQTokenizerError) -> Architecture {
         if name.contains("vit") {
-            guard let preset = presets[name] ?? VQPresets.vit(named: name) else {
+            guard let preset = VQPresets.vit(named: name, in: presets) else {
                 throw .unsupported(
                     file: file, key: key, value: name,
-                    hint: "unknown ViT preset; known: \(VQPresets.release.keys.sorted().joined(separator: ", ")); register others with VQPresets.register(_:as:)")
+                    hint: "unknown ViT preset; known: \(Set(VQPresets.release.keys).union(presets.keys).sorted().joined(separator: ", ")); pass others in presets (a bundle's tokenizer_presets)")
             }
             guard preset.dim > 0, preset.heads > 0, preset.dim % preset.heads == 0, preset.dim % 4 == 0,
                 preset.depth >= 0, preset.mlpHidden > 0

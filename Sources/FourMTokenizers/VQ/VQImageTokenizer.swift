@@ -14,8 +14,7 @@ import FourMTensor
 /// ```
 ///
 /// Preset names: checkpoints store `enc_type` / `dec_type` names, not head counts. The release
-/// presets (`vit_b_enc`, …) are built in; register others with ``VQPresets/register(_:as:)`` or
-/// pass them to ``init(path:presets:)``.
+/// presets (`vit_b_enc`, …) are built in; pass others to ``init(path:presets:)``.
 public struct VQImageTokenizer: Sendable {
     enum Decoder: Sendable {
         case vit(ViTDecoder)

@@ -41,18 +41,17 @@ public struct VQViTPreset: Sendable, Equatable {
     public var mlpHidden: Int { Int(Double(dim) * mlpRatio) }
 }
 
-/// The table that maps ViT preset names (`enc_type` / `dec_type`) to hyper-parameters.
+/// The ViT presets of the reference (`vit_s_enc`, `vit_b_enc`, `vit_l_enc` and their `_dec`
+/// twins, spec/tokenizers.md 3.4–3.5), as values.
 ///
-/// It starts with the presets of the reference (`vit_s_enc`, `vit_b_enc`, `vit_l_enc` and their
-/// `_dec` twins, spec/tokenizers.md 3.4–3.5). Checkpoints trained with other presets (for
-/// example the small `vit_fixture_*` presets of the golden fixtures) load after their names
-/// are registered once:
+/// Checkpoints trained with other presets (for example the small `vit_fixture_*` presets of
+/// the golden fixtures, or a bundle's `tokenizer_presets`) load with those presets passed
+/// along; there is no process-wide registry:
 ///
 /// ```swift
-/// VQPresets.register(VQViTPreset(dim: 64, depth: 2, heads: 2), as: "vit_fixture_enc_d64_l2_h2")
-/// let tokenizer = try VQImageTokenizer(path: "tok.safetensors")
+/// let presets = ["vit_fixture_enc_d64_l2_h2": VQViTPreset(dim: 64, depth: 2, heads: 2)]
+/// let tokenizer = try VQImageTokenizer(path: "tok.safetensors", presets: presets)
 /// ```
-/// A preset can also be passed for one load only: ``VQImageTokenizer/init(path:presets:)``.
 public enum VQPresets {
     /// The ViT presets of the reference implementation.
     public static let release: [String: VQViTPreset] = [
@@ -64,40 +63,13 @@ public enum VQPresets {
         "vit_l_dec": VQViTPreset(dim: 1024, depth: 24, heads: 16),
     ]
 
-    /// Adds or replaces a preset for every later load in this process. Thread-safe.
+    /// The preset for `name`: one of `presets` first, then the release table.
     /// - Parameters:
-    ///   - preset: the hyper-parameters.
-    ///   - name: the `enc_type` / `dec_type` string a checkpoint uses.
-    public static func register(_ preset: VQViTPreset, as name: String) {
-        PresetRegistry.shared.set(preset, for: name)
-    }
-
-    /// The preset for `name`: a registered one first, then the release table.
-    /// - Parameter name: an `enc_type` / `dec_type` string.
+    ///   - name: an `enc_type` / `dec_type` string.
+    ///   - presets: presets beyond the released ones.
     /// - Returns: the preset, or nil when the name is unknown.
-    public static func vit(named name: String) -> VQViTPreset? {
-        PresetRegistry.shared.get(name) ?? release[name]
-    }
-}
-
-/// Process-wide registered presets.
-///
-/// Invariant behind `@unchecked Sendable`: `table` is only read or written while `lock` is held.
-private final class PresetRegistry: @unchecked Sendable {
-    static let shared = PresetRegistry()
-    private let lock = NSLock()
-    private var table: [String: VQViTPreset] = [:]
-
-    func set(_ preset: VQViTPreset, for name: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        table[name] = preset
-    }
-
-    func get(_ name: String) -> VQViTPreset? {
-        lock.lock()
-        defer { lock.unlock() }
-        return table[name]
+    public static func vit(named name: String, in presets: [String: VQViTPreset] = [:]) -> VQViTPreset? {
+        presets[name] ?? release[name]
     }
 }
 

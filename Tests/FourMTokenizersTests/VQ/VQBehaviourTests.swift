@@ -12,7 +12,6 @@ import Testing
     /// The first `tokenizer_vqvae` case whose model takes 3-channel images through patches,
     /// with its stored input.
     func rgbCase() throws -> (path: String, input: Tensor<Float>, configuration: VQConfiguration) {
-        try VQFixtureSupport.registerPresets()
         for name in Fixtures.caseNames(kinds: ["tokenizer_vqvae"]) {
             let fixture = try CaseTensors(name)
             guard fixture.dtype("input") == "float32" else { continue }
@@ -26,8 +25,8 @@ import Testing
 
     @Test(.enabled(if: hasFixtures)) func vqUndoStdMapsImageNetInputToMinusOneOne() throws {
         let (source, input, _) = try rgbCase()
-        let plain = try VQImageTokenizer(path: source)
-        let undoing = try VQImageTokenizer(path: try VQFixtureSupport.rewrite(source, metadata: ["undo_std": "True"]))
+        let plain = try VQFixtureSupport.tokenizer(path: source)
+        let undoing = try VQFixtureSupport.tokenizer(path: try VQFixtureSupport.rewrite(source, metadata: ["undo_std": "True"]))
         // An ImageNet-standardised image whose [-1, 1] form is `input`: x = ((input+1)/2 − mean)/std.
         let mean: [Float] = [0.485, 0.456, 0.406], std: [Float] = [0.229, 0.224, 0.225]
         let plane = input.shape[2] * input.shape[3]
@@ -41,8 +40,8 @@ import Testing
 
     @Test(.enabled(if: hasFixtures)) func vqRecomputesMissingPositionTables() throws {
         let (source, input, _) = try rgbCase()
-        let stored = try VQImageTokenizer(path: source)
-        let computed = try VQImageTokenizer(path: try VQFixtureSupport.rewrite(source, dropping: ["encoder.pos_emb", "decoder.pos_emb"]))
+        let stored = try VQFixtureSupport.tokenizer(path: source)
+        let computed = try VQFixtureSupport.tokenizer(path: try VQFixtureSupport.rewrite(source, dropping: ["encoder.pos_emb", "decoder.pos_emb"]))
         // The stored tables are the same float32 sin-cos tables (spec 1.4, 3.2); sin/cos of the
         // same float32 angles may differ by an ulp between libm and torch.
         let a = try stored.encodeTrace(input), b = try computed.encodeTrace(input)
@@ -53,7 +52,7 @@ import Testing
 
     @Test(.enabled(if: hasFixtures)) func vqEncodesEveryBatchElementIndependently() throws {
         let (source, input, _) = try rgbCase()
-        let tokenizer = try VQImageTokenizer(path: source)
+        let tokenizer = try VQFixtureSupport.tokenizer(path: source)
         let whole = try tokenizer.encodeTrace(input)
         for b in 0..<input.shape[0] {
             let single = try tokenizer.encodeTrace(input.slice(b..<(b + 1)))
@@ -67,7 +66,8 @@ import Testing
         #expect(VQPresets.vit(named: "vit_b_dec")?.mlpHidden == 3072)
         #expect(VQPresets.vit(named: "vit_l_enc") == VQViTPreset(dim: 1024, depth: 24, heads: 16))
         #expect(VQPresets.vit(named: "vit_unknown") == nil)
-        VQPresets.register(VQViTPreset(dim: 8, depth: 1, heads: 2), as: "vit_behaviour_test_enc")
-        #expect(VQPresets.vit(named: "vit_behaviour_test_enc")?.heads == 2)
+        let extra = ["vit_behaviour_test_enc": VQViTPreset(dim: 8, depth: 1, heads: 2)]
+        #expect(VQPresets.vit(named: "vit_behaviour_test_enc") == nil)
+        #expect(VQPresets.vit(named: "vit_behaviour_test_enc", in: extra)?.heads == 2)
     }
 }

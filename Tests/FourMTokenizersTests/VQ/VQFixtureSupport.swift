@@ -7,12 +7,14 @@ import Testing
 /// Shared helpers of the VQ tokenizer tests (a namespace, so nothing collides with helpers of
 /// other suites in this test module).
 enum VQFixtureSupport {
-    /// Registers every ViT preset of `manifest.json` → `presets` (the small `vit_fixture_*`
-    /// presets the fixture tokenizers name as `enc_type` / `dec_type`). Idempotent.
-    static func registerPresets() throws { try FixturePresets.registerViTPresets() }
-
-    /// The ViT presets of the manifest.
+    /// The ViT presets of `manifest.json` → `presets` (the small `vit_fixture_*` presets the
+    /// fixture tokenizers name as `enc_type` / `dec_type`).
     static func manifestPresets() throws -> [String: VQViTPreset] { try FixturePresets.vitPresets() }
+
+    /// Loads a tokenizer with the manifest's presets (and `extra`, which take precedence).
+    static func tokenizer(path: String, presets extra: [String: VQViTPreset] = [:]) throws -> VQImageTokenizer {
+        try VQImageTokenizer(path: path, presets: try manifestPresets().merging(extra) { $1 })
+    }
 
     /// Absolute path of a fixture model's checkpoint, from `models[]` of the manifest.
     static func modelPath(_ model: String) throws -> String {

@@ -13,7 +13,6 @@ import Testing
 
     /// A ViT tokenizer checkpoint of the fixtures and its configuration.
     func vitCheckpoint() throws -> (path: String, configuration: VQConfiguration) {
-        try VQFixtureSupport.registerPresets()
         for name in Fixtures.caseNames(kinds: ["tokenizer_vqvae"]) {
             let model = try VQFixtureSupport.text(try Fixtures.caseObject(name)["model"], "\(name).model")
             let path = try VQFixtureSupport.modelPath(model)
@@ -26,7 +25,6 @@ import Testing
 
     /// The label-map tokenizer of the fixtures.
     func semsegCheckpoint() throws -> (path: String, configuration: VQConfiguration) {
-        try VQFixtureSupport.registerPresets()
         for name in Fixtures.caseNames(kinds: ["tokenizer_vqvae"]) {
             let model = try VQFixtureSupport.text(try Fixtures.caseObject(name)["model"], "\(name).model")
             let path = try VQFixtureSupport.modelPath(model)
@@ -43,7 +41,7 @@ import Testing
         #expect(throws: VQTokenizerError.weights(.shapeMismatch(
             file: path, key: "quant_proj.weight", expected: [c.latentDim + 8, encoderWidth, 1, 1],
             actual: [c.latentDim, encoderWidth, 1, 1]))) {
-            _ = try VQImageTokenizer(path: path)
+            _ = try VQFixtureSupport.tokenizer(path: path)
         }
     }
 
@@ -51,7 +49,7 @@ import Testing
         let (source, _) = try vitCheckpoint()
         let path = try VQFixtureSupport.rewrite(source, dropping: ["decoder.out_conv.1.gamma"])
         #expect(throws: VQTokenizerError.weights(.missingTensor(file: path, key: "decoder.out_conv.1.gamma"))) {
-            _ = try VQImageTokenizer(path: path)
+            _ = try VQFixtureSupport.tokenizer(path: path)
         }
     }
 
@@ -59,14 +57,14 @@ import Testing
         let (source, _) = try vitCheckpoint()
         let path = try VQFixtureSupport.rewrite(source, adding: ["decoder.extra.weight": Tensor(zeros: [2, 2])])
         #expect(throws: VQTokenizerError.weights(.unusedTensors(file: path, keys: ["decoder.extra.weight"], total: 1))) {
-            _ = try VQImageTokenizer(path: path)
+            _ = try VQFixtureSupport.tokenizer(path: path)
         }
     }
 
     @Test(.enabled(if: hasFixtures)) func vqRejectsOutConvFlagWithoutItsTensors() throws {
         let (source, _) = try vitCheckpoint()
         let path = try VQFixtureSupport.rewrite(source, metadata: ["out_conv": "False"])
-        let error = #expect(throws: VQTokenizerError.self) { _ = try VQImageTokenizer(path: path) }
+        let error = #expect(throws: VQTokenizerError.self) { _ = try VQFixtureSupport.tokenizer(path: path) }
         guard case .weights(.unusedTensors(let file, let keys, let total))? = error else {
             Issue.record("expected unusedTensors, got \(String(describing: error))")
             return
@@ -79,7 +77,7 @@ import Testing
         let (source, _) = try vitCheckpoint()
         let path = try VQFixtureSupport.rewrite(source, metadata: ["quant_type": "fsq"])
         #expect(throws: VQTokenizerError.unsupported(file: path, key: "quant_type", value: "fsq", hint: "supported: lucid, memcodes")) {
-            _ = try VQImageTokenizer(path: path)
+            _ = try VQFixtureSupport.tokenizer(path: path)
         }
     }
 
@@ -87,7 +85,7 @@ import Testing
         let (source, _) = try vitCheckpoint()
         for (key, value) in [("enc_type", "vit_unregistered_enc"), ("dec_type", "resnet_dec"), ("enc_type", "BottleneckMLP/B_x")] {
             let path = try VQFixtureSupport.rewrite(source, metadata: [key: value])
-            let error = #expect(throws: VQTokenizerError.self) { _ = try VQImageTokenizer(path: path) }
+            let error = #expect(throws: VQTokenizerError.self) { _ = try VQFixtureSupport.tokenizer(path: path) }
             guard case .unsupported(let file, let errorKey, let errorValue, _)? = error else {
                 Issue.record("\(key)=\(value): expected unsupported, got \(String(describing: error))")
                 continue
@@ -100,11 +98,11 @@ import Testing
         let (source, _) = try vitCheckpoint()
         let path = try VQFixtureSupport.rewrite(source, metadata: ["latent_dim": "thirty-two"])
         #expect(throws: VQTokenizerError.invalidConfiguration(file: path, key: "latent_dim", expected: "a positive integer", actual: "'thirty-two'")) {
-            _ = try VQImageTokenizer(path: path)
+            _ = try VQFixtureSupport.tokenizer(path: path)
         }
         let flag = try VQFixtureSupport.rewrite(source, metadata: ["post_mlp": "7"])
         #expect(throws: VQTokenizerError.invalidConfiguration(file: flag, key: "post_mlp", expected: "True or False", actual: "7")) {
-            _ = try VQImageTokenizer(path: flag)
+            _ = try VQFixtureSupport.tokenizer(path: flag)
         }
     }
 
@@ -115,7 +113,7 @@ import Testing
         let wrong = VQViTPreset(dim: proj[0] / 2, depth: 1, heads: 1)
         #expect(throws: VQTokenizerError.weights(.shapeMismatch(
             file: source, key: "encoder.proj.weight", expected: [proj[0] / 2] + proj.dropFirst(), actual: proj))) {
-            _ = try VQImageTokenizer(path: source, presets: [c.encoderType: wrong])
+            _ = try VQFixtureSupport.tokenizer(path: source, presets: [c.encoderType: wrong])
         }
     }
 
@@ -124,7 +122,7 @@ import Testing
             guard (model["cls"] as? String)?.hasSuffix("DiVAE") == true, let name = model["name"] as? String else { continue }
             let path = try VQFixtureSupport.modelPath(name)
             let decoder = (model["config"] as? [String: Any])?["dec_type"] as? String ?? ""
-            let error = #expect(throws: VQTokenizerError.self) { _ = try VQImageTokenizer(path: path) }
+            let error = #expect(throws: VQTokenizerError.self) { _ = try VQFixtureSupport.tokenizer(path: path) }
             guard case .unsupported(path, "dec_type", decoder, _)? = error else {
                 Issue.record("\(name): expected unsupported dec_type, got \(String(describing: error))")
                 continue
@@ -134,7 +132,7 @@ import Testing
 
     @Test func vqRejectsUnreadableFile() {
         let path = "/nonexistent/vq.safetensors"
-        let error = #expect(throws: VQTokenizerError.self) { _ = try VQImageTokenizer(path: path) }
+        let error = #expect(throws: VQTokenizerError.self) { _ = try VQFixtureSupport.tokenizer(path: path) }
         guard case .weights(.unreadable(path, _))? = error else {
             Issue.record("expected unreadable, got \(String(describing: error))")
             return
@@ -143,7 +141,7 @@ import Testing
 
     @Test(.enabled(if: hasFixtures)) func vqRejectsOutOfRangeIDs() throws {
         let (source, c) = try vitCheckpoint()
-        let tokenizer = try VQImageTokenizer(path: source)
+        let tokenizer = try VQFixtureSupport.tokenizer(path: source)
         let size = Int32(c.codebookSize)
         #expect(throws: VQTokenizerError.idOutOfRange(id: size, codebookSize: c.codebookSize)) {
             _ = try tokenizer.decode(ids: Tensor(shape: [1, 2, 2], scalars: [0, 1, size, 2]))
@@ -162,7 +160,7 @@ import Testing
 
     @Test(.enabled(if: hasFixtures)) func vqRejectsInputsThatDoNotFit() throws {
         let (source, c) = try vitCheckpoint()
-        let tokenizer = try VQImageTokenizer(path: source)
+        let tokenizer = try VQFixtureSupport.tokenizer(path: source)
         let p = c.patchSize
         let shapes: [[Int]] = [
             [1, c.channels, p + 1, p],  // not a multiple of the patch
@@ -191,7 +189,7 @@ import Testing
 
     @Test(.enabled(if: hasFixtures)) func vqRejectsOutOfRangeLabels() throws {
         let (source, c) = try semsegCheckpoint()
-        let tokenizer = try VQImageTokenizer(path: source)
+        let tokenizer = try VQFixtureSupport.tokenizer(path: source)
         let labelCount = try #require(c.labels)
         let side = c.patchSize
         var scalars = [Int32](repeating: 0, count: side * side)
@@ -209,10 +207,9 @@ import Testing
     }
 
     @Test(.enabled(if: hasFixtures)) func vqMemcodesRejectsBadIDLayout() throws {
-        try VQFixtureSupport.registerPresets()
         for name in Fixtures.caseNames(kinds: ["tokenizer_mlp"]) {
             let model = try VQFixtureSupport.text(try Fixtures.caseObject(name)["model"], "\(name).model")
-            let tokenizer = try VQImageTokenizer(path: try VQFixtureSupport.modelPath(model))
+            let tokenizer = try VQFixtureSupport.tokenizer(path: try VQFixtureSupport.modelPath(model))
             let heads = tokenizer.codebookCount
             let error = #expect(throws: VQTokenizerError.self) {
                 _ = try tokenizer.decode(ids: Tensor(zeros: [1, heads + 1]))

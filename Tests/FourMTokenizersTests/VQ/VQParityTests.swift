@@ -42,10 +42,9 @@ import Testing
     /// One tokenizer case: encode every stage from the stored input, then decode from the
     /// stored quantized tensor and ids.
     func checkTokenizerCase(_ name: String) throws {
-        try VQFixtureSupport.registerPresets()
         let fixture = try CaseTensors(name)
         let model = try VQFixtureSupport.text(fixture.object["model"], "\(name).model")
-        let tokenizer = try VQImageTokenizer(path: try VQFixtureSupport.modelPath(model))
+        let tokenizer = try VQFixtureSupport.tokenizer(path: try VQFixtureSupport.modelPath(model))
         let (atol, rtol) = fixture.tolerance
 
         let trace: VQEncodeTrace
