@@ -48,6 +48,16 @@ import Testing
         #expect(try memory.tensor("w", shape: [3, 4]) == (try file.floatTensor("w")))
     }
 
+    @Test func storedTensorsCheckTheirByteCount() throws {
+        #expect(throws: WeightError.sizeMismatch(file: "<memory>", key: "", expectedBytes: 12, actualBytes: 10)) {
+            try StoredTensor(dtype: .bf16, shape: [2, 3], bytes: [UInt8](repeating: 0, count: 10))
+        }
+        #expect(throws: WeightError.shapeOverflow(file: "<memory>", key: "", shape: [-1], dtype: "F32")) {
+            try StoredTensor(dtype: .f32, shape: [-1], bytes: [])
+        }
+        #expect(try StoredTensor(dtype: .f16, shape: [2], bytes: [0, 60, 0, 188]).shape == [2])
+    }
+
     @Test func dictionarySourceIsStrict() throws {
         let source = DictionaryTensorSource(["a.weight": Tensor<Float>(zeros: [2]), "a.bias": Tensor<Float>(zeros: [2])], name: "memory")
         #expect(throws: WeightError.shapeMismatch(file: "memory", key: "a.weight", expected: [3], actual: [2])) {

@@ -79,8 +79,8 @@ public struct CheckpointMetadata: Sendable {
         }
     }
 
-    /// An integer (a float with no fractional part counts), nil when absent or `None`.
-    /// - Parameter expected: the wording of the error.
+    /// An integer (a float with no fractional part counts), nil when absent or `None`;
+    /// `expected` words the error.
     public mutating func optionalInt(_ key: String, expected: String = "an integer") throws(MetadataError) -> Int? {
         guard let value = try present(key, expected: expected, allowNone: true) else { return nil }
         guard let int = value.intValue else { throw mismatch(key, expected: expected) }
@@ -132,8 +132,7 @@ public struct CheckpointMetadata: Sendable {
         return s
     }
 
-    /// A list of strings, nil when absent or `None`.
-    /// - Parameter expected: the wording of the error.
+    /// A list of strings, nil when absent or `None`; `expected` words the error.
     public mutating func stringList(_ key: String, expected: String = "a list of strings") throws(MetadataError) -> [String]? {
         guard let value = try present(key, expected: expected, allowNone: true) else { return nil }
         guard let list = value.stringList else { throw mismatch(key, expected: expected) }

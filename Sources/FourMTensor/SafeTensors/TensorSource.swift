@@ -11,8 +11,22 @@ public struct StoredTensor: Sendable, Equatable {
     /// `shape.product × dtype.size` little-endian bytes.
     public let bytes: [UInt8]
 
-    /// Wraps bytes of a dtype and shape (the caller guarantees the byte count).
-    public init(dtype: DType, shape: [Int], bytes: [UInt8]) {
+    /// Wraps bytes of a dtype and shape.
+    /// - Throws: `.sizeMismatch` when `bytes` is not `shape.product × dtype.size` long,
+    ///   `.shapeOverflow` for a negative extent or a size beyond `Int`.
+    public init(dtype: DType, shape: [Int], bytes: [UInt8]) throws(WeightError) {
+        var expected = dtype.size
+        for extent in shape {
+            let (product, overflow) = expected.multipliedReportingOverflow(by: extent)
+            guard extent >= 0, !overflow else { throw .shapeOverflow(file: "<memory>", key: "", shape: shape, dtype: dtype.rawValue) }
+            expected = product
+        }
+        guard expected == bytes.count else { throw .sizeMismatch(file: "<memory>", key: "", expectedBytes: expected, actualBytes: bytes.count) }
+        self.init(unchecked: dtype, shape: shape, bytes: bytes)
+    }
+
+    /// Wraps bytes whose count the caller has checked (a validated safetensors entry).
+    package init(unchecked dtype: DType, shape: [Int], bytes: [UInt8]) {
         self.dtype = dtype
         self.shape = shape
         self.bytes = bytes
@@ -40,7 +54,7 @@ public struct StoredTensor: Sendable, Equatable {
         default:
             for value in scalars { append(value.bitPattern) }
         }
-        self.init(dtype: dtype == .f16 || dtype == .bf16 ? dtype : .f32, shape: tensor.shape, bytes: out)
+        self.init(unchecked: dtype == .f16 || dtype == .bf16 ? dtype : .f32, shape: tensor.shape, bytes: out)
     }
 
     /// The element at `index` of a BF16 tensor as its 16 bits (callers check ``dtype``).

@@ -45,7 +45,7 @@ public final class WeightStore: TensorSource {
         try checkedShape(key, shape)
         guard let entry = file.entries[key], let raw = file.rawBytes(of: key) else { throw .missingTensor(file: file.path, key: key) }
         used.insert(key)
-        return StoredTensor(dtype: entry.dtype, shape: entry.shape,
+        return StoredTensor(unchecked: entry.dtype, shape: entry.shape,
                             bytes: Array(UnsafeRawBufferPointer(start: raw, count: entry.byteRange.count)))
     }
 
