@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .systemLibrary(
@@ -44,6 +45,7 @@ let package = Package(
                 "FourM", "FourMHub", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMSampling", "FourMDiffusion",
                 "FourMSynth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ]),
         .executableTarget(name: "RGBToAll", dependencies: ["FourM"], path: "Examples/RGBToAll"),
         .executableTarget(name: "CaptionToImage", dependencies: ["FourM"], path: "Examples/CaptionToImage"),
