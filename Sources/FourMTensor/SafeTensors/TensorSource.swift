@@ -65,7 +65,7 @@ public struct StoredTensor: Sendable, Equatable {
 
 /// Where layers take their tensors from, by key (spec/model.md 1.1 names the keys).
 ///
-/// Three implementations: ``WeightStore`` (a mapped safetensors file, strict: it records the
+/// Three implementations: ``WeightStore`` (a safetensors file, strict: it records the
 /// keys taken so the loader can prove every tensor was used), ``RandomTensorSource``
 /// (seeded random weights for random checkpoints, benchmarks and tests) and
 /// ``DictionaryTensorSource`` (tensors in memory). Layers load from a source scoped to their

@@ -1,4 +1,4 @@
-/// The ``TensorSource`` of a mapped ``SafeTensorsFile``: hands out its tensors by key and
+/// The ``TensorSource`` of a ``SafeTensorsFile``: hands out its tensors by key and
 /// expected shape, and records which keys were taken, so that a model can prove it used every
 /// tensor (``finish(ignoring:)``).
 ///
@@ -38,15 +38,17 @@ public final class WeightStore: TensorSource {
         return tensor
     }
 
-    /// The tensor's dtype and bytes as stored (copied out of the mapping, not converted),
-    /// marked as used.
-    /// - Throws: `.missingTensor`, `.shapeMismatch`.
+    /// The tensor's dtype and bytes as stored (read from the file, not converted), marked as
+    /// used.
+    /// - Throws: `.missingTensor`, `.shapeMismatch`, `.truncated` when the file has become
+    ///   shorter than the entry's end.
     public func storedTensor(_ key: String, shape: [Int]) throws(WeightError) -> StoredTensor {
         try checkedShape(key, shape)
-        guard let entry = file.entries[key], let raw = file.rawBytes(of: key) else { throw .missingTensor(file: file.path, key: key) }
+        guard let entry = file.entries[key],
+            let bytes = try file.withRawBytes(of: key, { Array(UnsafeRawBufferPointer(start: $0, count: entry.byteRange.count)) })
+        else { throw .missingTensor(file: file.path, key: key) }
         used.insert(key)
-        return StoredTensor(unchecked: entry.dtype, shape: entry.shape,
-                            bytes: Array(UnsafeRawBufferPointer(start: raw, count: entry.byteRange.count)))
+        return StoredTensor(unchecked: entry.dtype, shape: entry.shape, bytes: bytes)
     }
 
     /// Marks keys as used without loading them (aliases, buffers the model recomputes).
