@@ -51,15 +51,16 @@ extension Pipeline {
         }
         let schedule = try setup.schedule()
         let filter = SamplingFilter(topK: topK <= 0 ? .none : (topK < 1 ? .fraction(topK) : .count(Int(topK))), topP: topP)
+        let baseSeed = Self.baseSeed(seed)
         var reports: [StepReport] = []
         let result: ModalityDictionary
         do {
             result = try FourMSampling.generate(model, dictionary: dictionary, schedule: schedule, options: GenerationOptions(filter: filter, seed: seed),
-                                                randomness: SeededRandomness(fallbackSeed: seed ?? UInt64.random(in: 0...UInt64.max))) { report in
+                                                randomness: SeededRandomness(fallbackSeed: baseSeed)) { report in
                 reports.append(report)
                 progress?(report)
             }
         } catch { throw .generation(error) }
-        return PipelineResult(dictionary: result, steps: reports, pipeline: self)
+        return PipelineResult(dictionary: result, steps: reports, pipeline: self, seed: baseSeed)
     }
 }
