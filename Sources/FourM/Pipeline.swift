@@ -72,7 +72,7 @@ public struct Pipeline: Sendable {
     /// the vocabulary) and lays them out as its tokenizer takes them: `[B, heads]` for
     /// Memcodes tokenizers (one id per head), `[B, h, w]` otherwise.
     static func tokenizerLayout(_ tokens: Tensor<Int32>, modality: Modality, info: ModalityInfo, codebookCount: Int) throws(FourMError) -> Tensor<Int32> {
-        let expected = [max(tokens.shape.first ?? 1, 1), info.tokenCount]
+        let expected = [tokens.rank == 2 ? max(tokens.shape[0], 1) : 1, info.tokenCount]
         guard tokens.rank == 2, tokens.shape[0] >= 1, tokens.shape[1] == info.tokenCount else {
             throw .tokenShape(modality: modality.rawValue, expected: expected, actual: tokens.shape)
         }
