@@ -72,17 +72,17 @@ extension VQImageTokenizer: ImageTokenizer {
     /// `VQImageTokenizer` loads by: a name containing `vit` is a ViT preset).
     public var kind: ImageTokenizerKind { configuration.decoderType.contains("vit") ? .vit : .mlp }
 
-    /// ``encode(_:)`` with `FourMError`.
+    /// `encode(_:)` with `FourMError`.
     public func tokenize(_ values: Tensor<Float>) throws(FourMError) -> Tensor<Int32> {
         do { return try encode(values) } catch { throw .imageTokenizer(error) }
     }
 
-    /// ``encode(labels:)`` with `FourMError`.
+    /// `encode(labels:)` with `FourMError`.
     public func tokenize(labels: Tensor<Int32>) throws(FourMError) -> Tensor<Int32> {
         do { return try encode(labels: labels) } catch { throw .imageTokenizer(error) }
     }
 
-    /// ``decode(ids:)`` with `FourMError`; `diffusionSteps` and `seed` are unused.
+    /// `decode(ids:)` with `FourMError`; `diffusionSteps` and `seed` are unused.
     public func detokenize(_ ids: Tensor<Int32>, diffusionSteps: Int, seed: UInt64) throws(FourMError) -> Tensor<Float> {
         do { return try decode(ids: ids) } catch { throw .imageTokenizer(error) }
     }
@@ -98,7 +98,7 @@ extension DiVAE: ImageTokenizer {
         }
     }
 
-    /// ``encode(_:)`` (the DiVAE's ViT VQ encoder) with `FourMError`.
+    /// `encode(_:)` (the DiVAE's ViT VQ encoder) with `FourMError`.
     public func tokenize(_ values: Tensor<Float>) throws(FourMError) -> Tensor<Int32> {
         do { return try encode(values) } catch { throw .diffusion(error) }
     }
@@ -109,7 +109,7 @@ extension DiVAE: ImageTokenizer {
         throw .imageTokenizer(.invalidInput(argument: "labels", expected: "values [B, \(configuration.channels), H, W] (a diffusion tokenizer has no classes)", actual: "a label map \(labels.shape)"))
     }
 
-    /// ``decode(ids:steps:noise:rng:progress:isCancelled:)`` from noise drawn with
+    /// `decode(ids:steps:noise:rng:progress:isCancelled:)` from noise drawn with
     /// `SeededGenerator(seed: seed)`, with `FourMError`.
     public func detokenize(_ ids: Tensor<Int32>, diffusionSteps: Int, seed: UInt64) throws(FourMError) -> Tensor<Float> {
         var rng = SeededGenerator(seed: seed)

@@ -3,7 +3,7 @@ import FourMTensor
 import FourMTokenizers
 
 /// Opens an image-like tokenizer checkpoint once and returns the implementation its metadata
-/// names (spec/tokenizers.md 1.3, 5.5): a ``DiVAE`` when ``VQConfiguration/isDiffusion`` (a
+/// names (spec/tokenizers.md 1.3, 5.5): a ``DiVAE`` when `VQConfiguration.isDiffusion` (a
 /// `unet_*` / `uvit_*` `dec_type` or a `beta_schedule` key), else a ``VQImageTokenizer`` (ViT
 /// or bottleneck MLP). This is the one place FourM decides "diffusion or not".
 ///

@@ -25,6 +25,7 @@ extension Pipeline {
     public func generate(batch: [[Modality: PipelineInput]], preset: SchedulePreset, seed: UInt64? = nil,
                          progress: ((StepReport) -> Void)? = nil) throws(FourMError) -> PipelineResult {
         guard let first = batch.first else { throw .invalidInput(modality: "batch", expected: "at least one input", actual: "none") }
+        try Self.check(preset.filter)
         let conditions = first.keys.sorted()
         var dictionary = ModalityDictionary()
         for m in conditions {
@@ -66,5 +67,14 @@ extension Pipeline {
             }
         } catch { throw .generation(error) }
         return PipelineResult(dictionary: result, steps: reports, pipeline: self, seed: baseSeed)
+    }
+
+    /// Rejects a top-k fraction the sampler cannot turn into a count (`Int(f·V)` traps on a
+    /// NaN, an infinity or an overflow): it must lie in 0…1.
+    /// - Throws: `.generation(.invalidSetting)` naming the value.
+    static func check(_ filter: SamplingFilter) throws(FourMError) {
+        if case .fraction(let fraction) = filter.topK, !(fraction >= 0 && fraction <= 1) {
+            throw .generation(.invalidSetting(target: "every step", setting: "top-k fraction", expected: "a fraction in 0…1", actual: "\(fraction)"))
+        }
     }
 }

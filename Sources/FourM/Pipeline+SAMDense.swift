@@ -26,6 +26,7 @@ extension Pipeline {
         guard model.outputModalities.contains(.samInstance), let info = model.configuration.info(.samInstance) else {
             throw .unknownModality(name: Modality.samInstance.rawValue, role: "target", available: model.outputModalities.map(\.rawValue))
         }
+        try Self.check(filter)
         var dictionary = ModalityDictionary()
         for m in inputs.keys.sorted() {
             guard let value = inputs[m] else { continue }

@@ -34,6 +34,7 @@ extension Pipeline {
     ///   errors of generation.
     public func superResolve(_ base: PipelineResult, seed: UInt64? = nil, filter: SamplingFilter = SamplingFilter(topP: 0.8),
                              progress: ((StepReport) -> Void)? = nil) throws(FourMError) -> PipelineResult {
+        try Self.check(filter)
         let domains = Set(model.inputModalities + model.outputModalities)
         let built = try DemoSetup.superResolution(base: base.dictionary, superResolutionModalities: domains, textTokenizer: textTokenizer ?? base.pipeline.textTokenizer)
         guard !built.targets.isEmpty else {

@@ -70,6 +70,24 @@ import Testing
         }
     }
 
+    /// Top-k values the sampler would turn into an `Int` by a trapping conversion.
+    @Test(arguments: [Double.nan, .infinity, -.infinity, 2])
+    func generationRejectsATopKFractionOutsideZeroToOne(_ fraction: Double) throws {
+        let pipeline = try Self.pipeline.get()
+        let (image, tokens, _) = try Self.imageOutput(pipeline)
+        let preset = SchedulePreset(targets: [TargetSettings(image, scheme: .roar, tokens: tokens, steps: 1, temperature: 0.01)],
+                                    filter: SamplingFilter(topK: .fraction(fraction)))
+        let expected = FourMError.generation(.invalidSetting(target: "every step", setting: "top-k fraction", expected: "a fraction in 0…1", actual: "\(fraction)"))
+        #expect(throws: expected) { try pipeline.generate(from: [:], preset: preset, seed: 1) }
+    }
+
+    @Test(arguments: [Double.nan, .infinity, 1e300])
+    func demoGenerationRejectsATopKThatIsNoCount(_ topK: Double) throws {
+        let pipeline = try Self.pipeline.get()
+        let expected = FourMError.generation(.invalidSetting(target: "every step", setting: "topK", expected: "a finite number (0 = off, below 1 a share of the vocabulary)", actual: "\(topK)"))
+        #expect(throws: expected) { try pipeline.generateAsDemo([], seed: 1, topK: topK) }
+    }
+
     // MARK: - Result accessors
 
     @Test(arguments: [-1, 1, Int.max, Int.min])
