@@ -75,5 +75,4 @@ extension Pipeline {
     public init(bundle directory: URL, outputs: [Modality]? = nil, precision: ComputePrecision = .fp32) throws(FourMError) {
         try self.init(bundle: try ModelBundle(directory: directory), outputs: outputs, precision: precision)
     }
-
 }
