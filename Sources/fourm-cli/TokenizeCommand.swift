@@ -131,7 +131,12 @@ extension TokenizeCommand {
             guard converted.channels == config.channels else {
                 throw CLIError("\(checkpoint): the tokenizer takes \(config.channels)-channel inputs, not pictures")
             }
-            tensor = converted.planarTensor(normalization: .symmetric)
+            if converted.channels == 1 {
+                // `planarTensor` always gives three channels; gray goes to [-1, 1] as one plane.
+                tensor = Tensor(shape: [1, 1, converted.height, converted.width], scalars: converted.pixels.map { Float($0) / 255 * 2 - 1 })
+            } else {
+                tensor = converted.planarTensor(normalization: .symmetric)
+            }
         } catch let error as ImageError { throw CLIError(error.description) }
         let ids: Tensor<Int32>
         do { ids = try tokenizer.tokenize(tensor) } catch { throw CLIError(error.description) }
