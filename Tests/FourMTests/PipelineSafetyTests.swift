@@ -88,6 +88,19 @@ import Testing
         #expect(throws: expected) { try pipeline.generateAsDemo([], seed: 1, topK: topK) }
     }
 
+    /// `DemoSetup.dictionary(patchSize:)` divided the pixel side by the caller's patch size.
+    @Test(arguments: [0, -16])
+    func demoSetupRejectsAPatchSizeBelowOne(_ patchSize: Int) throws {
+        let pipeline = try Self.pipeline.get()
+        let input = try #require(pipeline.model.inputModalities.first { pipeline.model.configuration.info($0)?.kind == .pixels })
+        let info = try #require(pipeline.model.configuration.info(input))
+        let side = info.gridSize * info.patchSize
+        let setup = DemoSetup(sample: [(input, .pixels(Tensor(zeros: [1, info.channels, side, side])))], modelModalities: [input])
+        #expect(throws: FourMError.invalidInput(modality: input.rawValue, expected: "a positive patch size", actual: "\(patchSize)")) {
+            try setup.dictionary(textTokenizer: nil, patchSize: patchSize)
+        }
+    }
+
     // MARK: - Result accessors
 
     @Test(arguments: [-1, 1, Int.max, Int.min])
