@@ -12,7 +12,7 @@ import FourMTokenizers
 /// print(tokenizer.kind, tokenizer.vocabularySize)
 /// ```
 public enum ImageTokenizerFactory {
-    /// Opens `path` (memory-mapped, header read once) and loads the tokenizer in it.
+    /// Opens `path` (header read once) and loads the tokenizer in it.
     /// - Parameters:
     ///   - path: the `.safetensors` checkpoint.
     ///   - presets: ViT presets its `enc_type` / `dec_type` may name beyond the released ones.
