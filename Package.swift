@@ -23,16 +23,17 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", providers: [.apt(["libturbojpeg0-dev"])]),
         .target(name: "FourMTensor", dependencies: ["CBLAS", "CDNNL"]),
         .target(name: "FourMModels", dependencies: ["FourMTensor"]),
-        .target(name: "FourMTokenizers", dependencies: ["FourMTensor", "CPNG", "CTurboJPEG"]),
+        .target(name: "FourMImage", dependencies: ["FourMTensor", "CPNG", "CTurboJPEG"]),
+        .target(name: "FourMTokenizers", dependencies: ["FourMTensor", "FourMImage"]),
         .target(name: "FourMDiffusion", dependencies: ["FourMTensor", "FourMTokenizers"]),
         .target(name: "FourMSampling", dependencies: ["FourMModels"]),
         .target(name: "FourMRetrieval", dependencies: ["FourMSampling", "FourMTokenizers"]),
-        .target(name: "FourMSynth", dependencies: ["FourMTensor", "FourMTokenizers"]),
+        .target(name: "FourMSynth", dependencies: ["FourMTensor", "FourMImage", "FourMTokenizers"]),
         .target(
             name: "FourM",
             dependencies: [
                 "FourMTensor", "FourMModels", "FourMTokenizers", "FourMDiffusion", "FourMSampling",
-                "FourMRetrieval",
+                "FourMRetrieval", "FourMImage",
             ],
             resources: [.copy("Resources/DemoModel")]),
         .target(
@@ -42,7 +43,7 @@ let package = Package(
             name: "fourm-cli",
             dependencies: [
                 "FourM", "FourMHub", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMSampling", "FourMDiffusion",
-                "FourMSynth",
+                "FourMSynth", "FourMImage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "RGBToAll", dependencies: ["FourM"], path: "Examples/RGBToAll"),
@@ -50,7 +51,7 @@ let package = Package(
         .executableTarget(name: "CustomConditioning", dependencies: ["FourM"], path: "Examples/CustomConditioning"),
         .executableTarget(name: "Retrieval", dependencies: ["FourM"], path: "Examples/Retrieval"),
         // libFuzzer harnesses; a plain build gives a corpus-replay stub (see scripts/fuzz.sh).
-        .executableTarget(name: "fourm-fuzz", dependencies: ["FourMTensor", "FourMModels", "FourMTokenizers"]),
+        .executableTarget(name: "fourm-fuzz", dependencies: ["FourMTensor", "FourMModels", "FourMTokenizers", "FourMImage"]),
         .executableTarget(name: "FeatureProbe", dependencies: ["FourM"], path: "Examples/FeatureProbe"),
         .executableTarget(name: "fourm-bench", dependencies: ["FourM", "FourMModels", "FourMTensor", "FourMSampling", "FourMTokenizers", "FourMDiffusion", "FourMSynth"]),
         .target(

@@ -1,3 +1,4 @@
+import FourMImage
 import FourMTokenizers
 
 /// One object placed in a synthetic scene.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import FourMDiffusion
+import FourMImage
 import FourMTensor
 import FourMTokenizers
 

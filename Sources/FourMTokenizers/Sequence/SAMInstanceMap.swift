@@ -1,4 +1,5 @@
 import Foundation
+import FourMImage
 import FourMTensor
 
 /// One SAM instance read from a generated `sam_instance` text: its box in pixels and the ids

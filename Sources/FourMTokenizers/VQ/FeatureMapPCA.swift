@@ -1,3 +1,4 @@
+import FourMImage
 import FourMTensor
 
 /// The reference demo's picture of a feature map (CLIP, DINOv2, ImageBind:
