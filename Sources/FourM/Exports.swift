@@ -98,6 +98,8 @@ public typealias Visualization = FourMImage.Visualization
 public typealias DepthMap = FourMImage.DepthMap
 /// Errors of image files.
 public typealias ImageError = FourMImage.ImageError
+/// An axis-aligned box on an image, the corners every labelled box type shares.
+public typealias ImageBox = FourMImage.ImageBox
 
 /// A diffusion (DiVAE) tokenizer: ViT encoder + diffusion decoder.
 public typealias DiVAE = FourMDiffusion.DiVAE
