@@ -60,18 +60,21 @@ let package = Package(
         .testTarget(name: "FourMTensorTests", dependencies: ["FourMTensor", "FourMTestSupport"]),
         .testTarget(
             name: "FourMTokenizersTests",
-            dependencies: ["FourMTokenizers", "FourMTensor", "FourMTestSupport"],
-            exclude: ["Image/Resources"]),
+            dependencies: ["FourMTokenizers", "FourMTensor", "FourMTestSupport"]),
+        .testTarget(
+            name: "FourMImageTests",
+            dependencies: ["FourMImage", "FourMTensor", "FourMTestSupport"],
+            exclude: ["Resources"]),
         .testTarget(
             name: "FourMDiffusionTests",
             dependencies: ["FourMDiffusion", "FourMTokenizers", "FourMTensor", "FourMTestSupport"]),
         .testTarget(
             name: "FourMSamplingTests",
             dependencies: ["FourMSampling", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMTestSupport"]),
-        .testTarget(name: "FourMCLITests", dependencies: ["FourMTestSupport", "FourMTensor", "FourMTokenizers", "FourMModels"]),
+        .testTarget(name: "FourMCLITests", dependencies: ["FourMTestSupport", "FourMTensor", "FourMTokenizers", "FourMModels", "FourMImage"]),
         .testTarget(name: "FourMTests", dependencies: ["FourM", "FourMTestSupport", "FourMModels", "FourMSampling", "FourMTensor", "FourMTokenizers"], exclude: ["DemoParity"]),
         .testTarget(name: "FourMRetrievalTests", dependencies: ["FourMRetrieval", "FourMTensor"]),
-        .testTarget(name: "FourMSynthTests", dependencies: ["FourMSynth", "FourMTensor", "FourMTokenizers"]),
+        .testTarget(name: "FourMSynthTests", dependencies: ["FourMSynth", "FourMTensor", "FourMTokenizers", "FourMImage"]),
         .testTarget(name: "FourMHubTests", dependencies: ["FourMHub", "FourMTestSupport"], exclude: ["Resources"]),
         .testTarget(
             name: "FourMModelsTests",

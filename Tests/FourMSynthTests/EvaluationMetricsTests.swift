@@ -1,5 +1,6 @@
 import Foundation
 @testable import FourMSynth
+import FourMImage
 import FourMTokenizers
 import Testing
 

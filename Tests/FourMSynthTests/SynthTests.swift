@@ -1,6 +1,7 @@
 import Foundation
 import FourMSynth
 import FourMTensor
+import FourMImage
 import FourMTokenizers
 import Testing
 
