@@ -1,6 +1,6 @@
 import Foundation
-@testable import FourMSynth
 import FourMImage
+@testable import FourMSynth
 import FourMTokenizers
 import Testing
 
