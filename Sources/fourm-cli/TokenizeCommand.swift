@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import FourM
 import FourMDiffusion
+import FourMImage
 import FourMTensor
 import FourMTokenizers
 
