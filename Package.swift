@@ -24,16 +24,17 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", providers: [.apt(["libturbojpeg0-dev"])]),
         .target(name: "FourMTensor", dependencies: ["CBLAS", "CDNNL"]),
         .target(name: "FourMModels", dependencies: ["FourMTensor"]),
-        .target(name: "FourMTokenizers", dependencies: ["FourMTensor", "CPNG", "CTurboJPEG"]),
+        .target(name: "FourMImage", dependencies: ["FourMTensor", "CPNG", "CTurboJPEG"]),
+        .target(name: "FourMTokenizers", dependencies: ["FourMTensor", "FourMImage"]),
         .target(name: "FourMDiffusion", dependencies: ["FourMTensor", "FourMTokenizers"]),
         .target(name: "FourMSampling", dependencies: ["FourMModels"]),
         .target(name: "FourMRetrieval", dependencies: ["FourMSampling", "FourMTokenizers"]),
-        .target(name: "FourMSynth", dependencies: ["FourMTensor", "FourMTokenizers"]),
+        .target(name: "FourMSynth", dependencies: ["FourMTensor", "FourMImage", "FourMTokenizers"]),
         .target(
             name: "FourM",
             dependencies: [
                 "FourMTensor", "FourMModels", "FourMTokenizers", "FourMDiffusion", "FourMSampling",
-                "FourMRetrieval",
+                "FourMRetrieval", "FourMImage",
             ],
             resources: [.copy("Resources/DemoModel")]),
         .target(
@@ -43,7 +44,7 @@ let package = Package(
             name: "fourm-cli",
             dependencies: [
                 "FourM", "FourMHub", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMSampling", "FourMDiffusion",
-                "FourMSynth",
+                "FourMSynth", "FourMImage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]),
@@ -52,7 +53,7 @@ let package = Package(
         .executableTarget(name: "CustomConditioning", dependencies: ["FourM"], path: "Examples/CustomConditioning"),
         .executableTarget(name: "Retrieval", dependencies: ["FourM"], path: "Examples/Retrieval"),
         // libFuzzer harnesses; a plain build gives a corpus-replay stub (see scripts/fuzz.sh).
-        .executableTarget(name: "fourm-fuzz", dependencies: ["FourMTensor", "FourMModels", "FourMTokenizers"]),
+        .executableTarget(name: "fourm-fuzz", dependencies: ["FourMTensor", "FourMModels", "FourMTokenizers", "FourMImage"]),
         .executableTarget(name: "FeatureProbe", dependencies: ["FourM"], path: "Examples/FeatureProbe"),
         .executableTarget(name: "fourm-bench", dependencies: ["FourM", "FourMModels", "FourMTensor", "FourMSampling", "FourMTokenizers", "FourMDiffusion", "FourMSynth"]),
         .target(
@@ -61,18 +62,21 @@ let package = Package(
         .testTarget(name: "FourMTensorTests", dependencies: ["FourMTensor", "FourMTestSupport"]),
         .testTarget(
             name: "FourMTokenizersTests",
-            dependencies: ["FourMTokenizers", "FourMTensor", "FourMTestSupport"],
-            exclude: ["Image/Resources"]),
+            dependencies: ["FourMTokenizers", "FourMTensor", "FourMTestSupport"]),
+        .testTarget(
+            name: "FourMImageTests",
+            dependencies: ["FourMImage", "FourMTensor", "FourMTestSupport"],
+            exclude: ["Resources"]),
         .testTarget(
             name: "FourMDiffusionTests",
             dependencies: ["FourMDiffusion", "FourMTokenizers", "FourMTensor", "FourMTestSupport"]),
         .testTarget(
             name: "FourMSamplingTests",
             dependencies: ["FourMSampling", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMTestSupport"]),
-        .testTarget(name: "FourMCLITests", dependencies: ["FourMTestSupport", "FourMTensor", "FourMTokenizers", "FourMModels"]),
+        .testTarget(name: "FourMCLITests", dependencies: ["FourMTestSupport", "FourMTensor", "FourMTokenizers", "FourMModels", "FourMImage"]),
         .testTarget(name: "FourMTests", dependencies: ["FourM", "FourMTestSupport", "FourMModels", "FourMSampling", "FourMTensor", "FourMTokenizers"], exclude: ["DemoParity"]),
         .testTarget(name: "FourMRetrievalTests", dependencies: ["FourMRetrieval", "FourMTensor"]),
-        .testTarget(name: "FourMSynthTests", dependencies: ["FourMSynth", "FourMTensor", "FourMTokenizers"]),
+        .testTarget(name: "FourMSynthTests", dependencies: ["FourMSynth", "FourMTensor", "FourMTokenizers", "FourMImage"]),
         .testTarget(name: "FourMHubTests", dependencies: ["FourMHub", "FourMTensor", "FourMTestSupport"], exclude: ["Resources"]),
         .testTarget(
             name: "FourMModelsTests",

@@ -121,7 +121,8 @@ extension HubClient {
         do { bundle = try ModelBundle(directory: snapshot.folder, skippingMissingTokenizers: true) } catch { throw .bundle(error) }
         guard let textTokenizer else { return bundle }
         return ModelBundle(directory: bundle.directory, model: bundle.model, textTokenizer: textTokenizer, tokenizers: bundle.tokenizers,
-                           tokenizerPresets: bundle.tokenizerPresets, semanticClassNames: bundle.semanticClassNames)
+                           tokenizerPresets: bundle.tokenizerPresets, diffusionPresets: bundle.diffusionPresets,
+                           semanticClassNames: bundle.semanticClassNames)
     }
 
     /// The model's configuration as `FourMModel` reads it: the header's `__metadata__`, or a

@@ -1,4 +1,5 @@
 import Foundation
+import FourMImage
 import FourMModels
 import FourMTensor
 import FourMTestSupport
@@ -13,7 +14,7 @@ import Testing
     @Test func writesStructuredOutputsAndTheGrid() throws {
         guard let bundle = try FixtureBundle.make() else { return }
         let photo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("FourMTokenizersTests/Image/Resources/photo.png").path
+            .appendingPathComponent("FourMImageTests/Resources/photo.png").path
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("outputs-\(UUID())").path
         let grid = "\(out)/grid.png"
         let result = try cli.run(["generate", "--bundle", bundle.path, "--input", "rgb=\(photo)", "--target", "clip,sam,poses,palette,metadata",
@@ -48,7 +49,7 @@ import Testing
     @Test func acceptsPicturesLabelMapsAndTokenIds() throws {
         guard let bundle = try FixtureBundle.make() else { return }
         let photo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("FourMTokenizersTests/Image/Resources/photo.png").path
+            .appendingPathComponent("FourMImageTests/Resources/photo.png").path
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("inputs-\(UUID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let out = dir.appendingPathComponent("out").path
@@ -94,7 +95,7 @@ import Testing
     @Test func writesThe448TwinsAndRejectsAMismatchedBundle() throws {
         guard let bundle = try FixtureBundle.make(), let sr = try FixtureBundle.makeSuperResolution(from: bundle) else { return }
         let photo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("FourMTokenizersTests/Image/Resources/photo.png").path
+            .appendingPathComponent("FourMImageTests/Resources/photo.png").path
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("sr-\(UUID())").path
         let ok = try cli.run(["generate", "--bundle", bundle.path, "--input", "rgb=\(photo)", "--target", "semseg", "--seed", "4",
                               "--super-resolution", sr.path, "--out", out])
