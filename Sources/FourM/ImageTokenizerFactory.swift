@@ -8,7 +8,7 @@ import FourMTokenizers
 /// or bottleneck MLP). This is the one place FourM decides "diffusion or not".
 ///
 /// ```swift
-/// let tokenizer = try ImageTokenizerFactory.load(path: url.path, presets: bundle.tokenizerPresets)
+/// let tokenizer = try ImageTokenizerFactory.load(path: url.path, presets: bundle.tokenizerPresets, diffusionPresets: bundle.diffusionPresets)
 /// print(tokenizer.kind, tokenizer.vocabularySize)
 /// ```
 public enum ImageTokenizerFactory {

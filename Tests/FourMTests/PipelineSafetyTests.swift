@@ -218,13 +218,13 @@ import Testing
     /// ``ImageTokenizerFactory`` returns the implementation each fixture checkpoint names.
     @Test func theFactoryReturnsTheCheckpointsArchitecture() throws {
         guard let dir = try FixtureBundle.make(), let fixtures = Fixtures.directory else { return }
-        let bundle = try ModelBundle(directory: dir)  // registers the fixtures' diffusion presets
+        let bundle = try ModelBundle(directory: dir)  // carries the fixtures' ViT and diffusion presets
         let expected: [(String, ImageTokenizerKind)] = [
             ("tok_vqvae_vit_semseg", .vit), ("tok_mlp_memcodes_global", .mlp), ("tok_divae", .diffusionUNet), ("tok_divae_uvit", .diffusionUViT),
         ]
         for (name, kind) in expected {
             let path = fixtures.appendingPathComponent("models/\(name).safetensors").path
-            let tokenizer = try ImageTokenizerFactory.load(path: path, presets: bundle.tokenizerPresets)
+            let tokenizer = try ImageTokenizerFactory.load(path: path, presets: bundle.tokenizerPresets, diffusionPresets: bundle.diffusionPresets)
             #expect(tokenizer.kind == kind, "\(name)")
             #expect(tokenizer.decodesByDiffusion == kind.decodesByDiffusion, "\(name)")
         }
