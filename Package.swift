@@ -35,6 +35,7 @@ let package = Package(
                 "FourMRetrieval",
             ],
             resources: [.copy("Resources/DemoModel")]),
+        .target(name: "FourMEvaluation", dependencies: ["FourM", "FourMSynth", "FourMSampling", "FourMTensor"]),
         .target(
             name: "FourMHub", dependencies: ["FourM", "FourMModels", "FourMTensor"],
             resources: [.copy("Resources/TextTokenizer")]),
@@ -42,7 +43,7 @@ let package = Package(
             name: "fourm-cli",
             dependencies: [
                 "FourM", "FourMHub", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMSampling", "FourMDiffusion",
-                "FourMSynth",
+                "FourMSynth", "FourMEvaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "RGBToAll", dependencies: ["FourM"], path: "Examples/RGBToAll"),
