@@ -53,7 +53,7 @@ let package = Package(
         // libFuzzer harnesses; a plain build gives a corpus-replay stub (see scripts/fuzz.sh).
         .executableTarget(name: "fourm-fuzz", dependencies: ["FourMTensor", "FourMModels", "FourMTokenizers"]),
         .executableTarget(name: "FeatureProbe", dependencies: ["FourM"], path: "Examples/FeatureProbe"),
-        .executableTarget(name: "fourm-bench", dependencies: ["FourM", "FourMModels", "FourMTensor", "FourMSampling", "FourMTokenizers", "FourMDiffusion", "FourMSynth"]),
+        .executableTarget(name: "fourm-bench", dependencies: ["FourM", "FourMModels", "FourMTensor", "FourMSampling", "FourMTokenizers", "FourMDiffusion", "FourMSynth", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(
             name: "FourMTestSupport", dependencies: ["FourMTensor", "FourMModels", "FourMTokenizers", "FourMSampling"],
             path: "Tests/FourMTestSupport"),

@@ -3,7 +3,7 @@ import FourMSynth
 
 /// Errors of an evaluation run, wrapping the error of the layer it came from.
 public enum EvalError: Error, Equatable, CustomStringConvertible, Sendable {
-    /// Loading the bundle or a model call through the ``Pipeline``.
+    /// Loading the bundle or a model call through the `Pipeline`.
     case pipeline(FourMError)
     /// The synthetic world (its configuration).
     case synth(SynthError)

@@ -2,7 +2,7 @@ import Foundation
 import FourM
 import FourMSynth
 
-/// Runs the demo-world evaluation through the ``Pipeline`` (Documentation/Quality.md): for
+/// Runs the demo-world evaluation through the `Pipeline` (Documentation/Quality.md): for
 /// batches of held-out scenes, rgb → depth, normal, semseg, caption, det (one chained rgb2all
 /// run), caption → rgb re-segmented by rgb → semseg, and caption → det. Every call's seed
 /// derives from ``EvalSettings/seed`` and the batch index, so runs are reproducible.

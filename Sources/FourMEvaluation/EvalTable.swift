@@ -73,7 +73,7 @@ public struct EvalBaselines: Sendable {
         caption = Self.caption(Array(repeating: "a \(size.rawValue) \(color.rawValue) \(shape.rawValue)", count: objectCount))
     }
 
-    /// The world's caption grammar (``SynthScene/caption``) over object phrases.
+    /// The world's caption grammar (`SynthScene.caption`) over object phrases.
     public static func caption(_ phrases: [String]) -> String {
         switch phrases.count {
         case 0: return "an empty ground"
@@ -112,7 +112,7 @@ public struct EvalTable: Sendable {
     public let baselineCaption: String
 
     /// Scores the predictions and the baselines against the scenes.
-    /// - Throws: ``SynthMetricsError`` when the predictions' shapes do not match the scenes'.
+    /// - Throws: `SynthMetricsError` when the predictions' shapes do not match the scenes'.
     public init(scenes: [SynthScene], predictions: [EvalPrediction], baseline: EvalBaselines, seed: UInt64) throws(SynthMetricsError) {
         let n = scenes.count
         baselineCaption = baseline.caption

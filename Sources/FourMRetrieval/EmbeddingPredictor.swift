@@ -13,7 +13,7 @@ import FourMTokenizers
 /// let vector = try predictor.embedding([.rgb224: ModalityState(pixels: pixels)])   // [1, D]
 /// ```
 ///
-/// The conditions are model-level ``ModalityState``s; `Pipeline.conditions(_:)` in `FourM`
+/// The conditions are model-level `ModalityState`s; `Pipeline.conditions(_:)` in `FourM`
 /// builds them from photos and captions.
 public struct EmbeddingPredictor: Sendable {
     /// How the global tokens are generated.
