@@ -1,4 +1,5 @@
 import Foundation
+import FourMTestSupport
 import Testing
 
 /// `fourm-bench` on swift-argument-parser: its cases in `--help`, `--only` with a list and
