@@ -22,7 +22,7 @@ public struct EvalRunner: Sendable {
     /// The modalities the tasks use, resolved against the model.
     public let modalities: EvalModalities
     /// The schedules of the four model calls.
-    public let presets: EvalPresets
+    package let presets: EvalPresets
 
     /// Loads the bundle's model in ``EvalSettings/precision`` and resolves the tasks' modalities.
     /// - Throws: `.pipeline` for a bundle that does not load, `.unsupportedModel` for a model
@@ -76,7 +76,7 @@ public struct EvalRunner: Sendable {
 
     /// Runs every task on one batch of scenes.
     /// - Throws: `.pipeline`, `.image`, `.metrics`, `.output`.
-    public func evaluate(_ scenes: [SynthScene], batchIndex: Int) throws(EvalError) -> [EvalPrediction] {
+    package func evaluate(_ scenes: [SynthScene], batchIndex: Int) throws(EvalError) -> [EvalPrediction] {
         do { return try evaluateBatch(scenes, batchIndex: batchIndex) } catch let error as FourMError { throw .pipeline(error) } catch let error as EvalError {
             throw error
         } catch let error as ImageError { throw .image(error) } catch let error as SynthMetricsError { throw .metrics(error) } catch {
@@ -178,7 +178,7 @@ public struct EvalPrediction: Sendable {
     public var captionBoxes: [DetectedBox]
 
     /// Creates a prediction.
-    public init(depth: [Float], normals: [Float], labels: [UInt8], caption: String, boxes: [DetectedBox], generated: Image, generatedLabels: [UInt8],
+    package init(depth: [Float], normals: [Float], labels: [UInt8], caption: String, boxes: [DetectedBox], generated: Image, generatedLabels: [UInt8],
                 found: [SynthCaptionObject], captionBoxes: [DetectedBox]) {
         self.depth = depth
         self.normals = normals
@@ -230,20 +230,20 @@ public struct EvalModalities: Sendable {
 }
 
 /// The schedules of the four model calls.
-public struct EvalPresets: Sendable {
+package struct EvalPresets: Sendable {
     /// rgb → depth, normal, semseg, caption, det with the rgb2all settings.
-    public let fromRGB: SchedulePreset
+    package let fromRGB: SchedulePreset
     /// rgb → semseg alone, same settings.
-    public let segmentation: SchedulePreset
+    package let segmentation: SchedulePreset
     /// caption → tok_rgb with the run's scheme, steps (cosine), constant τ and guidance.
-    public let captionToRGB: SchedulePreset
+    package let captionToRGB: SchedulePreset
     /// caption → det with the rgb2all det settings.
-    public let captionToDet: SchedulePreset
+    package let captionToDet: SchedulePreset
 
     /// The presets of `model`: `SchedulePreset.rgbToAllFourM` cut to each call's targets, and
     /// caption → rgb from the given settings.
     /// - Throws: `.unsupportedModel` when the rgb2all preset lacks a target.
-    public init(model: FourMModel, modalities m: EvalModalities, rgbScheme: GenerationScheme, rgbSteps: Int, rgbTemperature: Double, rgbGuidance: Double) throws(EvalError) {
+    package init(model: FourMModel, modalities m: EvalModalities, rgbScheme: GenerationScheme, rgbSteps: Int, rgbTemperature: Double, rgbGuidance: Double) throws(EvalError) {
         let all = SchedulePreset.rgbToAllFourM(model, excluding: [m.rgb])
         func only(_ wanted: [Modality]) throws(EvalError) -> SchedulePreset {
             var preset = all

@@ -74,7 +74,7 @@ public struct EvalBaselines: Sendable {
     }
 
     /// The world's caption grammar (`SynthScene.caption`) over object phrases.
-    public static func caption(_ phrases: [String]) -> String {
+    package static func caption(_ phrases: [String]) -> String {
         switch phrases.count {
         case 0: return "an empty ground"
         case 1: return phrases[0]
@@ -192,7 +192,7 @@ public struct EvalTable: Sendable {
     }
 
     /// A score with `digits` decimals, or `n/a`.
-    public static func format(_ value: Double?, _ digits: Int) -> String {
+    package static func format(_ value: Double?, _ digits: Int) -> String {
         value.map { String(format: "%.\(digits)f", $0) } ?? "n/a"
     }
 
