@@ -3,7 +3,7 @@ import FourMModels
 import FourMTensor
 
 /// Runs a schedule step by step (spec/generation.md 3.4): the step iterator behind
-/// ``generate(_:dictionary:schedule:options:randomness:progress:)``.
+/// `generate(_:dictionary:schedule:options:randomness:progress:)`.
 ///
 /// ```swift
 /// let run = GenerationRun(predictor: model, dictionary: dict, schedule: steps, options: .init(seed: 0))
