@@ -72,6 +72,7 @@ let package = Package(
         .testTarget(name: "FourMTests", dependencies: ["FourM", "FourMTestSupport", "FourMModels", "FourMSampling", "FourMTensor", "FourMTokenizers"], exclude: ["DemoParity"]),
         .testTarget(name: "FourMRetrievalTests", dependencies: ["FourMRetrieval", "FourMTensor", "FourMModels", "FourMTokenizers", "FourMTestSupport"]),
         .testTarget(name: "FourMSynthTests", dependencies: ["FourMSynth", "FourMTensor", "FourMTokenizers"]),
+        .testTarget(name: "FourMEvaluationTests", dependencies: ["FourMEvaluation", "FourM", "FourMSynth"]),
         .testTarget(name: "FourMHubTests", dependencies: ["FourMHub", "FourMTestSupport"], exclude: ["Resources"]),
         .testTarget(
             name: "FourMModelsTests",
