@@ -38,9 +38,12 @@ public struct EvalReport: Sendable {
 
     /// Writes, per scene, a 2 × 4 grid (truth over model: rgb with boxes, depth, normals,
     /// semseg) and a 1 × 3 caption → rgb strip (real image, generated image, its segmentation).
-    /// - Throws: `.image` when a picture cannot be rendered, `.file` when one cannot be written.
+    /// - Throws: `.output` for a prediction whose sizes do not match its scene, `.image` when a
+    ///   picture cannot be rendered, `.file` when one cannot be written.
     public func writeExamples(scenes: [SynthScene], predictions: [EvalPrediction]) throws(EvalError) -> [ExampleFiles] {
-        do { return try examples(scenes: scenes, predictions: predictions) } catch let error as ImageError { throw .image(error) } catch {
+        do { return try examples(scenes: scenes, predictions: predictions) } catch let error as EvalError { throw error } catch let error as ImageError {
+            throw .image(error)
+        } catch {
             throw .file(path: examplesFolder, reason: "\(error)")
         }
     }
@@ -51,6 +54,14 @@ public struct EvalReport: Sendable {
         var files: [ExampleFiles] = []
         for (scene, prediction) in zip(scenes, predictions) {
             let side = scene.width, scale = 3
+            // Predictions are plain values a caller may have changed: check their sizes.
+            let pixels = scene.width * scene.height
+            for (name, count, expected) in [
+                ("depth", prediction.depth.count, pixels), ("normals", prediction.normals.count, pixels * 3), ("labels", prediction.labels.count, pixels),
+                ("generatedLabels", prediction.generatedLabels.count, pixels),
+            ] where count != expected || scene.width != scene.height {
+                throw EvalError.output(modality: "scene \(scene.index) \(name)", expected: "\(expected) values of a square scene", actual: "\(count) values")
+            }
             let truth = [
                 try boxed(scene.rgb, scene.boxes.map { DetectedBox(xmin: $0.xmin, ymin: $0.ymin, xmax: $0.xmax, ymax: $0.ymax, className: $0.className) }, scale: scale),
                 try depthImage(SynthMetrics.standardizedDepth(scene.depth), side: side),

@@ -30,7 +30,7 @@ public struct EvalBaselines: Sendable {
         var boxClasses = [String: Int]()
         var boxSum = [Double](repeating: 0, count: 4)
         var boxCount = 0
-        for index in 0..<count {
+        for index in 0..<max(count, 0) {
             let scene = world.scene(at: index)
             for (p, d) in SynthMetrics.standardizedDepth(scene.depth).enumerated() { depthSum[p] += Double(d) }
             for (k, n) in scene.normals.enumerated() { normalSum[k] += Double(n) }

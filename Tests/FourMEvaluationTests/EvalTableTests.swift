@@ -62,3 +62,19 @@ import Testing
         #expect(settings.callSeed(1, 2) == 2 &* 1_000_003 &+ 2 &* 8 &+ 1)
     }
 }
+
+/// Caller-supplied values that do not fit throw instead of trapping.
+@Suite struct EvalBadInputTests {
+    @Test func shortPredictionsAndNegativeCountsDoNotTrap() throws {
+        let configuration = SynthConfiguration(width: 16, height: 16)
+        let world = try SyntheticWorld(seed: 2, configuration: configuration)
+        let scene = world.scene(at: 0)
+        #expect(EvalBaselines(world: world, scenes: -3).scenes == -3)
+        var prediction = try EvalTableTests().perfect([scene])[0]
+        prediction.normals.removeLast()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("eval-bad-\(UUID())")
+        let report = EvalReport(settings: EvalSettings(), reportPath: folder.appendingPathComponent("Q.md").path,
+                                examplesFolder: folder.appendingPathComponent("ex").path, command: "", bundleName: nil)
+        #expect(throws: EvalError.self) { try report.writeExamples(scenes: [scene], predictions: [prediction]) }
+    }
+}
