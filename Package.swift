@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .systemLibrary(
@@ -45,6 +46,7 @@ let package = Package(
                 "FourM", "FourMHub", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMSampling", "FourMDiffusion",
                 "FourMSynth", "FourMEvaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ]),
         .executableTarget(name: "RGBToAll", dependencies: ["FourM"], path: "Examples/RGBToAll"),
         .executableTarget(name: "CaptionToImage", dependencies: ["FourM"], path: "Examples/CaptionToImage"),
@@ -73,7 +75,7 @@ let package = Package(
         .testTarget(name: "FourMRetrievalTests", dependencies: ["FourMRetrieval", "FourMTensor", "FourMModels", "FourMTokenizers", "FourMTestSupport"]),
         .testTarget(name: "FourMSynthTests", dependencies: ["FourMSynth", "FourMTensor", "FourMTokenizers"]),
         .testTarget(name: "FourMEvaluationTests", dependencies: ["FourMEvaluation", "FourM", "FourMSynth"]),
-        .testTarget(name: "FourMHubTests", dependencies: ["FourMHub", "FourMTestSupport"], exclude: ["Resources"]),
+        .testTarget(name: "FourMHubTests", dependencies: ["FourMHub", "FourMTensor", "FourMTestSupport"], exclude: ["Resources"]),
         .testTarget(
             name: "FourMModelsTests",
             dependencies: ["FourMModels", "FourMTensor", "FourMTestSupport"]),

@@ -257,7 +257,7 @@ public struct Pipeline: Sendable {
         try self.init(bundle: try ModelBundle.demo(), outputs: outputs, precision: precision)
     }
 
-    /// Loads the model (memory-mapped) and the tokenizers of a bundle.
+    /// Loads the model and the tokenizers of a bundle.
     /// - Parameters:
     ///   - bundle: where the files are.
     ///   - outputs: the modalities you intend to decode (default: every output of the model);
