@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "FourMTokenizers", dependencies: ["FourMTensor", "FourMImage"]),
         .target(name: "FourMDiffusion", dependencies: ["FourMTensor", "FourMTokenizers"]),
         .target(name: "FourMSampling", dependencies: ["FourMModels"]),
-        .target(name: "FourMRetrieval", dependencies: ["FourMSampling", "FourMTokenizers"]),
+        .target(name: "FourMRetrieval", dependencies: ["FourMModels", "FourMSampling", "FourMTokenizers"]),
         .target(name: "FourMSynth", dependencies: ["FourMTensor", "FourMImage", "FourMTokenizers"]),
         .target(
             name: "FourM",
@@ -37,6 +37,7 @@ let package = Package(
                 "FourMRetrieval", "FourMImage",
             ],
             resources: [.copy("Resources/DemoModel")]),
+        .target(name: "FourMEvaluation", dependencies: ["FourM", "FourMSynth", "FourMSampling", "FourMTensor"]),
         .target(
             name: "FourMHub", dependencies: ["FourM", "FourMModels", "FourMTensor"],
             resources: [.copy("Resources/TextTokenizer")]),
@@ -44,7 +45,7 @@ let package = Package(
             name: "fourm-cli",
             dependencies: [
                 "FourM", "FourMHub", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMSampling", "FourMDiffusion",
-                "FourMSynth", "FourMImage",
+                "FourMSynth", "FourMImage", "FourMEvaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]),
@@ -55,7 +56,7 @@ let package = Package(
         // libFuzzer harnesses; a plain build gives a corpus-replay stub (see scripts/fuzz.sh).
         .executableTarget(name: "fourm-fuzz", dependencies: ["FourMTensor", "FourMModels", "FourMTokenizers", "FourMImage"]),
         .executableTarget(name: "FeatureProbe", dependencies: ["FourM"], path: "Examples/FeatureProbe"),
-        .executableTarget(name: "fourm-bench", dependencies: ["FourM", "FourMModels", "FourMTensor", "FourMSampling", "FourMTokenizers", "FourMDiffusion", "FourMSynth"]),
+        .executableTarget(name: "fourm-bench", dependencies: ["FourM", "FourMModels", "FourMTensor", "FourMSampling", "FourMTokenizers", "FourMDiffusion", "FourMSynth", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(
             name: "FourMTestSupport", dependencies: ["FourMTensor", "FourMModels", "FourMTokenizers", "FourMSampling"],
             path: "Tests/FourMTestSupport"),
@@ -75,8 +76,9 @@ let package = Package(
             dependencies: ["FourMSampling", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMTestSupport"]),
         .testTarget(name: "FourMCLITests", dependencies: ["FourMTestSupport", "FourMTensor", "FourMTokenizers", "FourMModels", "FourMImage"]),
         .testTarget(name: "FourMTests", dependencies: ["FourM", "FourMTestSupport", "FourMModels", "FourMSampling", "FourMTensor", "FourMTokenizers"], exclude: ["DemoParity"]),
-        .testTarget(name: "FourMRetrievalTests", dependencies: ["FourMRetrieval", "FourMTensor"]),
+        .testTarget(name: "FourMRetrievalTests", dependencies: ["FourMRetrieval", "FourMTensor", "FourMModels", "FourMTokenizers", "FourMTestSupport"]),
         .testTarget(name: "FourMSynthTests", dependencies: ["FourMSynth", "FourMTensor", "FourMTokenizers", "FourMImage"]),
+        .testTarget(name: "FourMEvaluationTests", dependencies: ["FourMEvaluation", "FourM", "FourMSynth"]),
         .testTarget(name: "FourMHubTests", dependencies: ["FourMHub", "FourMTensor", "FourMTestSupport"], exclude: ["Resources"]),
         .testTarget(
             name: "FourMModelsTests",
