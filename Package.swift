@@ -22,6 +22,7 @@ let package = Package(
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "FourMTensor", dependencies: ["CBLAS", "CDNNL"]),
         .target(name: "FourMModels", dependencies: ["FourMTensor"]),
         .target(name: "FourMTokenizers", dependencies: ["FourMTensor", "CPNG", "CTurboJPEG"]),
@@ -33,7 +34,7 @@ let package = Package(
             name: "FourM",
             dependencies: [
                 "FourMTensor", "FourMModels", "FourMTokenizers", "FourMDiffusion", "FourMSampling",
-                "FourMRetrieval",
+                "FourMRetrieval", "CZlib",
             ],
             resources: [.copy("Resources/DemoModel")]),
         .target(
