@@ -50,7 +50,7 @@ public enum HumanMeshRenderer {
     /// The camera translation of one person, hmr2's `cam_crop_to_full`: with
     /// `b = boxSize · s + 1e-9`, `t = [2(cx − W/2)/b + tx, 2(cy − H/2)/b + ty, 2f/b]`.
     /// - Parameters:
-    ///   - camera: the weak-perspective camera `[s, tx, ty]` (``HumanPoseParameters/camera``).
+    ///   - camera: the weak-perspective camera `[s, tx, ty]` (`HumanPoseParameters.camera`).
     ///   - boxCenter: the box centre `[cx, cy]` in pixels.
     ///   - boxSize: the box size in pixels.
     ///   - width: the image width.
@@ -86,9 +86,13 @@ public enum HumanMeshRenderer {
     ///   - background: the picture under the meshes, resized to `width × height` when it
     ///     differs; white (the reference's `input_img = 1.`) when nil.
     /// - Returns: the RGB overlay and the coverage mask (`true` where a mesh is drawn).
-    /// - Throws: `ImageError` from resizing the background or building the picture.
+    /// - Throws: `ImageError.invalidArgument` for a size outside `1…` `Image.maximumPixelCount`
+    ///   pixels, `ImageError` from resizing the background.
     public static func render(meshes: [HumanMesh], faces: [Int32], width: Int, height: Int, focalLength: Double, background: Image?) throws(ImageError) -> (image: Image, mask: [Bool]) {
-        let pixelCount = width * height
+        let (pixelCount, overflow) = width.multipliedReportingOverflow(by: height)
+        guard width >= 1, height >= 1, !overflow, pixelCount <= Image.maximumPixelCount else {
+            throw .invalidArgument(argument: "size", expected: "1…\(Image.maximumPixelCount) pixels", actual: "\(width)×\(height)")
+        }
         var depth = [Double](repeating: 0, count: pixelCount)  // 1/z of the nearest surface; 0 = empty
         var colour = [SIMD3<Double>](repeating: .zero, count: pixelCount)
         for mesh in meshes {

@@ -19,8 +19,9 @@ package struct NPYArray: Sendable, Equatable {
 /// Everything comes from outside: bounds, sizes (checked arithmetic, caps), CRC-32 and the
 /// inflated size are checked, and each failure is an ``SMPLError`` naming the file and entry.
 package struct NPZArchive: Sendable {
-    /// The largest uncompressed entry accepted (1 GiB; a float64 SMPL-X model is ~0.2 GB).
-    package static let maximumEntryBytes = 1 << 30
+    /// The largest uncompressed entry accepted: 2^26 float64 elements (``SMPLModel/maximumArrayElements``)
+    /// and a header.
+    package static let maximumEntryBytes = (1 << 29) + (1 << 20)
     /// The most entries accepted.
     package static let maximumEntries = 4096
 
@@ -114,6 +115,9 @@ package struct NPZArchive: Sendable {
                     guard let value = remaining.popFirst() else { throw fail("entry '\(name)' has a short zip64 extra field") }
                     if assign == 0 { uncompressed = value } else if assign == 1 { compressed = value } else { offset = value }
                 }
+            }
+            guard offset < end, compressed <= end else {
+                throw fail("entry '\(name)' claims offset \(offset) and \(compressed) compressed bytes in a \(count)-byte file (truncated?)")
             }
             guard name.hasSuffix(".npy") else { cursor = next; continue }
             let key = String(name.dropLast(4))

@@ -39,7 +39,7 @@ extension PipelineResult {
     ///   - smpl: the SMPL model (``SMPLModel``).
     ///   - row: the batch row.
     ///   - background: the input photo, centre-cropped and resized to `side` as the model saw it
-    ///     (``Image/preprocessed(size:)``); a white picture when nil (the reference's
+    ///     (`Image.preprocessed(size:)`); a white picture when nil (the reference's
     ///     `input_img = 1.`), so the overlay's background is mid-grey.
     ///   - side: the picture's side (the reference: 224).
     /// - Returns: the overlay and the placed meshes, or nil when the result has no `human_poses`.

@@ -18,7 +18,7 @@ extension SMPLModel {
     ///     `betas.count` shape directions are used, as smplx with `num_betas = betas.count`.
     ///   - globalOrientation: the root's rotation, 9 values row-major.
     ///   - bodyPose: `9·(J−1)` values: the other joints' rotation matrices, row-major, in joint
-    ///     order (``HumanPoseParameters/bodyPose``'s scalars).
+    ///     order (`HumanPoseParameters.bodyPose`'s scalars).
     /// - Returns: the posed vertices and joints.
     /// - Throws: `.parameterCount` when a count does not fit the model, `.nonFinite` for a NaN
     ///   or infinite parameter.
