@@ -123,7 +123,7 @@ for name in ["identity", "rotations", "tokenizer_like"]:
     verts, joints = lbs(betas[None], mats[None], v_template.astype(np.float64), shapedirs.astype(np.float64), posedirs_flat,
                         J_regressor.astype(np.float64), np.array(PARENTS), weights.astype(np.float64))
     camera = np.array([0.9, 0.05, -0.1], dtype=np.float32).astype(np.float64)
-    box = np.array([40.0, 30.0, 150.0, 200.0]) / 999 * 224
+    box = np.array([250.0, 200.0, 750.0, 850.0]) / 999 * 224
     center = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
     size = max((center[0] - box[0]) * 2, (center[1] - box[1]) * 2)
     focal = 5000.0 / 256.0 * 224
