@@ -43,11 +43,22 @@ package struct NPZArchive: Sendable {
     /// The array names (entry names without `.npy`), sorted.
     package var arrayNames: [String] { entries.keys.sorted() }
 
-    /// Opens an archive and reads its central directory.
-    /// - Throws: `.unreadable`, `.malformedArchive`.
+    /// The largest file read (2 GiB).
+    package static let maximumFileBytes = 1 << 31
+
+    /// Reads an archive into memory and reads its central directory. The file is read, not
+    /// memory-mapped: a mapped file that another process truncates kills the reader with SIGBUS
+    /// (FourMTensor reads checkpoints the same way).
+    /// - Throws: `.unreadable` (also for a file over ``maximumFileBytes``), `.malformedArchive`.
     package init(contentsOf url: URL) throws(SMPLError) {
         let data: Data
-        do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
+        do {
+            let size = (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue ?? 0
+            guard size <= Self.maximumFileBytes else {
+                throw SMPLError.unreadable(file: url.path, reason: "\(size) bytes, more than the \(Self.maximumFileBytes) FourM reads")
+            }
+            data = try Data(contentsOf: url)
+        } catch let error as SMPLError { throw error } catch {
             throw .unreadable(file: url.path, reason: Self.reason(error))
         }
         try self.init(data: data, file: url.path)
@@ -335,7 +346,7 @@ package struct NPZArchive: Sendable {
             return String(cString: strerror(code.rawValue))
         }
         let ns = error as NSError
-        if ns.domain == NSCocoaErrorDomain && ns.code == NSFileReadNoSuchFileError { return "no such file" }
+        if ns.domain == NSCocoaErrorDomain && (ns.code == NSFileReadNoSuchFileError || ns.code == NSFileNoSuchFileError) { return "no such file" }
         return ns.localizedDescription
     }
 }
