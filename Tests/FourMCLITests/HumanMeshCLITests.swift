@@ -12,7 +12,7 @@ import Testing
 
     @Test func writesTheMeshOverlayWithSMPLAndNamesBadFiles() throws {
         guard let bundle = try FixtureBundle.make() else { return }
-        let photo = Self.tests.appendingPathComponent("FourMTokenizersTests/Image/Resources/photo.png").path
+        let photo = Self.tests.appendingPathComponent("FourMImageTests/Resources/photo.png").path
         let smpl = Self.tests.appendingPathComponent("FourMTests/SMPLFixtures/tiny_smpl_compressed.npz").path
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("smpl-\(UUID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

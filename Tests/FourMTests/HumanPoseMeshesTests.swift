@@ -13,7 +13,7 @@ import Testing
         let result = try pipeline.generate(from: ["human_poses": .text(poseText.replacingOccurrences(of: " [EOS]", with: ""))], preset: preset, seed: 1)
         let smpl = try SMPLModel(contentsOf: SMPLModelTests.folder.appendingPathComponent(SMPLModelTests.files[1]))
         let photo = try Image(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("FourMTokenizersTests/Image/Resources/photo.png"))
+            .appendingPathComponent("FourMImageTests/Resources/photo.png"))
         let drawn = try #require(try result.humanPoseMeshes(smpl: smpl, background: photo))
         let people = try #require(try result.humanPoses()).people
         #expect(drawn.meshes.count == people.count && drawn.people.count == people.count && drawn.issues.isEmpty)
