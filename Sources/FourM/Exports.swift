@@ -105,6 +105,9 @@ public typealias ImageBox = FourMImage.ImageBox
 public typealias DiVAE = FourMDiffusion.DiVAE
 /// Errors of diffusion tokenizers.
 public typealias DiVAEError = FourMDiffusion.DiVAEError
+/// A diffusion decoder's preset (UNet or UViT widths and depths), as a bundle's
+/// `diffusion_presets` names them; see ``ModelBundle/diffusionPresets``.
+public typealias DecoderPreset = FourMDiffusion.DecoderPreset
 /// An exact nearest-neighbour index.
 public typealias EmbeddingIndex = FourMRetrieval.EmbeddingIndex
 /// Errors of retrieval.
