@@ -103,9 +103,12 @@ public struct DemoSetup: Sendable {
     ///   - textTokenizer: the WordPiece tokenizer (needed for text values).
     ///   - patchSize: the pixel patch size of `rgb@N` (16 in every released model).
     /// - Throws: `.missingTokenizers` for text without a tokenizer, `.invalidInput` for text
-    ///   given to a domain other than caption/det or a value of the wrong kind.
+    ///   given to a domain other than caption/det or a value of the wrong kind, `.specialToken`
+    ///   when the tokenizer lacks a special token a sequence domain needs.
     public func dictionary(textTokenizer: WordPieceTokenizer?, patchSize: Int = 16) throws(FourMError) -> ModalityDictionary {
         var dictionary = ModalityDictionary()
+        // The sampler writes [PAD]/[EOS]/[S_k] by id: the tokenizer must agree.
+        if let textTokenizer { try modalities.checkSpecialTokens(of: sample.map(\.modality) + targets, in: textTokenizer) }
         let customText = Self.customTextModalities(modalities)
         for key in customText {
             guard let entry = sample.first(where: { $0.modality == key }) else { continue }

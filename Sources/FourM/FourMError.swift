@@ -33,6 +33,9 @@ public enum FourMError: Error, Equatable, CustomStringConvertible, Sendable {
     case unknownModality(name: String, role: String, available: [String])
     /// An input value that does not fit its modality.
     case invalidInput(modality: String, expected: String, actual: String)
+    /// The text tokenizer lacks a special token a modality's codec needs, or gives it an id
+    /// other than the one the sampler writes (``SpecialTokens``, the reference vocabulary's).
+    case specialToken(modality: String, token: String, expected: String, actual: String)
 
     /// One line: where, what, expected versus actual.
     public var description: String {
@@ -53,6 +56,8 @@ public enum FourMError: Error, Equatable, CustomStringConvertible, Sendable {
             return "unknown \(role) modality '\(name)' (this model has: \(available.joined(separator: ", ")))"
         case let .invalidInput(modality, expected, actual):
             return "\(modality): input is \(actual), expected \(expected)"
+        case let .specialToken(modality, token, expected, actual):
+            return "\(modality): the text tokenizer's \(token) is \(actual), expected \(expected)"
         }
     }
 }

@@ -1,7 +1,9 @@
 import Foundation
 import FourM
 import FourMModels
+import FourMSampling
 import FourMTensor
+import FourMTokenizers
 import FourMTestSupport
 import Testing
 
@@ -188,5 +190,20 @@ import Testing
         depth.aliases = ["d"]
         let replaced = table.adding(depth)
         #expect(replaced.specs.map(\.name) == table.specs.map(\.name) && replaced.baseNames(matching: "d") == ["tok_depth"])
+    }
+
+    @Test func specialTokensAreReadFromTheTextTokenizer() throws {
+        let tokenizer = try WordPieceTokenizer(contentsOf: try Fixtures.url("text_tokenizer_4m_wordpiece_30k.json"))
+        let table = ModalityTable.reference
+        for spec in table.specs where spec.needsTextTokenizer {
+            let ids = try spec.specialTokenIds(in: tokenizer)
+            #expect(ids.count == spec.specialTokens.count && !ids.isEmpty, "\(spec.name)")
+            for (text, id) in ids { #expect(SpecialTokens.id(of: text).map { $0 == id } ?? true, "\(spec.name) \(text)") }
+        }
+        var caption = try #require(table["caption"])
+        caption.specialTokens.append("[NOT_A_TOKEN]")
+        #expect(throws: FourMError.specialToken(modality: "caption", token: "[NOT_A_TOKEN]", expected: "a token of the vocabulary", actual: "missing")) {
+            try caption.specialTokenIds(in: tokenizer)
+        }
     }
 }
