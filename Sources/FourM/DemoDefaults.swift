@@ -71,7 +71,7 @@ public struct DemoDefaultsTable: Sendable, Equatable {
     /// The table of `recipe` built from `modalities`: every domain with settings for the
     /// recipe, in the table's chained order at the recipe's resolution, domains with equal
     /// settings joined into one `/`-separated key (which gives the reference's keys, e.g.
-    /// `"caption/det"`, for ``ModalityTable/reference``).
+    /// `"caption/det"`, for `ModalityTable.reference`).
     public init(_ recipe: GenerationRecipe, modalities: ModalityTable = .reference) {
         let resolution = recipe == .superResolution ? modalities.superResolution : modalities.baseResolution
         var entries: [Entry] = []
@@ -95,16 +95,16 @@ public struct DemoDefaultsTable: Sendable, Equatable {
 
     /// `DEFAULTS_RGB2X`, used when RGB (pixels or tokens) is a condition: every image target in
     /// one guided ROAR step at τ 0.01, guidance 2; sequences autoregressive (the
-    /// ``GenerationRecipe/rgbToX`` settings of ``ModalityTable/reference``).
+    /// `GenerationRecipe.rgbToX` settings of `ModalityTable.reference`).
     public static let rgbToX = DemoDefaultsTable(.rgbToX)
 
     /// `DEFAULTS_X2RGB`, used otherwise: CLIP in 50 ROAR steps (τ 5, onex:0.5:0.5, guidance 3),
     /// DINOv2 / ImageBind in 8 (τ 0.01), the other maps in 8 and RGB in 25 (τ 3, onex), guidance 2
-    /// (the ``GenerationRecipe/xToRGB`` settings of ``ModalityTable/reference``).
+    /// (the `GenerationRecipe.xToRGB` settings of `ModalityTable.reference`).
     public static let xToRGB = DemoDefaultsTable(.xToRGB)
 
     /// `DEFAULTS_SR`: every 448 target by MaskGIT in 8 cosine steps, τ 1, guidance 2 (the
-    /// ``GenerationRecipe/superResolution`` settings of ``ModalityTable/reference``).
+    /// `GenerationRecipe.superResolution` settings of `ModalityTable.reference`).
     public static let superResolution = DemoDefaultsTable(.superResolution)
 }
 

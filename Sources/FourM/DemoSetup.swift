@@ -25,11 +25,11 @@ public enum DemoSampleValue: Sendable {
 /// let out = try generate(model, dictionary: built.dictionary, schedule: built.schedule, options: options)
 /// ```
 public struct DemoSetup: Sendable {
-    /// The demo's chained generation order (`DEFAULT_ORDER`): ``ModalityTable/defaultOrder`` of
-    /// ``ModalityTable/reference``.
+    /// The demo's chained generation order (`DEFAULT_ORDER`): `ModalityTable.defaultOrder` of
+    /// `ModalityTable.reference`.
     public static let defaultOrder: [Modality] = ModalityTable.reference.defaultOrder
     /// The demo's super-resolution order (`DEFAULT_ORDER_SR`): the reference table's domains
-    /// with ``GenerationRecipe/superResolution`` settings, at the super-resolution size.
+    /// with `GenerationRecipe.superResolution` settings, at the super-resolution size.
     public static let defaultOrderSuperResolution: [Modality] = ModalityTable.reference.defaultOrder(.superResolution)
     /// Sequence slots of the span `custom_text` appends (`target_max_len`).
     public static let customTextTargetLength = 50
@@ -140,7 +140,7 @@ public struct DemoSetup: Sendable {
     }
 
     /// The domains whose text is conditioned through `custom_text` (caption, then det), in
-    /// table order (``ModalitySpec/customTextCondition``).
+    /// table order (`ModalitySpec.customTextCondition`).
     public static func customTextModalities(_ modalities: ModalityTable = .reference) -> [Modality] {
         modalities.specs.filter(\.customTextCondition).map { $0.modality(resolution: modalities.baseResolution) }
     }

@@ -37,7 +37,7 @@ public typealias ModalityKind = FourMModels.ModalityKind
 public typealias ModalityState = FourMModels.ModalityState
 /// Everything FourM knows about one domain (sizes, tokenizer, renderer, defaults, CLI names).
 public typealias ModalitySpec = FourMModels.ModalitySpec
-/// The table of modality specs (``ModalityTable/reference`` plus any added entries).
+/// The table of modality specs (`ModalityTable.reference` plus any added entries).
 public typealias ModalityTable = FourMModels.ModalityTable
 /// How a modality's tokens are laid out.
 public typealias ModalityLayout = FourMModels.ModalityLayout

@@ -34,7 +34,7 @@ public enum FourMError: Error, Equatable, CustomStringConvertible, Sendable {
     /// An input value that does not fit its modality.
     case invalidInput(modality: String, expected: String, actual: String)
     /// The text tokenizer lacks a special token a modality's codec needs, or gives it an id
-    /// other than the one the sampler writes (``SpecialTokens``, the reference vocabulary's).
+    /// other than the one the sampler writes (`SpecialTokens`, the reference vocabulary's).
     case specialToken(modality: String, token: String, expected: String, actual: String)
 
     /// One line: where, what, expected versus actual.

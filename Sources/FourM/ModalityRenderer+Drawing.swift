@@ -3,7 +3,7 @@ import FourMTensor
 import FourMTokenizers
 
 extension ModalityRenderer {
-    /// Whether decoded tokenizer values of this renderer make a picture (``picture(of:semanticClassNames:)``).
+    /// Whether decoded tokenizer values of this renderer make a picture (`picture(of:semanticClassNames:)`).
     public var drawsDecodedValues: Bool {
         switch self {
         case .rgb, .depth, .normals, .edges, .semanticSegmentation: return true

@@ -3,10 +3,10 @@ import FourMSampling
 import FourMTokenizers
 
 extension ModalitySpec {
-    /// The ids of the special tokens this modality's codec needs (``ModalitySpec/specialTokens``),
+    /// The ids of the special tokens this modality's codec needs (`ModalitySpec.specialTokens`),
     /// read from the loaded text tokenizer (spec/generation.md 0.2).
     ///
-    /// Tokens the sampler also writes itself (`[PAD]`, `[EOS]`, `[S_k]`, whose ids ``SpecialTokens``
+    /// Tokens the sampler also writes itself (`[PAD]`, `[EOS]`, `[S_k]`, whose ids `SpecialTokens`
     /// fixes for the reference vocabulary) must have those ids in the tokenizer, or the generated
     /// sequences would not decode.
     /// - Parameter tokenizer: the bundle's WordPiece tokenizer.
@@ -30,7 +30,7 @@ extension ModalitySpec {
 
 extension ModalityTable {
     /// Checks every special token that the sequence domains of `modalities` need against the
-    /// loaded text tokenizer (``ModalitySpec/specialTokenIds(in:)``).
+    /// loaded text tokenizer (`ModalitySpec.specialTokenIds(in:)`).
     /// - Throws: `.specialToken` for the first token that is missing or has another id.
     public func checkSpecialTokens(of modalities: [Modality], in tokenizer: WordPieceTokenizer) throws(FourMError) {
         for m in modalities {

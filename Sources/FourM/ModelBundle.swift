@@ -17,7 +17,7 @@ import FourMTokenizers
 /// bundle then carries ``ModelBundle/modalities`` as the reference table plus those entries:
 /// ```json
 /// "modalities": { "tok_foo": { "kind": "image_tokens", "vocabulary": 4096, "patch": 16,
-///                              "tokenizer": "vq", "renderer": "rgb", "aliases": ["foo"] } }
+///                              "tokenizer": "vq", "renderer": "edges", "aliases": ["foo"] } }
 /// ```
 /// Without `bundle.json`, the released names are used: `model.safetensors` (or
 /// `4M*/model.safetensors`), `text_tokenizer_4m_wordpiece_30k.json`, and the folders of
@@ -38,13 +38,13 @@ public struct ModelBundle: Sendable, Equatable {
     /// Names of the semantic-segmentation classes by label (`bundle.json` → `semseg_classes`);
     /// nil means the COCO panoptic classes of the released tokenizer.
     public let semanticClassNames: [String]?
-    /// The modality table of this bundle: ``ModalityTable/reference`` plus any domains its
+    /// The modality table of this bundle: `ModalityTable.reference` plus any domains its
     /// `bundle.json` declares under `modalities`. Load the model with it
     /// (`FourMModel(path:precision:modalities:)`) so that a checkpoint naming those domains loads.
     public let modalities: ModalityTable
 
     /// Released tokenizer folder names by modality base name (the `EPFL-VILAB/4M_tokenizers_*`
-    /// repositories): ``ModalitySpec/tokenizerFolder`` of every ``ModalityTable/reference`` entry
+    /// repositories): `ModalitySpec.tokenizerFolder` of every `ModalityTable.reference` entry
     /// that has one.
     public static let releasedTokenizerFolders: [String: String] = ModalityTable.reference.tokenizerFolders
 

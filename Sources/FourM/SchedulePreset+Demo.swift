@@ -23,7 +23,7 @@ extension SchedulePreset {
 
     /// The demo's targets for `model` in its table's chained order (`DEFAULT_ORDER`, matched by
     /// base name, so any resolution), with the settings `recipe` gives their base-resolution name
-    /// in the model's table (``FourMConfiguration/modalities``).
+    /// in the model's table (`FourMConfiguration.modalities`).
     static func demo(_ model: FourMModel, recipe: GenerationRecipe, excluding inputs: [Modality]) -> SchedulePreset {
         let modalities = model.configuration.modalities
         let table = modalities == .reference ? (recipe == .rgbToX ? DemoDefaultsTable.rgbToX : .xToRGB) : DemoDefaultsTable(recipe, modalities: modalities)

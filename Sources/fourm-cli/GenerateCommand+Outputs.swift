@@ -5,7 +5,7 @@ extension GenerateCommand {
     /// Writes the files of the outputs that are more than a picture or a text: SAM instances
     /// (map PNG + JSON with boxes and RLE masks), human poses (JSON of SMPL parameters + box
     /// drawing), feature maps (values JSON + PCA PNG), metadata (JSON), colour palette (PNG +
-    /// JSON). What is written follows the modality's ``ModalitySpec/renderer`` in `modalities`.
+    /// JSON). What is written follows the modality's `ModalitySpec.renderer` in `modalities`.
     /// Returns the names written.
     func writeStructuredOutputs(_ m: Modality, result: PipelineResult, name: String, photo: Image?, modalities: ModalityTable) throws -> [String] {
         var written: [String] = []

@@ -266,7 +266,7 @@ struct GenerateCommand: AsyncParsableCommand {
     }
 
     /// Full 4M names, or short names matched against the model's modalities: a base name, then
-    /// the ``ModalitySpec/aliases`` of `modalities` in table order, then `tok_NAME`.
+    /// the `ModalitySpec.aliases` of `modalities` in table order, then `tok_NAME`.
     func resolve(_ name: String, in available: [Modality], role: String, modalities: ModalityTable = .reference) throws -> Modality {
         let direct = Modality(rawValue: name)
         if available.contains(direct) { return direct }
