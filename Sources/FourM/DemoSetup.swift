@@ -190,6 +190,15 @@ extension DemoSetup {
         return (conditions, targets)
     }
 
+    /// ``superResolution(base:superResolutionModalities:textTokenizer:growConditioning:modalities:)``
+    /// with the reference modality table (`ModalityTable.reference`).
+    /// - Throws: the errors of the table-taking variant.
+    public static func superResolution(base: ModalityDictionary, superResolutionModalities: Set<Modality>, textTokenizer: WordPieceTokenizer?,
+                                       growConditioning: Bool = true) throws(FourMError) -> (dictionary: ModalityDictionary, schedule: [GenerationStep], conditions: [Modality], targets: [Modality]) {
+        try superResolution(base: base, superResolutionModalities: superResolutionModalities, textTokenizer: textTokenizer,
+                            growConditioning: growConditioning, modalities: .reference)
+    }
+
     /// The super-resolution dictionary and schedule of `__setup_sr_sample_and_schedule`
     /// (`DEFAULTS_SR`): a caption or det of at most one token becomes `custom_text('[S_1]')`,
     /// every condition goes through ``fullInput(_:isSequence:)`` (so a `custom_text` caption
@@ -204,7 +213,7 @@ extension DemoSetup {
     /// - Throws: `.missingTokenizers` when a fallback is needed without a tokenizer,
     ///   `.generation` for a schedule the builder rejects.
     public static func superResolution(base: ModalityDictionary, superResolutionModalities: Set<Modality>, textTokenizer: WordPieceTokenizer?,
-                                       growConditioning: Bool = true, modalities: ModalityTable = .reference) throws(FourMError) -> (dictionary: ModalityDictionary, schedule: [GenerationStep], conditions: [Modality], targets: [Modality]) {
+                                       growConditioning: Bool = true, modalities: ModalityTable) throws(FourMError) -> (dictionary: ModalityDictionary, schedule: [GenerationStep], conditions: [Modality], targets: [Modality]) {
         let (conditions, targets) = superResolutionDomains(base: base, superResolutionModalities: superResolutionModalities, modalities: modalities)
         let table = modalities == .reference ? DemoDefaultsTable.superResolution : DemoDefaultsTable(.superResolution, modalities: modalities)
         var settings: [TargetSettings] = []

@@ -37,8 +37,9 @@ public struct ModalityTable: Sendable, Equatable {
         return copy
     }
 
-    /// This table with every spec of `specs` added (see ``adding(_:)``).
-    public func adding(_ specs: [ModalitySpec]) -> ModalityTable {
+    /// This table with every spec of `specs` added, one after the other (each as one
+    /// `adding(_:)` of a single spec).
+    public func adding(contentsOf specs: [ModalitySpec]) -> ModalityTable {
         specs.reduce(self) { $0.adding($1) }
     }
 
