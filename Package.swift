@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .systemLibrary(
@@ -23,16 +24,17 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", providers: [.apt(["libturbojpeg0-dev"])]),
         .target(name: "FourMTensor", dependencies: ["CBLAS", "CDNNL"]),
         .target(name: "FourMModels", dependencies: ["FourMTensor"]),
-        .target(name: "FourMTokenizers", dependencies: ["FourMTensor", "CPNG", "CTurboJPEG"]),
+        .target(name: "FourMImage", dependencies: ["FourMTensor", "CPNG", "CTurboJPEG"]),
+        .target(name: "FourMTokenizers", dependencies: ["FourMTensor", "FourMImage"]),
         .target(name: "FourMDiffusion", dependencies: ["FourMTensor", "FourMTokenizers"]),
         .target(name: "FourMSampling", dependencies: ["FourMModels"]),
         .target(name: "FourMRetrieval", dependencies: ["FourMSampling", "FourMTokenizers"]),
-        .target(name: "FourMSynth", dependencies: ["FourMTensor", "FourMTokenizers"]),
+        .target(name: "FourMSynth", dependencies: ["FourMTensor", "FourMImage", "FourMTokenizers"]),
         .target(
             name: "FourM",
             dependencies: [
                 "FourMTensor", "FourMModels", "FourMTokenizers", "FourMDiffusion", "FourMSampling",
-                "FourMRetrieval",
+                "FourMRetrieval", "FourMImage",
             ],
             resources: [.copy("Resources/DemoModel")]),
         .target(
@@ -42,15 +44,16 @@ let package = Package(
             name: "fourm-cli",
             dependencies: [
                 "FourM", "FourMHub", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMSampling", "FourMDiffusion",
-                "FourMSynth",
+                "FourMSynth", "FourMImage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ]),
         .executableTarget(name: "RGBToAll", dependencies: ["FourM"], path: "Examples/RGBToAll"),
         .executableTarget(name: "CaptionToImage", dependencies: ["FourM"], path: "Examples/CaptionToImage"),
         .executableTarget(name: "CustomConditioning", dependencies: ["FourM"], path: "Examples/CustomConditioning"),
         .executableTarget(name: "Retrieval", dependencies: ["FourM"], path: "Examples/Retrieval"),
         // libFuzzer harnesses; a plain build gives a corpus-replay stub (see scripts/fuzz.sh).
-        .executableTarget(name: "fourm-fuzz", dependencies: ["FourMTensor", "FourMModels", "FourMTokenizers"]),
+        .executableTarget(name: "fourm-fuzz", dependencies: ["FourMTensor", "FourMModels", "FourMTokenizers", "FourMImage"]),
         .executableTarget(name: "FeatureProbe", dependencies: ["FourM"], path: "Examples/FeatureProbe"),
         .executableTarget(name: "fourm-bench", dependencies: ["FourM", "FourMModels", "FourMTensor", "FourMSampling", "FourMTokenizers", "FourMDiffusion", "FourMSynth"]),
         .target(
@@ -59,19 +62,22 @@ let package = Package(
         .testTarget(name: "FourMTensorTests", dependencies: ["FourMTensor", "FourMTestSupport"]),
         .testTarget(
             name: "FourMTokenizersTests",
-            dependencies: ["FourMTokenizers", "FourMTensor", "FourMTestSupport"],
-            exclude: ["Image/Resources"]),
+            dependencies: ["FourMTokenizers", "FourMTensor", "FourMTestSupport"]),
+        .testTarget(
+            name: "FourMImageTests",
+            dependencies: ["FourMImage", "FourMTensor", "FourMTestSupport"],
+            exclude: ["Resources"]),
         .testTarget(
             name: "FourMDiffusionTests",
             dependencies: ["FourMDiffusion", "FourMTokenizers", "FourMTensor", "FourMTestSupport"]),
         .testTarget(
             name: "FourMSamplingTests",
             dependencies: ["FourMSampling", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMTestSupport"]),
-        .testTarget(name: "FourMCLITests", dependencies: ["FourMTestSupport", "FourMTensor", "FourMTokenizers", "FourMModels"]),
+        .testTarget(name: "FourMCLITests", dependencies: ["FourMTestSupport", "FourMTensor", "FourMTokenizers", "FourMModels", "FourMImage"]),
         .testTarget(name: "FourMTests", dependencies: ["FourM", "FourMTestSupport", "FourMModels", "FourMSampling", "FourMTensor", "FourMTokenizers"], exclude: ["DemoParity"]),
         .testTarget(name: "FourMRetrievalTests", dependencies: ["FourMRetrieval", "FourMTensor"]),
-        .testTarget(name: "FourMSynthTests", dependencies: ["FourMSynth", "FourMTensor", "FourMTokenizers"]),
-        .testTarget(name: "FourMHubTests", dependencies: ["FourMHub", "FourMTestSupport"], exclude: ["Resources"]),
+        .testTarget(name: "FourMSynthTests", dependencies: ["FourMSynth", "FourMTensor", "FourMTokenizers", "FourMImage"]),
+        .testTarget(name: "FourMHubTests", dependencies: ["FourMHub", "FourMTensor", "FourMTestSupport"], exclude: ["Resources"]),
         .testTarget(
             name: "FourMModelsTests",
             dependencies: ["FourMModels", "FourMTensor", "FourMTestSupport"]),

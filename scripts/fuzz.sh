@@ -29,7 +29,7 @@ fixtures="${FOURM_FIXTURES:-../shared/fixtures}"
 case "$target" in
     safetensors) find "$fixtures/models" Sources/FourM/Resources/DemoModel -name '*.safetensors' -size -3M 2>/dev/null | head -20 | xargs -r cp -t "$corpus" ;;
     tokenizer) find "$fixtures" Sources/FourM/Resources/DemoModel -name '*tokenizer*.json' 2>/dev/null | head -5 | xargs -r cp -t "$corpus" ;;
-    image) cp Tests/FourMTokenizersTests/Image/Resources/*.png Tests/FourMTokenizersTests/Image/Resources/*.jpg "$corpus" ;;
+    image) cp Tests/FourMImageTests/Resources/*.png Tests/FourMImageTests/Resources/*.jpg "$corpus" ;;
     json) cp Fuzz/seeds/tokenizer/* Fuzz/seeds/safetensors/* "$corpus" 2>/dev/null || true ;;
 esac
 [ -d "Fuzz/seeds/$target" ] && cp Fuzz/seeds/"$target"/* "$corpus"/ 2>/dev/null || true

@@ -103,8 +103,8 @@ public struct DemoSetup: Sendable {
     ///   - textTokenizer: the WordPiece tokenizer (needed for text values).
     ///   - patchSize: the pixel patch size of `rgb@N` (16 in every released model).
     /// - Throws: `.missingTokenizers` for text without a tokenizer, `.invalidInput` for text
-    ///   given to a domain other than caption/det or a value of the wrong kind, `.specialToken`
-    ///   when the tokenizer lacks a special token a sequence domain needs.
+    ///   given to a domain other than caption/det, a value of the wrong kind or a patch size
+    ///   below 1, `.specialToken` when the tokenizer lacks a special token a sequence domain needs.
     public func dictionary(textTokenizer: WordPieceTokenizer?, patchSize: Int = 16) throws(FourMError) -> ModalityDictionary {
         var dictionary = ModalityDictionary()
         // The sampler writes [PAD]/[EOS]/[S_k] by id: the tokenizer must agree.
@@ -123,6 +123,7 @@ public struct DemoSetup: Sendable {
             switch value {
             case .pixels(let pixels):
                 guard pixels.rank == 4 else { throw .invalidInput(modality: m.rawValue, expected: "pixels [1, C, H, W]", actual: "\(pixels.shape)") }
+                guard patchSize > 0 else { throw .invalidInput(modality: m.rawValue, expected: "a positive patch size", actual: "\(patchSize)") }
                 state = ModalityState(pixels: pixels, patchSize: patchSize)
             case .tokens(let ids):
                 guard ids.rank == 2 else { throw .invalidInput(modality: m.rawValue, expected: "token ids [1, L]", actual: "\(ids.shape)") }

@@ -2,6 +2,7 @@
 // name from the target that defines it (STYLE.md 1).
 
 import FourMDiffusion
+import FourMImage
 import FourMModels
 import FourMRetrieval
 import FourMSampling
@@ -98,7 +99,7 @@ public typealias VQViTPreset = FourMTokenizers.VQViTPreset
 /// Errors of image tokenizers.
 public typealias VQTokenizerError = FourMTokenizers.VQTokenizerError
 /// An 8-bit image.
-public typealias Image = FourMTokenizers.Image
+public typealias Image = FourMImage.Image
 /// A detected box of a `det` sequence.
 public typealias DetectedBox = FourMTokenizers.DetectedBox
 /// The `det` sequence codec.
@@ -106,13 +107,15 @@ public typealias DetectionCodec = FourMTokenizers.DetectionCodec
 /// A decoded sequence value plus what could not be parsed.
 public typealias SequenceDecoding = FourMTokenizers.SequenceDecoding
 /// Names and colours of the COCO panoptic classes of the semseg tokenizer.
-public typealias COCOSemanticClasses = FourMTokenizers.COCOSemanticClasses
+public typealias COCOSemanticClasses = FourMImage.COCOSemanticClasses
 /// Renderers of decoded outputs.
-public typealias Visualization = FourMTokenizers.Visualization
+public typealias Visualization = FourMImage.Visualization
 /// Depth maps for the depth tokenizer: 16-bit PNG reading/writing and robust standardisation.
-public typealias DepthMap = FourMTokenizers.DepthMap
+public typealias DepthMap = FourMImage.DepthMap
 /// Errors of image files.
-public typealias ImageError = FourMTokenizers.ImageError
+public typealias ImageError = FourMImage.ImageError
+/// An axis-aligned box on an image, the corners every labelled box type shares.
+public typealias ImageBox = FourMImage.ImageBox
 
 /// A diffusion (DiVAE) tokenizer: ViT encoder + diffusion decoder.
 public typealias DiVAE = FourMDiffusion.DiVAE

@@ -33,6 +33,13 @@ public enum FourMError: Error, Equatable, CustomStringConvertible, Sendable {
     case unknownModality(name: String, role: String, available: [String])
     /// An input value that does not fit its modality.
     case invalidInput(modality: String, expected: String, actual: String)
+    /// Token ids handed to a decoder whose shape is not the modality's: `expected` and
+    /// `actual` are shapes (`[B, N]` with `N` the model's token count).
+    case tokenShape(modality: String, expected: [Int], actual: [Int])
+    /// A token id outside the modality's vocabulary `0..<vocabularySize`, at flat `position`.
+    case tokenOutOfRange(modality: String, id: Int32, position: Int, vocabularySize: Int)
+    /// A batch row outside `0..<batchSize` of a result.
+    case rowOutOfRange(modality: String, row: Int, batchSize: Int)
     /// The text tokenizer lacks a special token a modality's codec needs, or gives it an id
     /// other than the one the sampler writes (`SpecialTokens`, the reference vocabulary's).
     case specialToken(modality: String, token: String, expected: String, actual: String)
@@ -56,6 +63,12 @@ public enum FourMError: Error, Equatable, CustomStringConvertible, Sendable {
             return "unknown \(role) modality '\(name)' (this model has: \(available.joined(separator: ", ")))"
         case let .invalidInput(modality, expected, actual):
             return "\(modality): input is \(actual), expected \(expected)"
+        case let .tokenShape(modality, expected, actual):
+            return "\(modality): token ids have shape \(actual), expected \(expected)"
+        case let .tokenOutOfRange(modality, id, position, vocabularySize):
+            return "\(modality): token id \(id) at position \(position) is outside the vocabulary 0..<\(vocabularySize)"
+        case let .rowOutOfRange(modality, row, batchSize):
+            return "\(modality): row \(row) is outside the batch 0..<\(batchSize)"
         case let .specialToken(modality, token, expected, actual):
             return "\(modality): the text tokenizer's \(token) is \(actual), expected \(expected)"
         }

@@ -1,3 +1,4 @@
+import FourMImage
 import FourMModels
 import FourMTensor
 import FourMTokenizers
@@ -27,7 +28,7 @@ extension ModalityRenderer {
             if semanticClassNames == COCOSemanticClasses.names { return try Visualization.semanticSegmentation(logits: values) }
             // One colour per class the tokenizer predicts, named or not.
             let classes = values.shape.count >= 3 ? values.shape[values.shape.count - 3] : 0
-            let colors = (0..<max(classes, semanticClassNames.count)).map { Pipeline.distinctColors[$0 % Pipeline.distinctColors.count] }
+            let colors = (0..<max(classes, semanticClassNames.count)).map { PipelineResult.distinctColors[$0 % PipelineResult.distinctColors.count] }
             return try Visualization.semanticSegmentation(labels: try Visualization.semanticSegmentationLabels(logits: values), colors: colors)
         default: return nil
         }

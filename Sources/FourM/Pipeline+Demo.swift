@@ -20,11 +20,17 @@ extension Pipeline {
     ///   - topP: top-p of every step (the demo's 0.8).
     ///   - topK: top-k of every step (0 = off; below 1 a share of the vocabulary).
     ///   - progress: called after every step.
-    /// - Throws: `.invalidInput` for a value the demo cannot take or a model whose token
+    /// - Throws: `.generation(.invalidSetting)` for a top-k that is not a finite number,
+    ///   `.invalidInput` for a value the demo cannot take or a model whose token
     ///   counts differ from the demo's tables (they describe 224-pixel 4M-21 models), plus the
     ///   errors of ``condition(_:_:)`` and generation.
     public func generateAsDemo(_ sample: [(Modality, PipelineInput)], targets: [Modality]? = nil, seed: UInt64? = nil, topP: Double = 0.8, topK: Double = 0,
                                progress: ((StepReport) -> Void)? = nil) throws(FourMError) -> PipelineResult {
+        // `Int(topK)` traps on NaN, infinities and values beyond Int: reject them first.
+        let topKCount = topK >= 1 ? Int(exactly: topK.rounded(.towardZero)) : 0
+        guard topK.isFinite, let topKCount else {
+            throw .generation(.invalidSetting(target: "every step", setting: "topK", expected: "a finite number (0 = off, below 1 a share of the vocabulary)", actual: "\(topK)"))
+        }
         var values: [(Modality, DemoSampleValue)] = []
         for (m, input) in sample {
             switch input {
@@ -50,16 +56,17 @@ extension Pipeline {
             }
         }
         let schedule = try setup.schedule()
-        let filter = SamplingFilter(topK: topK <= 0 ? .none : (topK < 1 ? .fraction(topK) : .count(Int(topK))), topP: topP)
+        let filter = SamplingFilter(topK: topK <= 0 ? .none : (topK < 1 ? .fraction(topK) : .count(topKCount)), topP: topP)
+        let baseSeed = Self.baseSeed(seed)
         var reports: [StepReport] = []
         let result: ModalityDictionary
         do {
             result = try FourMSampling.generate(model, dictionary: dictionary, schedule: schedule, options: GenerationOptions(filter: filter, seed: seed),
-                                                randomness: SeededRandomness(fallbackSeed: seed ?? UInt64.random(in: 0...UInt64.max))) { report in
+                                                randomness: SeededRandomness(fallbackSeed: baseSeed)) { report in
                 reports.append(report)
                 progress?(report)
             }
         } catch { throw .generation(error) }
-        return PipelineResult(dictionary: result, steps: reports, pipeline: self)
+        return PipelineResult(dictionary: result, steps: reports, pipeline: self, seed: baseSeed)
     }
 }

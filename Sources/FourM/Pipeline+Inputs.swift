@@ -1,4 +1,3 @@
-import FourMDiffusion
 import FourMModels
 import FourMTensor
 import FourMTokenizers
@@ -20,7 +19,7 @@ extension Pipeline {
         guard let info = model.configuration.info(modality), info.kind == .imageTokens else {
             throw .invalidInput(modality: modality.rawValue, expected: "an image-token modality", actual: "a picture")
         }
-        let patch = imageTokenizers[modality]?.configuration.patchSize ?? diffusionTokenizers[modality]?.configuration.patchSize ?? info.patchSize
+        let patch = imageTokenizers[modality]?.patchSize ?? info.patchSize
         let side = info.gridSize * patch
         do {
             switch modality.baseName {
@@ -43,19 +42,13 @@ extension Pipeline {
     }
 
     /// Token ids `[1, N]` of tokenizer values through the modality's tokenizer, whatever its
-    /// kind (ViT VQ-VAE, or the DiVAE's ViT VQ encoder for diffusion tokenizers).
+    /// kind (``ImageTokenizer/tokenize(_:)``: ViT VQ-VAE, MLP, or the DiVAE's ViT VQ encoder).
     /// - Throws: `.missingTokenizers`, `.imageTokenizer` / `.diffusion` for values of the wrong
     ///   shape, `.invalidInput` when they do not tokenize to the model's token count.
     public func tokenize(_ modality: Modality, values: Tensor<Float>) throws(FourMError) -> Tensor<Int32> {
         guard let info = model.configuration.info(modality) else { throw .unknownModality(name: modality.rawValue, role: "input", available: model.inputModalities.map(\.rawValue)) }
-        let ids: Tensor<Int32>
-        if let tokenizer = imageTokenizers[modality] {
-            do { ids = try tokenizer.encode(values) } catch { throw .imageTokenizer(error) }
-        } else if let divae = diffusionTokenizers[modality] {
-            do { ids = try divae.encode(values) } catch { throw .diffusion(error) }
-        } else {
-            throw .missingTokenizers(bundle: bundleName, modalities: [modality.rawValue])
-        }
+        guard let tokenizer = imageTokenizers[modality] else { throw .missingTokenizers(bundle: bundleName, modalities: [modality.rawValue]) }
+        let ids = try tokenizer.tokenize(values)
         guard ids.count == info.tokenCount else {
             throw .invalidInput(modality: modality.rawValue, expected: "values that tokenize to \(info.tokenCount) tokens (\(info.gridSize)×\(info.gridSize))", actual: "\(ids.count) tokens from \(values.shape)")
         }
@@ -70,8 +63,7 @@ extension Pipeline {
         guard let info = model.configuration.info(modality) else { throw .unknownModality(name: modality.rawValue, role: "input", available: model.inputModalities.map(\.rawValue)) }
         guard let tokenizer = imageTokenizers[modality] else { throw .missingTokenizers(bundle: bundleName, modalities: [modality.rawValue]) }
         let map = labels.rank == 2 ? labels.reshaped([1] + labels.shape) : labels
-        let ids: Tensor<Int32>
-        do { ids = try tokenizer.encode(labels: map) } catch { throw .imageTokenizer(error) }
+        let ids = try tokenizer.tokenize(labels: map)
         guard ids.count == info.tokenCount else {
             throw .invalidInput(modality: modality.rawValue, expected: "a label map that tokenizes to \(info.tokenCount) tokens", actual: "\(ids.count) tokens from \(labels.shape)")
         }

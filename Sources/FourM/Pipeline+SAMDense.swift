@@ -26,6 +26,7 @@ extension Pipeline {
         guard model.outputModalities.contains(.samInstance), let info = model.configuration.info(.samInstance) else {
             throw .unknownModality(name: Modality.samInstance.rawValue, role: "target", available: model.outputModalities.map(\.rawValue))
         }
+        try Self.check(filter)
         var dictionary = ModalityDictionary()
         for m in inputs.keys.sorted() {
             guard let value = inputs[m] else { continue }
@@ -38,12 +39,13 @@ extension Pipeline {
             schedule = try buildChainedSchedule(conditions: dictionary.modalities.filter { $0 != .samInstance },
                                                 targets: [TargetSettings(.samInstance, scheme: .autoregressive, tokens: slots, temperature: temperature)], growConditioning: true)
         } catch { throw .generation(error) }
+        let baseSeed = Self.baseSeed(seed)
         var reports: [StepReport] = []
         let result: ModalityDictionary
         do {
             result = try FourMSampling.generateSamDense(model, dictionary: dictionary, schedule: schedule, batchSize: batchSize, options: GenerationOptions(filter: filter, seed: seed),
-                                                        randomness: SeededRandomness(fallbackSeed: seed ?? UInt64.random(in: 0...UInt64.max))) { reports.append($0) }
+                                                        randomness: SeededRandomness(fallbackSeed: baseSeed)) { reports.append($0) }
         } catch { throw .generation(error) }
-        return PipelineResult(dictionary: result, steps: reports, pipeline: self)
+        return PipelineResult(dictionary: result, steps: reports, pipeline: self, seed: baseSeed)
     }
 }

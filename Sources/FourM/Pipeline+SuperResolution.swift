@@ -34,6 +34,7 @@ extension Pipeline {
     ///   errors of generation.
     public func superResolve(_ base: PipelineResult, seed: UInt64? = nil, filter: SamplingFilter = SamplingFilter(topP: 0.8),
                              progress: ((StepReport) -> Void)? = nil) throws(FourMError) -> PipelineResult {
+        try Self.check(filter)
         let domains = Set(model.inputModalities + model.outputModalities)
         let built = try DemoSetup.superResolution(base: base.dictionary, superResolutionModalities: domains, textTokenizer: textTokenizer ?? base.pipeline.textTokenizer)
         guard !built.targets.isEmpty else {
@@ -48,15 +49,16 @@ extension Pipeline {
         }
         // The reference hands the whole dictionary over; the SR model ignores what it does not know.
         let known = ModalityDictionary(built.dictionary.entries.filter { domains.contains($0.modality) }.map { ($0.modality, $0.state) })
+        let baseSeed = Self.baseSeed(seed)
         var reports: [StepReport] = []
         let result: ModalityDictionary
         do {
             result = try FourMSampling.generate(model, dictionary: known, schedule: built.schedule, options: GenerationOptions(filter: filter, seed: seed),
-                                                randomness: SeededRandomness(fallbackSeed: seed ?? UInt64.random(in: 0...UInt64.max))) { report in
+                                                randomness: SeededRandomness(fallbackSeed: baseSeed)) { report in
                 reports.append(report)
                 progress?(report)
             }
         } catch { throw .generation(error) }
-        return PipelineResult(dictionary: result, steps: reports, pipeline: self)
+        return PipelineResult(dictionary: result, steps: reports, pipeline: self, seed: baseSeed)
     }
 }

@@ -8,9 +8,10 @@ import FourMTokenizers
 extension PipelineResult {
     /// The merged text of a sequence (visible part with its spans filled in, special tokens
     /// kept), as the reference's `decode_text` gives it to the demo's decoders.
-    /// - Throws: `.missingTokenizers` without a text tokenizer, `.tokenizer` for unknown ids.
+    /// - Throws: `.rowOutOfRange`, `.unknownModality`, `.missingTokenizers` without a text
+    ///   tokenizer, `.tokenizer` for unknown ids.
     public func mergedText(_ modality: Modality, row: Int = 0) throws(FourMError) -> String? {
-        guard let state = dictionary[modality], row < state.batchSize else { return nil }
+        guard let state = try state(modality, row: row) else { return nil }
         guard let tokenizer = pipeline.textTokenizer else { throw .missingTokenizers(bundle: pipeline.bundleName, modalities: [modality.rawValue]) }
         return try state.mergedText(row: row, using: tokenizer)
     }
@@ -41,7 +42,7 @@ extension PipelineResult {
     /// values themselves are ``decodedValues(_:)``).
     /// - Throws: `.missingTokenizers`, `.imageTokenizer`.
     public func featurePCA(_ modality: Modality, row: Int = 0) throws(FourMError) -> FeatureMapPCA? {
-        guard let values = try decodedValues(modality), row < values.shape[0] else { return nil }
+        guard try decodedRow(modality, row: row) != nil, let values = try decodedValues(modality) else { return nil }
         do { return try FeatureMapPCA(features: values, row: row) } catch { throw .imageTokenizer(error) }
     }
 
@@ -59,7 +60,7 @@ extension PipelineResult {
     }
 
     func decodeSequence<C: SequenceCodec>(_ modality: Modality, row: Int, _ codec: C) throws(FourMError) -> SequenceDecoding<C.Value>? {
-        guard let state = dictionary[modality], row < state.batchSize else { return nil }
+        guard let state = try state(modality, row: row) else { return nil }
         guard let tokenizer = pipeline.textTokenizer else { throw .missingTokenizers(bundle: pipeline.bundleName, modalities: [modality.rawValue]) }
         return codec.decode(ids: state.mergedSequence(row: row), using: tokenizer)
     }

@@ -46,17 +46,8 @@ final class HTTPTransport: Sendable {
 
     /// Sends one request without following redirects and returns the whole reply.
     func send(_ request: URLRequest) async throws(TransportFailure) -> HTTPReply {
-        let delegate = CollectingDelegate()
-        let session = makeSession(delegate: delegate)
-        defer { session.finishTasksAndInvalidate() }
         do {
-            return try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPReply, Error>) in
-                    delegate.start(session.dataTask(with: request), continuation: continuation)
-                }
-            } onCancel: {
-                session.invalidateAndCancel()
-            }
+            return try await perform(request, delegate: ReplyDelegate(redirects: .refuse, streaming: nil))
         } catch let failure as TransportFailure {
             throw failure
         } catch {
@@ -72,7 +63,13 @@ final class HTTPTransport: Sendable {
     ///   - sink: receives each piece of a 2xx body; a thrown error stops the transfer.
     func stream(_ request: URLRequest, authorizedHost: String?, onResponse: @escaping @Sendable (Int) throws -> Void,
                 sink: @escaping @Sendable (Data) throws -> Void) async throws -> HTTPReply {
-        let delegate = StreamingDelegate(authorizedHost: authorizedHost, onResponse: onResponse, sink: sink)
+        let streaming = ReplyDelegate.Streaming(onResponse: onResponse, sink: sink)
+        return try await perform(request, delegate: ReplyDelegate(redirects: .follow(authorizedHost: authorizedHost), streaming: streaming))
+    }
+
+    /// Runs one data task on its own session; cancelling the calling task cancels it. Errors:
+    /// `TransportFailure` below HTTP, or whatever a streaming sink threw (a `HubError`).
+    private func perform(_ request: URLRequest, delegate: ReplyDelegate) async throws -> HTTPReply {
         let session = makeSession(delegate: delegate)
         defer { session.finishTasksAndInvalidate() }
         do {
@@ -122,68 +119,34 @@ func describe(_ error: Error) -> String {
     return "\(error)"
 }
 
-/// Collects one reply; refuses every redirect so the 3xx itself is returned.
-private final class CollectingDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+/// Receives one reply. Plain requests refuse every redirect (the 3xx itself is returned) and
+/// collect the body; streaming requests follow redirects and hand a 2xx body to the sink piece
+/// by piece, keeping at most 64 KiB of any other body for the error message.
+private final class ReplyDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+    enum Redirects {
+        case refuse
+        /// Follow, dropping `Authorization` when the new host is not this one.
+        case follow(authorizedHost: String?)
+    }
+
+    struct Streaming {
+        let onResponse: @Sendable (Int) throws -> Void
+        let sink: @Sendable (Data) throws -> Void
+    }
+
     // Invariant behind @unchecked Sendable: the fields are touched only on the session's serial
-    // delegate queue, after `start` has stored the continuation.
-    private var continuation: CheckedContinuation<HTTPReply, Error>?
-    private var response: HTTPURLResponse?
-    private var body = Data()
-    private let lock = NSLock()
-
-    func start(_ task: URLSessionDataTask, continuation: CheckedContinuation<HTTPReply, Error>) {
-        lock.withLock { self.continuation = continuation }
-        task.resume()
-    }
-
-    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-                    newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
-        completionHandler(nil)
-    }
-
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
-        self.response = response as? HTTPURLResponse
-        completionHandler(.allow)
-    }
-
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-        body.append(data)
-    }
-
-    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-        let continuation = lock.withLock { () -> CheckedContinuation<HTTPReply, Error>? in
-            defer { self.continuation = nil }
-            return self.continuation
-        }
-        if let error {
-            let cancelled = (error as? URLError)?.code == .cancelled
-            continuation?.resume(throwing: TransportFailure(reason: describe(error), cancelled: cancelled))
-        } else if let response = response ?? (task.response as? HTTPURLResponse), let url = response.url ?? task.originalRequest?.url {
-            continuation?.resume(returning: HTTPReply(status: response.statusCode, headers: lowerCasedHeaders(response), body: body, url: url))
-        } else {
-            continuation?.resume(throwing: TransportFailure(reason: "no HTTP response", cancelled: false))
-        }
-    }
-}
-
-/// Streams a 2xx body to a sink; keeps the body of anything else.
-private final class StreamingDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
-    // Invariant behind @unchecked Sendable: as for CollectingDelegate, state is touched only on
-    // the serial delegate queue (the continuation under `lock`).
+    // delegate queue, after `start` has stored the continuation (under `lock`).
     private var continuation: CheckedContinuation<HTTPReply, Error>?
     private var response: HTTPURLResponse?
     private var body = Data()
     private var sinkError: Error?
     private let lock = NSLock()
-    let authorizedHost: String?
-    let onResponse: @Sendable (Int) throws -> Void
-    let sink: @Sendable (Data) throws -> Void
+    let redirects: Redirects
+    let streaming: Streaming?
 
-    init(authorizedHost: String?, onResponse: @escaping @Sendable (Int) throws -> Void, sink: @escaping @Sendable (Data) throws -> Void) {
-        self.authorizedHost = authorizedHost
-        self.onResponse = onResponse
-        self.sink = sink
+    init(redirects: Redirects, streaming: Streaming?) {
+        self.redirects = redirects
+        self.streaming = streaming
     }
 
     func start(_ task: URLSessionDataTask, continuation: CheckedContinuation<HTTPReply, Error>) {
@@ -191,19 +154,25 @@ private final class StreamingDelegate: NSObject, URLSessionDataDelegate, @unchec
         task.resume()
     }
 
+    private var isSuccess: Bool { response.map { (200..<300).contains($0.statusCode) } ?? false }
+
     func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
                     newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
-        var next = request
-        if next.url?.host != authorizedHost { next.setValue(nil, forHTTPHeaderField: "Authorization") }
-        completionHandler(next)
+        switch redirects {
+        case .refuse:
+            completionHandler(nil)
+        case .follow(let authorizedHost):
+            var next = request
+            if next.url?.host != authorizedHost { next.setValue(nil, forHTTPHeaderField: "Authorization") }
+            completionHandler(next)
+        }
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
                     completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
-        let http = response as? HTTPURLResponse
-        self.response = http
-        if let status = http?.statusCode, (200..<300).contains(status) {
-            do { try onResponse(status) } catch {
+        self.response = response as? HTTPURLResponse
+        if let streaming, isSuccess, let status = self.response?.statusCode {
+            do { try streaming.onResponse(status) } catch {
                 sinkError = error
                 completionHandler(.cancel)
                 return
@@ -214,8 +183,12 @@ private final class StreamingDelegate: NSObject, URLSessionDataDelegate, @unchec
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
         guard sinkError == nil else { return }
-        if let status = response?.statusCode, (200..<300).contains(status) {
-            do { try sink(data) } catch {
+        guard let streaming else {
+            body.append(data)
+            return
+        }
+        if isSuccess {
+            do { try streaming.sink(data) } catch {
                 sinkError = error
                 dataTask.cancel()
             }

@@ -1,4 +1,5 @@
 import Foundation
+import FourMTensor
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking

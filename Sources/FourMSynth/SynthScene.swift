@@ -1,3 +1,4 @@
+import FourMImage
 import FourMTokenizers
 
 /// One object placed in a synthetic scene.
@@ -24,17 +25,78 @@ public struct SynthObject: Codable, Sendable, Equatable {
 ///
 /// Coordinates are normalised to [0, 1] by the image width and height, measured on pixel
 /// edges: a box covering pixel columns 3…5 of a 64-wide image has `xmin = 3/64`, `xmax = 6/64`.
+/// The corners are the shared `ImageBox`; this type adds the class name. In a scene file it
+/// is one flat object, `{"class_name", "xmin", "ymin", "xmax", "ymax"}`.
 public struct SynthBox: Codable, Sendable, Equatable {
     /// The shape name of the object (``SynthShape`` raw value).
     public var className: String
+    /// The corners, normalised.
+    public var box: ImageBox
+
+    /// Creates a box from its class name and normalised corners.
+    /// - Parameters:
+    ///   - className: The shape name (``SynthShape`` raw value).
+    ///   - xmin: Left edge, normalised.
+    ///   - ymin: Top edge, normalised.
+    ///   - xmax: Right edge, normalised.
+    ///   - ymax: Bottom edge, normalised.
+    public init(className: String, xmin: Double, ymin: Double, xmax: Double, ymax: Double) {
+        self.init(className: className, box: ImageBox(xmin: xmin, ymin: ymin, xmax: xmax, ymax: ymax))
+    }
+
+    /// Creates a box from its class name and normalised corners.
+    /// - Parameters:
+    ///   - className: The shape name (``SynthShape`` raw value).
+    ///   - box: The corners, normalised.
+    public init(className: String, box: ImageBox) {
+        self.className = className
+        self.box = box
+    }
+
     /// Left edge, normalised.
-    public var xmin: Double
+    public var xmin: Double {
+        get { box.xmin }
+        set { box.xmin = newValue }
+    }
     /// Top edge, normalised.
-    public var ymin: Double
+    public var ymin: Double {
+        get { box.ymin }
+        set { box.ymin = newValue }
+    }
     /// Right edge, normalised.
-    public var xmax: Double
+    public var xmax: Double {
+        get { box.xmax }
+        set { box.xmax = newValue }
+    }
     /// Bottom edge, normalised.
-    public var ymax: Double
+    public var ymax: Double {
+        get { box.ymax }
+        set { box.ymax = newValue }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case className, xmin, ymin, xmax, ymax
+    }
+
+    /// Reads the flat scene-file object.
+    /// - Throws: `DecodingError` when a key is missing or has the wrong type.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            className: try c.decode(String.self, forKey: .className),
+            xmin: try c.decode(Double.self, forKey: .xmin), ymin: try c.decode(Double.self, forKey: .ymin),
+            xmax: try c.decode(Double.self, forKey: .xmax), ymax: try c.decode(Double.self, forKey: .ymax))
+    }
+
+    /// Writes the flat scene-file object (the same keys and values as before `ImageBox`).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(className, forKey: .className)
+        try c.encode(box.xmin, forKey: .xmin)
+        try c.encode(box.ymin, forKey: .ymin)
+        try c.encode(box.xmax, forKey: .xmax)
+        try c.encode(box.ymax, forKey: .ymax)
+    }
 }
 
 /// One entry of a scene's colour palette.

@@ -1,3 +1,4 @@
+import FourMImage
 import FourMTokenizers
 
 /// The shape classes of the synthetic world, in semantic-segmentation order.

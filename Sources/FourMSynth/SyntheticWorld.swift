@@ -1,4 +1,5 @@
 import Foundation
+import FourMImage
 import FourMTensor
 import FourMTokenizers
 

@@ -29,7 +29,7 @@ extension Bool: TensorScalar {
 final class TensorBuffer<Scalar>: @unchecked Sendable {
     let base: UnsafeMutablePointer<Scalar>
     let count: Int
-    /// Keeps foreign memory (a memory-mapped file) alive; `nil` means we allocated `base`.
+    /// Keeps foreign memory (the bytes a file was read into) alive; `nil` means we allocated `base`.
     let owner: AnyObject?
 
     init(count: Int, repeating value: Scalar) {
@@ -74,8 +74,8 @@ final class TensorBuffer<Scalar>: @unchecked Sendable {
 ///
 /// `Tensor<Float>` is the compute type, `Tensor<Int32>` holds token ids and `Tensor<Bool>` masks.
 /// Copies are cheap: storage is shared until one copy is mutated (copy on write). Tensors read
-/// from a safetensors file as F32 point into the memory-mapped file and are never copied unless
-/// mutated.
+/// from a safetensors file as F32 are read once, straight into their storage, and never copied
+/// again unless mutated.
 ///
 /// ```swift
 /// var x = Tensor<Float>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
@@ -182,8 +182,9 @@ public struct Tensor<Scalar: TensorScalar>: Sendable {
         return Tensor(shape: newShape, buffer: buffer, offset: offset + range.lowerBound * inner)
     }
 
-    /// True when the elements live in a memory-mapped file rather than in our own allocation.
-    package var isMapped: Bool { buffer.isBorrowed }
+    /// True when the elements live in memory another object owns (the bytes a safetensors
+    /// file read an F32 tensor into) rather than in the tensor's own allocation.
+    package var borrowsStorage: Bool { buffer.isBorrowed }
 
     /// The element at a multi-dimensional index (slow; for tests and small tensors).
     public subscript(_ index: Int...) -> Scalar {

@@ -128,7 +128,7 @@ if !quick {
         let loadStart = Date()
         models.append(try FourMModel(path: path, precision: precision))
         let loadSeconds = Date().timeIntervalSince(loadStart)
-        print(String(format: "4M-21_B random checkpoint (%@): written in %.1f s, loaded (mmap, strict) in %.3f s", models[models.count - 1].precision.rawValue, writeSeconds, loadSeconds))
+        print(String(format: "4M-21_B random checkpoint (%@): written in %.1f s, loaded (read, strict) in %.3f s", models[models.count - 1].precision.rawValue, writeSeconds, loadSeconds))
     }
     print("")
     /// Rows of one case, one per precision (measured interleaved), plus the bf16/fp32 ratio of the minima.

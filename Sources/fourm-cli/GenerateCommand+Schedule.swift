@@ -1,59 +1,194 @@
 import Foundation
 import FourM
+import FourMTensor
+import Yams
 
 extension GenerateCommand {
-    /// Reads a schedule file (JSON):
+    /// Reads a schedule file, JSON or (for `.yaml`/`.yml`) YAML, with the same keys:
     /// `{"targets": [{"modality": "depth", "scheme": "roar", "steps": 8, "tokens": 196,
     /// "token_schedule": "linear", "temperature": 3, "temperature_schedule": "onex:0.5:0.5",
     /// "guidance": 2}], "top_p": 0.8, "top_k": 0, "grow_conditioning": true}`. Only `modality`
     /// is required; tokens default to the model's count (sequences: at most 256), schemes to
-    /// ROAR for image-like targets and autoregressive for sequences.
+    /// ROAR for image-like targets and autoregressive for sequences. Unknown keys, repeated
+    /// keys, non-integral or out-of-range counts and non-finite numbers are errors naming the
+    /// file and the key.
     func readSchedule(_ path: String, model: FourMModel) throws -> SchedulePreset {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch { throw CLIError("\(path): cannot read the schedule file (\(error.localizedDescription))") }
-        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { throw CLIError("\(path): expected a JSON object with \"targets\"") }
-        guard let entries = root["targets"] as? [[String: Any]], !entries.isEmpty else { throw CLIError("\(path): \"targets\" must be a non-empty list of objects") }
-        func number(_ object: [String: Any], _ key: String, _ at: String) throws -> Double? {
-            guard let value = object[key] else { return nil }
-            guard let n = value as? NSNumber, n.doubleValue.isFinite else { throw CLIError("\(path): \(at).\(key) is \(value), expected a number") }
-            return n.doubleValue
+        let file = ScheduleFile(path: path)
+        let root = try file.read()
+        let targetKeys: Set<String> = ["modality", "scheme", "steps", "tokens", "token_schedule", "temperature", "temperature_schedule", "guidance"]
+        try file.checkKeys(root, allowed: ["targets", "top_p", "top_k", "grow_conditioning"], at: "schedule")
+        guard case .array(let entries)? = root.member("targets"), !entries.isEmpty else {
+            throw CLIError("\(path): \"targets\" must be a non-empty list of objects")
         }
         var targets: [TargetSettings] = []
         for (i, entry) in entries.enumerated() {
             let at = "targets[\(i)]"
-            guard let name = entry["modality"] as? String else { throw CLIError("\(path): \(at).modality is missing (a modality name such as \"depth\")") }
+            try file.checkKeys(entry, allowed: targetKeys, at: at)
+            guard let name = try file.string(entry, "modality", at) else {
+                throw CLIError("\(path): \(at).modality is missing (a modality name such as \"depth\")")
+            }
             let modality = try resolve(name, in: model.outputModalities, role: "target", modalities: model.configuration.modalities)
             guard let info = model.configuration.info(modality) else { throw CLIError("\(path): \(at).modality '\(name)' is not a 4M modality") }
             let isSequence = info.kind == .sequence
             var scheme: GenerationScheme = isSequence ? .autoregressive : .roar
-            if let text = entry["scheme"] {
-                guard let s = text as? String, let parsed = GenerationScheme(rawValue: s) else {
-                    throw CLIError("\(path): \(at).scheme is \(text), expected one of \(GenerationScheme.allCases.map(\.rawValue).joined(separator: ", "))")
+            if let text = try file.string(entry, "scheme", at) {
+                guard let parsed = GenerationScheme(rawValue: text) else {
+                    throw CLIError("\(path): \(at).scheme is '\(text)', expected one of \(GenerationScheme.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 scheme = parsed
             }
             var settings = TargetSettings(modality, scheme: scheme, tokens: isSequence ? min(256, info.tokenCount) : info.tokenCount)
-            if let tokens = try number(entry, "tokens", at) { settings.tokens = Int(tokens) }
-            if let steps = try number(entry, "steps", at) { settings.steps = Int(steps) }
-            if let temperature = try number(entry, "temperature", at) { settings.temperature = temperature }
-            if let guidance = try number(entry, "guidance", at) { settings.guidance = .scale(guidance) }
-            if let text = entry["token_schedule"] {
-                guard let s = text as? String, let parsed = TokenSchedule(rawValue: s) else { throw CLIError("\(path): \(at).token_schedule is \(text), expected cosine or linear") }
+            if let tokens = try file.count(entry, "tokens", at, range: 1...info.tokenCount) { settings.tokens = tokens }
+            if let steps = try file.count(entry, "steps", at, range: 1...max(1, info.tokenCount)) { settings.steps = steps }
+            if let temperature = try file.number(entry, "temperature", at) { settings.temperature = temperature }
+            if let guidance = try file.number(entry, "guidance", at) { settings.guidance = .scale(guidance) }
+            if let text = try file.string(entry, "token_schedule", at) {
+                guard let parsed = TokenSchedule(rawValue: text) else { throw CLIError("\(path): \(at).token_schedule is '\(text)', expected cosine or linear") }
                 settings.tokenSchedule = parsed
             }
-            if let text = entry["temperature_schedule"] {
-                guard let s = text as? String else { throw CLIError("\(path): \(at).temperature_schedule is \(text), expected a string") }
-                do { settings.temperatureSchedule = try TemperatureSchedule(parsing: s) } catch { throw CLIError("\(path): \(at).temperature_schedule: \(error)") }
+            if let text = try file.string(entry, "temperature_schedule", at) {
+                do { settings.temperatureSchedule = try TemperatureSchedule(parsing: text) } catch { throw CLIError("\(path): \(at).temperature_schedule: \(error)") }
             }
             targets.append(settings)
         }
         var preset = SchedulePreset(targets: targets)
-        if let topP = try number(root, "top_p", "schedule") { preset.filter.topP = topP }
-        if let topK = try number(root, "top_k", "schedule") { preset.filter.topK = topK <= 0 ? .none : (topK < 1 ? .fraction(topK) : .count(Int(topK))) }
-        if let grow = root["grow_conditioning"] {
-            guard let flag = grow as? Bool else { throw CLIError("\(path): schedule.grow_conditioning is \(grow), expected true or false") }
+        if let topP = try file.number(root, "top_p", "schedule") { preset.filter.topP = topP }
+        if let topK = try file.number(root, "top_k", "schedule") {
+            if topK <= 0 {
+                preset.filter.topK = .none
+            } else if topK < 1 {
+                preset.filter.topK = .fraction(topK)
+            } else {
+                guard let count = Int(exactly: topK) else {
+                    throw CLIError("\(path): schedule.top_k is \(topK), expected a whole number of tokens, a fraction below 1, or 0")
+                }
+                preset.filter.topK = .count(count)
+            }
+        }
+        if let grow = root.member("grow_conditioning") {
+            guard case .bool(let flag) = grow else { throw CLIError("\(path): schedule.grow_conditioning is \(grow.summary), expected true or false") }
             preset.growConditioning = flag
         }
         return preset
+    }
+}
+
+/// A schedule file read into one value tree, whichever its syntax: JSON through FourM's strict
+/// parser (byte offsets in errors, repeated keys rejected), YAML through Yams, converted to
+/// the same tree so both are checked by the same code.
+struct ScheduleFile {
+    let path: String
+
+    var isYAML: Bool {
+        let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
+        return ext == "yaml" || ext == "yml"
+    }
+
+    /// Reads and parses the file; the root must be an object (a mapping).
+    func read() throws -> JSONValue {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw CLIError("\(path): cannot read the schedule file (\(error.localizedDescription))")
+        }
+        guard data.count <= 1 << 20 else { throw CLIError("\(path): the schedule file is \(data.count) bytes, expected at most 1 MiB") }
+        let root: JSONValue
+        if isYAML {
+            guard let text = String(data: data, encoding: .utf8) else { throw CLIError("\(path): not UTF-8 text") }
+            let node: Node?
+            do { node = try Yams.compose(yaml: text) } catch { throw CLIError("\(path): invalid YAML: \(error)") }
+            guard let node else { throw CLIError("\(path): the YAML document is empty, expected a mapping with \"targets\"") }
+            root = try convert(node, at: "schedule")
+        } else {
+            do { root = try JSONParser.parse(data) } catch { throw CLIError("\(path): invalid JSON: \(error.message())") }
+            try rejectRepeatedKeys(root, at: "schedule")
+        }
+        guard case .object = root else { throw CLIError("\(path): the schedule is \(root.summary), expected an object with \"targets\"") }
+        return root
+    }
+
+    /// YAML nodes as JSON values: mappings with string keys, sequences, and scalars resolved by
+    /// YAML's core schema (null, bool, int, float, string).
+    private func convert(_ node: Node, at: String) throws -> JSONValue {
+        switch node {
+        case .mapping(let mapping):
+            var members: [(key: String, value: JSONValue)] = []
+            var seen: Set<String> = []
+            for (key, value) in mapping {
+                guard case .scalar(let scalar) = key else { throw CLIError("\(path): \(at) has a key that is not a plain string") }
+                guard seen.insert(scalar.string).inserted else { throw CLIError("\(path): \(at).\(scalar.string) appears more than once") }
+                members.append((scalar.string, try convert(value, at: "\(at).\(scalar.string)")))
+            }
+            return .object(members)
+        case .sequence(let sequence):
+            return .array(try sequence.enumerated().map { try convert($0.element, at: "\(at)[\($0.offset)]") })
+        case .scalar(let scalar):
+            // The resolved tag decides, so a quoted "2" stays a string as in JSON.
+            let tag = node.tag.description
+            switch tag {
+            case Tag.Name.null.rawValue: return .null
+            case Tag.Name.bool.rawValue: if let flag = node.bool { return .bool(flag) }
+            case Tag.Name.int.rawValue: if let integer = node.int { return .number(String(integer)) }
+            case Tag.Name.float.rawValue: if let value = node.float { return .number("\(value)") }
+            case Tag.Name.str.rawValue, Tag.Name.implicit.rawValue, Tag.Name.nonSpecific.rawValue: return .string(scalar.string)
+            default: break
+            }
+            throw CLIError("\(path): \(at) is '\(scalar.string)' (\(tag)), expected a number, a string or true/false")
+        }
+    }
+
+    private func rejectRepeatedKeys(_ value: JSONValue, at: String) throws {
+        switch value {
+        case .object(let members):
+            var seen: Set<String> = []
+            for member in members {
+                guard seen.insert(member.key).inserted else { throw CLIError("\(path): \(at).\(member.key) appears more than once") }
+                try rejectRepeatedKeys(member.value, at: "\(at).\(member.key)")
+            }
+        case .array(let items):
+            for (i, item) in items.enumerated() { try rejectRepeatedKeys(item, at: "\(at)[\(i)]") }
+        default: break
+        }
+    }
+
+    /// Fails on a key outside `allowed` (a misspelt key would otherwise be ignored silently).
+    func checkKeys(_ object: JSONValue, allowed: Set<String>, at: String) throws {
+        guard case .object(let members) = object else { throw CLIError("\(path): \(at) is \(object.summary), expected an object") }
+        for member in members where !allowed.contains(member.key) {
+            throw CLIError("\(path): \(at).\(member.key) is not a schedule key (expected one of \(allowed.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    /// A number finite in single precision (the precision sampling runs in), or nil when the
+    /// key is absent.
+    func number(_ object: JSONValue, _ key: String, _ at: String) throws -> Double? {
+        guard let number = try anyNumber(object, key, at) else { return nil }
+        guard Float(number).isFinite else {
+            throw CLIError("\(path): \(at).\(key) is \(number), expected a number within ±\(Float.greatestFiniteMagnitude)")
+        }
+        return number
+    }
+
+    private func anyNumber(_ object: JSONValue, _ key: String, _ at: String) throws -> Double? {
+        guard let value = object.member(key) else { return nil }
+        guard case .number(let literal) = value, let number = Double(literal), number.isFinite else {
+            throw CLIError("\(path): \(at).\(key) is \(value.summary), expected a finite number")
+        }
+        return number
+    }
+
+    /// A whole number within `range`, or nil when the key is absent.
+    func count(_ object: JSONValue, _ key: String, _ at: String, range: ClosedRange<Int>) throws -> Int? {
+        guard let number = try anyNumber(object, key, at) else { return nil }
+        guard let value = Int(exactly: number), range.contains(value) else {
+            throw CLIError("\(path): \(at).\(key) is \(number), expected a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    /// A string, or nil when the key is absent.
+    func string(_ object: JSONValue, _ key: String, _ at: String) throws -> String? {
+        guard let value = object.member(key) else { return nil }
+        guard case .string(let text) = value else { throw CLIError("\(path): \(at).\(key) is \(value.summary), expected a string") }
+        return text
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import FourM
 import FourMDiffusion
+import FourMImage
 import FourMTensor
 import FourMTokenizers
 
@@ -115,18 +117,9 @@ extension TokenizeCommand {
                 do { try DiffusionPresets.register(name, description: entry) } catch { throw CLIError("\(diffusionPresets): \(name): \(error.description)") }
             }
         }
-        let file: SafeTensorsFile
-        do { file = try SafeTensorsFile(path: checkpoint) } catch { throw CLIError(error.description) }
-        let metadata = file.metadata
-        let isDiffusion = metadata["beta_schedule"] != nil || (metadata["dec_type"].map { $0.contains("unet_") || $0.contains("uvit_") } ?? false)
-        var vq: VQImageTokenizer? = nil
-        var divae: DiVAE? = nil
-        if isDiffusion {
-            do { divae = try DiVAE(file: file, presets: presets) } catch { throw CLIError(error.description) }
-        } else {
-            do { vq = try VQImageTokenizer(file: file, presets: presets) } catch { throw CLIError(error.description) }
-        }
-        guard let config = vq?.configuration ?? divae?.configuration else { throw CLIError("\(checkpoint): no tokenizer") }
+        let tokenizer: any ImageTokenizer
+        do { tokenizer = try ImageTokenizerFactory.load(path: checkpoint, presets: presets) } catch { throw CLIError(error.description) }
+        let config = tokenizer.configuration
         guard config.labels == nil else { throw CLIError("\(checkpoint): a segmentation tokenizer takes class maps, not pictures") }
         let picture: Image
         do { picture = try Image(contentsOf: URL(fileURLWithPath: path)) } catch { throw CLIError(error.description) }
@@ -139,13 +132,15 @@ extension TokenizeCommand {
             guard converted.channels == config.channels else {
                 throw CLIError("\(checkpoint): the tokenizer takes \(config.channels)-channel inputs, not pictures")
             }
-            tensor = converted.planarTensor(normalization: .symmetric)
+            if converted.channels == 1 {
+                // `planarTensor` always gives three channels; gray goes to [-1, 1] as one plane.
+                tensor = Tensor(shape: [1, 1, converted.height, converted.width], scalars: converted.pixels.map { Float($0) / 255 * 2 - 1 })
+            } else {
+                tensor = converted.planarTensor(normalization: .symmetric)
+            }
         } catch let error as ImageError { throw CLIError(error.description) }
         let ids: Tensor<Int32>
-        do {
-            if let divae { ids = try divae.encode(tensor) } else if let vq { ids = try vq.encode(tensor) } else { throw CLIError("\(checkpoint): no tokenizer") }
-        } catch let error as DiVAEError { throw CLIError(error.description)
-        } catch let error as VQTokenizerError { throw CLIError(error.description) }
+        do { ids = try tokenizer.tokenize(tensor) } catch { throw CLIError(error.description) }
         let side = ids.shape.last ?? 1
         let values = ids.scalars
         for row in stride(from: 0, to: values.count, by: side) {
@@ -153,17 +148,11 @@ extension TokenizeCommand {
         }
         if let reconstruct {
             do {
-                let decoded: Tensor<Float>
-                if let divae {
-                    var rng = SeededGenerator(seed: 0)
-                    decoded = try divae.decode(ids: ids, steps: diffusionSteps, rng: &rng)
-                } else if let vq {
-                    decoded = try vq.decode(ids: ids)
-                } else { throw CLIError("\(checkpoint): no tokenizer") }
+                // Diffusion tokenizers draw their starting noise from seed 0, as before.
+                let decoded = try tokenizer.detokenize(ids, diffusionSteps: diffusionSteps, seed: 0)
                 let picture = config.channels == 1 ? try Visualization.edges(decoded) : try Visualization.rgb(decoded)
                 try picture.writePNG(to: URL(fileURLWithPath: reconstruct))
-            } catch let error as VQTokenizerError { throw CLIError(error.description)
-            } catch let error as DiVAEError { throw CLIError(error.description)
+            } catch let error as FourMError { throw CLIError(error.description)
             } catch let error as ImageError { throw CLIError(error.description) }
             FileHandle.standardError.write(Data("wrote \(reconstruct)\n".utf8))
         }

@@ -8,6 +8,7 @@
 // SwiftPM generates `main` for this executable, which hides libFuzzer's own `main`, so the
 // fuzzer is started through `LLVMFuzzerRunDriver` with the remaining arguments.
 import Foundation
+import FourMImage
 import FourMModels
 import FourMTensor
 import FourMTokenizers

@@ -232,7 +232,7 @@ import Testing
     @Test func rgbToAllRunsOnTheFixtureBundle() throws {
         guard let bundle = try FixtureBundle.make() else { return }
         let photo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("FourMTokenizersTests/Image/Resources/photo.png")
+            .appendingPathComponent("FourMImageTests/Resources/photo.png")
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("rgb2all-\(UUID())").path
         let result = try run("RGBToAll", [bundle.path, photo.path, out])
         #expect(result.status == 0, "\(result.stdout)")
@@ -253,7 +253,7 @@ import Testing
     @Test func tokenizesAndReconstructsAnImage() throws {
         guard let fixtures = Fixtures.directory else { return }
         let photo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("FourMTokenizersTests/Image/Resources/photo.png").path
+            .appendingPathComponent("FourMImageTests/Resources/photo.png").path
         let model = "tok_vqvae_vit_rgb"
         let checkpoint = fixtures.appendingPathComponent("models/\(model).safetensors").path
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("recon-\(UUID()).png").path
@@ -285,7 +285,7 @@ import Testing
     @Test func indexesImagesAndAnswersQueries() throws {
         guard let bundle = try FixtureBundle.make() else { return }
         let resources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("FourMTokenizersTests/Image/Resources")
+            .appendingPathComponent("FourMImageTests/Resources")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gallery-\(UUID())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         for name in ["photo.png", "rgb8.png", "gray8.png"] {

@@ -1,4 +1,5 @@
 import Foundation
+import FourMImage
 import FourMModels
 import FourMTensor
 import FourMTestSupport
@@ -13,7 +14,7 @@ import Testing
     @Test func writesStructuredOutputsAndTheGrid() throws {
         guard let bundle = try FixtureBundle.make() else { return }
         let photo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("FourMTokenizersTests/Image/Resources/photo.png").path
+            .appendingPathComponent("FourMImageTests/Resources/photo.png").path
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("outputs-\(UUID())").path
         let grid = "\(out)/grid.png"
         let result = try cli.run(["generate", "--bundle", bundle.path, "--input", "rgb=\(photo)", "--target", "clip,sam,poses,palette,metadata",
@@ -48,7 +49,7 @@ import Testing
     @Test func acceptsPicturesLabelMapsAndTokenIds() throws {
         guard let bundle = try FixtureBundle.make() else { return }
         let photo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("FourMTokenizersTests/Image/Resources/photo.png").path
+            .appendingPathComponent("FourMImageTests/Resources/photo.png").path
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("inputs-\(UUID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let out = dir.appendingPathComponent("out").path
@@ -94,7 +95,7 @@ import Testing
     @Test func writesThe448TwinsAndRejectsAMismatchedBundle() throws {
         guard let bundle = try FixtureBundle.make(), let sr = try FixtureBundle.makeSuperResolution(from: bundle) else { return }
         let photo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("FourMTokenizersTests/Image/Resources/photo.png").path
+            .appendingPathComponent("FourMImageTests/Resources/photo.png").path
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("sr-\(UUID())").path
         let ok = try cli.run(["generate", "--bundle", bundle.path, "--input", "rgb=\(photo)", "--target", "semseg", "--seed", "4",
                               "--super-resolution", sr.path, "--out", out])
@@ -122,7 +123,7 @@ import Testing
     }
 }
 
-/// `fourm generate --schedule FILE` takes per-target settings from JSON; bad entries are named.
+/// `fourm generate --schedule FILE` takes per-target settings from JSON or YAML; bad entries are named.
 @Suite struct GenerateScheduleFileCLITests {
     let cli = CLITests()
 
@@ -142,6 +143,55 @@ import Testing
         try JSONSerialization.data(withJSONObject: ["targets": [["modality": "semseg", "scheme": "diffusion"]]]).write(to: file)
         let bad = try cli.run(["generate", "--bundle", bundle.path, "--input", "caption=a red bus", "--schedule", file.path, "--out", out])
         #expect(bad.status != 0 && bad.stderr.contains("targets[0].scheme"), "\(bad.stderr)")
+    }
+
+    /// The same schedule written as YAML gives byte-identical outputs; YAML-specific mistakes
+    /// (a misspelt key, a fractional or huge count, a repeated key) are named.
+    @Test func readsYAMLLikeJSON() throws {
+        guard let bundle = try FixtureBundle.make() else { return }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("schedule-yaml-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let json = dir.appendingPathComponent("schedule.json"), yaml = dir.appendingPathComponent("schedule.yaml")
+        let schedule: [String: Any] = ["targets": [["modality": "semseg", "scheme": "maskgit", "steps": 2, "temperature": 1, "guidance": 1.5],
+                                                   ["modality": "caption", "tokens": 6, "temperature": 0.5]], "top_p": 0.9]
+        try JSONSerialization.data(withJSONObject: schedule).write(to: json)
+        try """
+            # the same schedule as schedule.json
+            targets:
+              - modality: semseg
+                scheme: maskgit
+                steps: 2
+                temperature: 1
+                guidance: 1.5
+              - {modality: caption, tokens: 6, temperature: 0.5}
+            top_p: 0.9
+            """.write(to: yaml, atomically: true, encoding: .utf8)
+        var outputs: [[String: Data]] = []
+        for file in [json, yaml] {
+            let out = dir.appendingPathComponent("out-\(file.pathExtension)").path
+            let run = try cli.run(["generate", "--bundle", bundle.path, "--input", "caption=a red bus", "--input", "det=v0=1 v1=2 v2=30 v3=40 bus",
+                                   "--schedule", file.path, "--seed", "9", "--out", out])
+            #expect(run.status == 0, "\(run.stderr)")
+            var files: [String: Data] = [:]
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [] {
+                files[name] = FileManager.default.contents(atPath: "\(out)/\(name)")
+            }
+            outputs.append(files)
+        }
+        #expect(!outputs[0].isEmpty && outputs[0] == outputs[1], "\(outputs.map { $0.keys.sorted() })")
+        let cases: [(String, String)] = [
+            ("targets:\n  - {modality: semseg, stpes: 2}\n", "targets[0].stpes is not a schedule key"),
+            ("targets:\n  - {modality: semseg, steps: 2.5}\n", "targets[0].steps is 2.5, expected a whole number"),
+            ("targets:\n  - {modality: semseg, tokens: 1e300}\n", "targets[0].tokens is 1e+300, expected a whole number"),
+            ("targets:\n  - {modality: semseg, temperature: .inf}\n", "targets[0].temperature is"),
+            ("targets:\n  - {modality: semseg}\ntargets: []\n", "schedule.targets appears more than once"),
+            ("targets: [\n", "invalid YAML"),
+        ]
+        for (text, message) in cases {
+            try text.write(to: yaml, atomically: true, encoding: .utf8)
+            let bad = try cli.run(["generate", "--bundle", bundle.path, "--input", "caption=a red bus", "--schedule", yaml.path, "--out", dir.appendingPathComponent("bad").path])
+            #expect(bad.status != 0 && bad.stderr.contains(message) && bad.stderr.contains(yaml.path), "\(text): \(bad.stderr)")
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import FourMTensor
 import FourMTestSupport
 import Testing
 

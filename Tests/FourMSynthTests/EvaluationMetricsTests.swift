@@ -1,4 +1,5 @@
 import Foundation
+import FourMImage
 @testable import FourMSynth
 import FourMTokenizers
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import FourMSynth
 import FourMTensor
+import FourMImage
 import FourMTokenizers
 import Testing
 
@@ -168,5 +169,19 @@ import Testing
         } catch {
             #expect(error.description.hasPrefix(url.path))
         }
+    }
+
+    /// `SynthBox` wraps the shared `ImageBox` but a scene file still holds one flat object.
+    @Test func boxesKeepTheirFlatSceneFileFormat() throws {
+        let box = SynthBox(className: "cube", xmin: 0.25, ymin: 0, xmax: 0.5, ymax: 1)
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(box), as: UTF8.self)
+        #expect(json == #"{"class_name":"cube","xmax":0.5,"xmin":0.25,"ymax":1,"ymin":0}"#)
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let read = try decoder.decode(SynthBox.self, from: Data(json.utf8))
+        #expect(read == box && read.box == ImageBox(xmin: 0.25, ymin: 0, xmax: 0.5, ymax: 1))
     }
 }

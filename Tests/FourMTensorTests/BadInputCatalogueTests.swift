@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 import FourMTensor
 import FourMTestSupport
 import Testing
@@ -181,7 +184,32 @@ import Testing
         }
     }
 
-    /// Writing over a file that a reader has mapped replaces it in one rename: the reader keeps
+    /// A checkpoint shortened by another process after it was opened (this raised SIGBUS when
+    /// the file was memory-mapped): the tensors past the new end throw `.truncated` naming the
+    /// end they needed, the ones before it still load, and the process lives on.
+    @Test func aFileTruncatedAfterOpeningIsAnErrorNotASignal() throws {
+        var writer = SafeTensorsWriter()
+        let first = Tensor<Float>(shape: [256], scalars: (0..<256).map(Float.init))
+        writer.add("a", first)
+        writer.add("b", Tensor<Float>(shape: [4096], scalars: [Float](repeating: 1, count: 4096)))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("shrunk-\(UUID().uuidString).safetensors").path
+        try writer.write(to: path)
+        let file = try SafeTensorsFile(path: path)
+        guard let entryA = file.entries["a"], let entryB = file.entries["b"] else {
+            Issue.record("the writer's tensors are missing")
+            return
+        }
+        // Cut the file in the middle of the later tensor (in place, as `truncate` would).
+        let dataStart = file.fileSize - max(entryA.byteRange.upperBound, entryB.byteRange.upperBound)
+        let (later, earlier) = entryA.byteRange.lowerBound > entryB.byteRange.lowerBound ? ("a", entryB) : ("b", entryA)
+        let cut = dataStart + earlier.byteRange.upperBound + 100
+        #expect(truncate(path, off_t(cut)) == 0)
+        let laterEnd = dataStart + (file.entries[later]?.byteRange.upperBound ?? 0)
+        #expect(throws: WeightError.truncated(file: path, expectedAtLeast: laterEnd, actual: cut)) { try file.floatTensor(later) }
+        #expect(try file.floatTensor(earlier.name).scalars == (earlier.name == "a" ? first.scalars : [Float](repeating: 1, count: 4096)))
+    }
+
+    /// Writing over a file that a reader has open replaces it in one rename: the reader keeps
     /// the old bytes, a new reader sees the new ones, and no temporary file is left behind.
     @Test func writesAreAtomic() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("atomic-\(UUID().uuidString)")
@@ -190,11 +218,11 @@ import Testing
         var first = SafeTensorsWriter()
         first.add("w", Tensor<Float>(shape: [4], scalars: [1, 2, 3, 4]))
         try first.write(to: path)
-        let mapped = try SafeTensorsFile(path: path)
+        let opened = try SafeTensorsFile(path: path)
         var second = SafeTensorsWriter()
         second.add("w", Tensor<Float>(shape: [2], scalars: [9, 9]))
         try second.write(to: path)
-        #expect(try mapped.floatTensor("w").scalars == [1, 2, 3, 4])
+        #expect(try opened.floatTensor("w").scalars == [1, 2, 3, 4])
         #expect(try SafeTensorsFile(path: path).floatTensor("w").scalars == [9, 9])
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["m.safetensors"])
         #expect(throws: WeightError.self) { try second.write(to: folder.appendingPathComponent("missing/m.safetensors").path) }

@@ -35,7 +35,7 @@ import Testing
         #expect(file.metadata == ["dim": "8", "flag": "True"])
         let f32 = try file.floatTensor("f32")
         #expect(f32 == values)
-        #expect(f32.isMapped, "aligned F32 tensors must point into the mapping, not be copied")
+        #expect(f32.borrowsStorage, "F32 tensors must be read straight into the bytes they borrow, not converted into a copy")
         #expect(try file.floatTensor("f16").scalars == [0, 1, -2.5, 3.25, 0.0010004044, -65504])
         #expect(try file.floatTensor("bf16").scalars.enumerated().allSatisfy { abs($0.element - values.scalars[$0.offset]) <= abs(values.scalars[$0.offset]) / 128 })
         #expect(try file.intTensor("i64").scalars == [-1, 0, 2_000_000_000])

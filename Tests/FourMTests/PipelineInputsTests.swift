@@ -7,7 +7,7 @@ import Testing
 /// maps, token ids; bad inputs give one typed error each. Sizes come from the bundle's model.
 @Suite struct PipelineInputsTests {
     static let photo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("FourMTokenizersTests/Image/Resources/photo.png")
+        .appendingPathComponent("FourMImageTests/Resources/photo.png")
 
     @Test func picturesAndLabelMapsAreTokenizedByTheirTokenizers() throws {
         guard let dir = try FixtureBundle.make() else { return }

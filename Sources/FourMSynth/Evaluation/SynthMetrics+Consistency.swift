@@ -1,3 +1,4 @@
+import FourMImage
 import FourMTokenizers
 
 // MARK: - Caption → image consistency

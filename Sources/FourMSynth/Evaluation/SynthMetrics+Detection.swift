@@ -1,3 +1,4 @@
+import FourMImage
 import FourMTokenizers
 
 // MARK: - Detection
@@ -6,13 +7,7 @@ extension SynthMetrics {
     /// Intersection over union of two boxes in normalised coordinates; a box whose minimum
     /// exceeds its maximum has zero area.
     static func intersectionOverUnion(_ a: DetectedBox, _ b: SynthBox) -> Double {
-        let areaA = max(0, a.xmax - a.xmin) * max(0, a.ymax - a.ymin)
-        let areaB = max(0, b.xmax - b.xmin) * max(0, b.ymax - b.ymin)
-        let width = max(0, min(a.xmax, b.xmax) - max(a.xmin, b.xmin))
-        let height = max(0, min(a.ymax, b.ymax) - max(a.ymin, b.ymin))
-        let intersection = width * height
-        let union = areaA + areaB - intersection
-        return union > 0 ? intersection / union : 0
+        a.box.intersectionOverUnion(b.box)
     }
 
     /// Mean average precision at an IoU threshold, PASCAL VOC style (all-point interpolated

@@ -1,4 +1,5 @@
 import Foundation
+import FourMImage
 import FourMTokenizers
 
 /// Quality metrics for models trained on the synthetic world, each a pure function of

@@ -91,11 +91,11 @@ package func patchifyReference(
 }
 
 /// Swaps the last two axes: x: `[B, R, C]` → out: `[B, C, R]` (NCHW ↔ token sequences);
-/// the blocked transpose of ``vqTransposeKernel(_:_:batch:rows:cols:)``.
+/// the blocked transpose of ``batchedTransposeKernel(_:_:batch:rows:cols:)``.
 package func transposeLastTwoKernel(
     _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, batch: Int, rows: Int, cols: Int
 ) {
-    vqTransposeKernel(x, out, batch: batch, rows: rows, cols: cols)
+    batchedTransposeKernel(x, out, batch: batch, rows: rows, cols: cols)
 }
 
 /// Index-formula twin of ``transposeLastTwoKernel``.

@@ -12,11 +12,16 @@ public struct SafeTensorsEntry: Sendable, Equatable {
     public let byteRange: Range<Int>
 }
 
-/// A strictly validated, memory-mapped safetensors file.
+/// A strictly validated safetensors file.
 ///
-/// Opening checks the 8-byte header length, the JSON header, every dtype, that every byte range
-/// lies inside the file, equals shape × dtype size, and that no two ranges overlap. F32 tensors
-/// are handed out without copying (they point into the mapping); F16/BF16 are converted.
+/// Opening reads and checks the 8-byte header length, the JSON header, every dtype, that every
+/// byte range lies inside the file, equals shape × dtype size, and that no two ranges overlap.
+/// Tensor data is read from the open file when a tensor is asked for, into memory the tensor
+/// owns (F16/BF16 converted to `Float`). The file is read rather than memory-mapped so that
+/// another process truncating or rewriting it cannot crash this one (a mapped page past the
+/// new end of file raises SIGBUS): a short read is a `.truncated` error naming the tensor's
+/// end. Reading costs one copy from the page cache at load, which a fully used mapping also
+/// pays in page faults; the resident size is the same.
 ///
 /// ```swift
 /// let file = try SafeTensorsFile(path: "model.safetensors")
@@ -24,8 +29,8 @@ public struct SafeTensorsEntry: Sendable, Equatable {
 /// let w: Tensor<Float> = try file.floatTensor("mask_token")
 /// ```
 ///
-/// `@unchecked Sendable`: every stored property is immutable after `init`; `dataBase` points
-/// into the read-only mapping that `mapping` keeps alive.
+/// `@unchecked Sendable`: every stored property is immutable after `init`, and reads use
+/// `pread` at explicit offsets, which is safe from several threads on one descriptor.
 public final class SafeTensorsFile: @unchecked Sendable {
     /// The path the file was opened from (used in error messages).
     public let path: String
@@ -35,8 +40,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
     public let entries: [String: SafeTensorsEntry]
     /// The size of the file in bytes.
     public let fileSize: Int
-    let mapping: MappedFile
-    let dataBase: UnsafeRawPointer
+    let reader: FileReader
+    /// The file offset of the data section (8 + header length).
+    let dataOffset: Int
 
     /// Opens and validates a safetensors file.
     ///
@@ -53,14 +59,13 @@ public final class SafeTensorsFile: @unchecked Sendable {
     ///   `.hole`, `.trailingBytes`.
     public init(path: String) throws(WeightError) {
         self.path = path
-        mapping = try MappedFile(path: path)
-        fileSize = mapping.size
-        let bytes = mapping.bytes
-        guard fileSize >= 8, let base = mapping.base else {
+        reader = try FileReader(path: path)
+        fileSize = reader.size
+        guard fileSize >= 8 else {
             throw .truncated(file: path, expectedAtLeast: 8, actual: fileSize)
         }
         var headerLength: UInt64 = 0
-        for i in 0..<8 { headerLength |= UInt64(bytes[i]) << (8 * UInt64(i)) }
+        for (i, byte) in try reader.read(count: 8, at: 0).enumerated() { headerLength |= UInt64(byte) << (8 * UInt64(i)) }
         guard headerLength <= UInt64(InputLimits.maximumSafeTensorsHeaderBytes) else {
             throw .limitExceeded(
                 file: path, what: "header length", limit: InputLimits.maximumSafeTensorsHeaderBytes,
@@ -70,10 +75,11 @@ public final class SafeTensorsFile: @unchecked Sendable {
             throw .headerPastEnd(file: path, headerLength: headerLength, fileSize: fileSize)
         }
         let headerEnd = 8 + Int(headerLength)
-        dataBase = base + headerEnd
+        dataOffset = headerEnd
+        let headerBytes = try reader.read(count: Int(headerLength), at: 8)
         let parsed: JSONValue
         do {
-            parsed = try JSONParser.parse(bytes[8..<headerEnd])
+            parsed = try JSONParser.parse(headerBytes)
         } catch {
             // Offsets are reported from the start of the file (the header starts at byte 8).
             throw .invalidHeader(file: path, reason: "JSON: \(error.message(offsetBy: 8))")
@@ -223,37 +229,48 @@ public final class SafeTensorsFile: @unchecked Sendable {
         return entry
     }
 
-    private func rawPointer(_ entry: SafeTensorsEntry) -> UnsafeRawPointer {
-        dataBase + entry.byteRange.lowerBound
+    /// Reads an entry's bytes (little-endian, as stored) into memory owned by the result.
+    private func readBytes(of entry: SafeTensorsEntry) throws(WeightError) -> OwnedBytes {
+        let bytes = OwnedBytes(count: entry.byteRange.count)
+        try reader.read(into: bytes.base, count: bytes.count, at: dataOffset + entry.byteRange.lowerBound)
+        return bytes
     }
 
-    /// The raw little-endian bytes of an entry, in the mapping (valid while `self` lives).
-    package func rawBytes(of name: String) -> UnsafeRawPointer? {
+    /// Calls `body` with the raw little-endian bytes of an entry, as stored; nil when there is
+    /// no such entry. The bytes are valid only inside `body`.
+    /// - Throws: `.truncated` when the file has become shorter than the entry's end.
+    package func withRawBytes<R>(of name: String, _ body: (UnsafeRawPointer) -> R) throws(WeightError) -> R? {
         guard let entry = entries[name] else { return nil }
-        return rawPointer(entry)
+        let bytes = try readBytes(of: entry)
+        defer { withExtendedLifetime(bytes) {} }
+        return body(UnsafeRawPointer(bytes.base))
     }
 
-    /// A floating-point tensor. F32 data aligned to 4 bytes is used in place; F16/BF16 are
-    /// converted to `Float` once.
-    /// - Throws: `.missingTensor`, or `.dtypeMismatch` for integer dtypes.
+    /// A floating-point tensor. F32 data is read straight into the tensor's storage; F16/BF16
+    /// are converted to `Float` once.
+    /// - Throws: `.missingTensor`, `.dtypeMismatch` for integer dtypes, `.truncated` when the
+    ///   file has become shorter than the entry's end.
     public func floatTensor(_ name: String) throws(WeightError) -> Tensor<Float> {
         let entry = try entry(name)
-        let raw = rawPointer(entry)
         let count = entry.shape.reduce(1, *)
         switch entry.dtype {
         case .f32:
-            if Int(bitPattern: raw) % MemoryLayout<Float>.alignment == 0 {
-                let pointer = UnsafeMutablePointer(mutating: raw.assumingMemoryBound(to: Float.self))
-                return Tensor(shape: entry.shape, buffer: TensorBuffer(borrowing: pointer, count: count, owner: mapping))
-            }
-            return Tensor(shape: entry.shape) { out in
-                for i in 0..<count { out[i] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian) }
-            }
+            // OwnedBytes is allocated with Float alignment; the host is little-endian as the
+            // format (x86-64, arm64).
+            let bytes = try readBytes(of: entry)
+            let pointer = bytes.base.bindMemory(to: Float.self, capacity: count)
+            return Tensor(shape: entry.shape, buffer: TensorBuffer(borrowing: pointer, count: count, owner: bytes))
         case .f16:
+            let bytes = try readBytes(of: entry)
+            defer { withExtendedLifetime(bytes) {} }
+            let raw = UnsafeRawPointer(bytes.base)
             return Tensor(shape: entry.shape) { out in
                 for i in 0..<count { out[i] = floatFromHalfBits(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) }
             }
         case .bf16:
+            let bytes = try readBytes(of: entry)
+            defer { withExtendedLifetime(bytes) {} }
+            let raw = UnsafeRawPointer(bytes.base)
             return Tensor(shape: entry.shape) { out in
                 for i in 0..<count {
                     let bits = UInt32(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) << 16
@@ -269,7 +286,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// - Throws: `.missingTensor`, `.dtypeMismatch` for float dtypes, `.valueOutOfRange`.
     public func intTensor(_ name: String) throws(WeightError) -> Tensor<Int32> {
         let entry = try entry(name)
-        let raw = rawPointer(entry)
+        let bytes = try readBytes(of: entry)
+        defer { withExtendedLifetime(bytes) {} }
+        let raw = UnsafeRawPointer(bytes.base)
         let count = entry.shape.reduce(1, *)
         switch entry.dtype {
         case .i64:

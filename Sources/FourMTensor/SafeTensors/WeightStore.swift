@@ -40,10 +40,14 @@ public final class WeightStore {
         guard fallback.rank == 2 else {
             throw .shapeMismatch(file: file.path, key: key, expected: [-1, -1], actual: fallback.shape)
         }
-        if let entry = file.entries[key], entry.dtype == .bf16, let bits = file.rawBytes(of: key) {
-            return BFloat16Matrix(rows: fallback.shape[0], columns: fallback.shape[1]) { out in
-                for i in 0..<out.count { out[i] = UInt16(littleEndian: bits.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
-            }
+        if let entry = file.entries[key], entry.dtype == .bf16,
+            let matrix = try file.withRawBytes(of: key, { bits in
+                BFloat16Matrix(rows: fallback.shape[0], columns: fallback.shape[1]) { out in
+                    for i in 0..<out.count { out[i] = UInt16(littleEndian: bits.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+                }
+            })
+        {
+            return matrix
         }
         return BFloat16Matrix(fallback)
     }

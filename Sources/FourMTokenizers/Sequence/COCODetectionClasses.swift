@@ -3,7 +3,7 @@
 /// (spec/tokenizers.md section 7.2; spec/generation.md section 0.2).
 ///
 /// These are the class names of `det` sequences (spec/tokenizers.md section 8.4). The
-/// semantic-segmentation classes (``COCOSemanticClasses``) are a different, 134-label list.
+/// semantic-segmentation classes (`COCOSemanticClasses` in FourMImage) are a different, 134-label list.
 public enum COCODetectionClasses {
     /// The id of the first class token (`airplane`).
     public static let firstTokenId: Int32 = 4204

@@ -1,14 +1,12 @@
+import FourMImage
+
 /// One detection: a box in coordinates normalized to [0, 1] of the (cropped) image, a COCO
 /// class name and an optional detector score (spec/tokenizers.md section 8.4).
+///
+/// The corners are the shared `ImageBox`; this type adds the class name and the score.
 public struct DetectedBox: Sendable, Equatable, Hashable {
-    /// Left edge, [0, 1].
-    public var xmin: Double
-    /// Top edge, [0, 1].
-    public var ymin: Double
-    /// Right edge, [0, 1].
-    public var xmax: Double
-    /// Bottom edge, [0, 1].
-    public var ymax: Double
+    /// The corners, normalized to [0, 1].
+    public var box: ImageBox
     /// The class name as the vocabulary spells it (`"dining table"`), see
     /// ``COCODetectionClasses``.
     public var className: String
@@ -27,12 +25,39 @@ public struct DetectedBox: Sendable, Equatable, Hashable {
         xmin: Double, ymin: Double, xmax: Double, ymax: Double, className: String,
         score: Double? = nil
     ) {
-        self.xmin = xmin
-        self.ymin = ymin
-        self.xmax = xmax
-        self.ymax = ymax
+        self.init(ImageBox(xmin: xmin, ymin: ymin, xmax: xmax, ymax: ymax), className: className, score: score)
+    }
+
+    /// Creates a detection from a box normalized to [0, 1].
+    /// - Parameters:
+    ///   - box: The corners, [0, 1].
+    ///   - className: A COCO class name.
+    ///   - score: The detector's confidence, if any.
+    public init(_ box: ImageBox, className: String, score: Double? = nil) {
+        self.box = box
         self.className = className
         self.score = score
+    }
+
+    /// Left edge, [0, 1].
+    public var xmin: Double {
+        get { box.xmin }
+        set { box.xmin = newValue }
+    }
+    /// Top edge, [0, 1].
+    public var ymin: Double {
+        get { box.ymin }
+        set { box.ymin = newValue }
+    }
+    /// Right edge, [0, 1].
+    public var xmax: Double {
+        get { box.xmax }
+        set { box.xmax = newValue }
+    }
+    /// Bottom edge, [0, 1].
+    public var ymax: Double {
+        get { box.ymax }
+        set { box.ymax = newValue }
     }
 }
 

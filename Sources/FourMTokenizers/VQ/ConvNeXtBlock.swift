@@ -35,7 +35,7 @@ package struct ConvNeXtBlock: Sendable {
             x.withUnsafeBufferPointer { src in
                 depthwiseWeight.withUnsafeBufferPointer { w in
                     depthwiseBias.withUnsafeBufferPointer { b in
-                        vqDepthwiseConv2DKernel(src.baseAddress!, weight: w.baseAddress!, bias: b.baseAddress!,
+                        depthwiseConv2DKernel(src.baseAddress!, weight: w.baseAddress!, bias: b.baseAddress!,
                                                 out.baseAddress!, batch: batch, channels: channels, height: height,
                                                 width: width, kernel: k, pad: k / 2)
                     }

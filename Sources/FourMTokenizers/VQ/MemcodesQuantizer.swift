@@ -70,7 +70,7 @@ package struct MemcodesQuantizer: Sendable {
     /// → `[B, heads, N, K]` (the reference's `logits`).
     package func logits(_ latents: TokenGrid) -> Tensor<Float> {
         let (batch, positions) = (latents.batch, latents.height * latents.width)
-        let query = vqMap(latents.tokens) { vqScaleKernel($0, count: $1, factor: scale) }
+        let query = vqMap(latents.tokens) { scaleKernel($0, count: $1, factor: scale) }
         return Tensor(shape: [batch, heads, positions, codebookSize]) { out in
             query.withUnsafeBufferPointer { q in
                 keys.withUnsafeBufferPointer { k in

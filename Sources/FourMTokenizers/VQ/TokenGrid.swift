@@ -44,7 +44,7 @@ package func vqSwapLastTwo<Scalar: TensorScalar>(_ x: Tensor<Scalar>) -> Tensor<
     return Tensor(shape: [b, c, r]) { out in
         x.withUnsafeBufferPointer { src in
             guard let s = src.baseAddress, let o = out.baseAddress else { return }
-            vqTransposeKernel(s, o, batch: b, rows: r, cols: c)
+            batchedTransposeKernel(s, o, batch: b, rows: r, cols: c)
         }
     }
 }
@@ -66,7 +66,7 @@ func vqScaleColumns(_ x: Tensor<Float>, _ scale: Tensor<Float>) -> Tensor<Float>
     y.withUnsafeMutableBufferPointer { buffer in
         scale.withUnsafeBufferPointer { s in
             guard let base = buffer.baseAddress, let sb = s.baseAddress else { return }
-            vqScaleColumnsKernel(base, sb, rows: buffer.count / max(cols, 1), cols: cols)
+            scaleColumnsKernel(base, sb, rows: buffer.count / max(cols, 1), cols: cols)
         }
     }
     return y
@@ -80,7 +80,7 @@ func vqAddToEachBatch(_ x: Tensor<Float>, _ table: Tensor<Float>) -> Tensor<Floa
     y.withUnsafeMutableBufferPointer { buffer in
         table.withUnsafeBufferPointer { t in
             guard let base = buffer.baseAddress, let tb = t.baseAddress else { return }
-            vqAddBroadcastKernel(base, tb, outer: x.shape[0], inner: inner)
+            addRowBroadcastKernel(base, tb, outer: x.shape[0], inner: inner)
         }
     }
     return y

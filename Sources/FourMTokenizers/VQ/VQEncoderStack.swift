@@ -155,8 +155,8 @@ package struct VQEncoderStack: Sendable {
             let mean: [Float] = [0.485, 0.456, 0.406], std: [Float] = [0.229, 0.224, 0.225]
             let (batch, plane) = (x.shape[0], x.shape[2] * x.shape[3])
             x.withUnsafeMutableBufferPointer { p in
-                vqChannelAffineKernel(p.baseAddress!, scale: std, shift: mean, batch: batch, channels: 3, plane: plane)
-                vqChannelAffineKernel(p.baseAddress!, scale: [2, 2, 2], shift: [-1, -1, -1], batch: batch, channels: 3, plane: plane)
+                channelAffineKernel(p.baseAddress!, scale: std, shift: mean, batch: batch, channels: 3, plane: plane)
+                channelAffineKernel(p.baseAddress!, scale: [2, 2, 2], shift: [-1, -1, -1], batch: batch, channels: 3, plane: plane)
             }
         }
         return x

@@ -65,7 +65,7 @@ package struct ViTDecoder: Sendable {
         let p = outputPatch
         let image = Tensor<Float>(shape: [batch, outputChannels, gridH * p, gridW * p]) { out in
             perToken.withUnsafeBufferPointer { src in
-                vqUnpatchifyKernel(src.baseAddress!, out.baseAddress!, batch: batch, channels: outputChannels,
+                unpatchTokensKernel(src.baseAddress!, out.baseAddress!, batch: batch, channels: outputChannels,
                                    gridHeight: gridH, gridWidth: gridW, patch: p)
             }
         }

@@ -15,7 +15,7 @@ package struct ViTPostMLP: Sendable {
 
     /// x: `[B, N, D]` → `[B, N, D]`.
     package func callAsFunction(_ x: Tensor<Float>) -> Tensor<Float> {
-        let hidden = vqMap(fc1(norm(x))) { vqTanhKernel($0, count: $1) }
+        let hidden = vqMap(fc1(norm(x))) { tanhKernel($0, count: $1) }
         return x + fc2(hidden)
     }
 }
@@ -105,7 +105,7 @@ package struct ViTEncoder: Sendable {
             let (gridH, gridW) = (height / patchSize, width / patchSize)
             let patches = Tensor<Float>(shape: [batch, gridH * gridW, channels * patchSize * patchSize]) { out in
                 x.withUnsafeBufferPointer { src in
-                    vqPatchifyKernel(src.baseAddress!, out.baseAddress!, batch: batch, channels: channels,
+                    patchTokensKernel(src.baseAddress!, out.baseAddress!, batch: batch, channels: channels,
                                      height: height, width: width, patch: patchSize)
                 }
             }

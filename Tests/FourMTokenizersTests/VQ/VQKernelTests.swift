@@ -19,9 +19,9 @@ import Testing
         let x = Self.random(batch * rows * cols, seed: UInt64(seed))
         var out = [Float](repeating: .nan, count: x.count)
         x.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { vqTransposeKernel(src.baseAddress!, $0.baseAddress!, batch: batch, rows: rows, cols: cols) }
+            out.withUnsafeMutableBufferPointer { batchedTransposeKernel(src.baseAddress!, $0.baseAddress!, batch: batch, rows: rows, cols: cols) }
         }
-        #expect(out == vqTransposeReference(x, batch: batch, rows: rows, cols: cols))
+        #expect(out == batchedTransposeReference(x, batch: batch, rows: rows, cols: cols))
     }
 
     @Test(arguments: [(1, 1, 1, 1), (2, 3, 7, 1), (1, 2, 14, 7), (2, 3, 33, 11)])
@@ -33,13 +33,13 @@ import Testing
         var back = [Float](repeating: .nan, count: x.count)
         x.withUnsafeBufferPointer { src in
             patches.withUnsafeMutableBufferPointer {
-                vqPatchifyKernel(src.baseAddress!, $0.baseAddress!, batch: batch, channels: channels, height: h, width: w, patch: patch)
+                patchTokensKernel(src.baseAddress!, $0.baseAddress!, batch: batch, channels: channels, height: h, width: w, patch: patch)
             }
         }
-        #expect(patches == vqPatchifyReference(x, batch: batch, channels: channels, height: h, width: w, patch: patch))
+        #expect(patches == patchTokensReference(x, batch: batch, channels: channels, height: h, width: w, patch: patch))
         patches.withUnsafeBufferPointer { src in
             back.withUnsafeMutableBufferPointer {
-                vqUnpatchifyKernel(src.baseAddress!, $0.baseAddress!, batch: batch, channels: channels,
+                unpatchTokensKernel(src.baseAddress!, $0.baseAddress!, batch: batch, channels: channels,
                                    gridHeight: h / patch, gridWidth: w / patch, patch: patch)
             }
         }
@@ -57,13 +57,13 @@ import Testing
             weight.withUnsafeBufferPointer { w in
                 bias.withUnsafeBufferPointer { b in
                     out.withUnsafeMutableBufferPointer {
-                        vqDepthwiseConv2DKernel(src.baseAddress!, weight: w.baseAddress!, bias: b.baseAddress!, $0.baseAddress!,
+                        depthwiseConv2DKernel(src.baseAddress!, weight: w.baseAddress!, bias: b.baseAddress!, $0.baseAddress!,
                                                 batch: batch, channels: channels, height: height, width: width, kernel: k, pad: 3)
                     }
                 }
             }
         }
-        let reference = vqDepthwiseConv2DReference(x, weight: weight, bias: bias, batch: batch, channels: channels,
+        let reference = depthwiseConv2DReference(x, weight: weight, bias: bias, batch: batch, channels: channels,
                                                     height: height, width: width, kernel: k, pad: 3)
         // Float accumulation of ≤ 49 products of values in [-1, 1].
         expectClose(out, reference, atol: 1e-5, "depthwise conv")
@@ -96,8 +96,8 @@ import Testing
 
     @Test func vqTanhMatchesReference() {
         var x = Self.random(257, seed: 5).map { $0 * 6 }
-        let reference = vqTanhReference(x)
-        x.withUnsafeMutableBufferPointer { vqTanhKernel($0.baseAddress!, count: $0.count) }
+        let reference = tanhReference(x)
+        x.withUnsafeMutableBufferPointer { tanhKernel($0.baseAddress!, count: $0.count) }
         expectClose(x, reference, atol: 1e-6, "tanh")
     }
 

@@ -2,12 +2,12 @@
 /// `[np.random.default_rng(seed=0).integers(0, 255, size=3) for i in range(1000)]`
 /// (`plotting_utils.decode_sam_instances`), a fixed table of 1000 RGB triples stored here as
 /// data (generated once with NumPy's PCG64 so the palette matches the reference exactly).
-enum SAMPalette {
+package enum SAMPalette {
     /// Number of colours; group `i` uses colour `i % count`.
-    static let count = 1000
+    package static let count = 1000
 
     /// The colour of group `index`.
-    static func color(_ index: Int) -> Image.Color {
+    package static func color(_ index: Int) -> Image.Color {
         let i = (index % count) * 3
         return Image.Color(red: values[i], green: values[i + 1], blue: values[i + 2])
     }

@@ -1,5 +1,5 @@
 import Foundation
-import FourMTokenizers
+import FourMImage
 
 /// The image fixtures in `Resources/` (written once by `Resources/make_image_fixtures.py` with
 /// Pillow; the tests never run Python) and what Pillow decoded from them.

@@ -2,7 +2,7 @@ import Foundation
 import FourMTensor
 import Testing
 
-@testable import FourMTokenizers
+@testable import FourMImage
 
 /// `DepthMap`: 16-bit PNG round trips without gamma, 8-bit and colour files, and the robust
 /// standardisation of spec/tokenizers.md 8.2.

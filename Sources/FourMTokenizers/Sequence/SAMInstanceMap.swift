@@ -1,8 +1,13 @@
 import Foundation
+import FourMImage
 import FourMTensor
 
 /// One SAM instance read from a generated `sam_instance` text: its box in pixels and the ids
 /// of its mask tokens, mapped to the SAM-instance tokenizer's codebook.
+///
+/// The corners stay integers (they are pixel indices parsed from the text, and the
+/// reference's duplicate test compares them in integer arithmetic); ``box`` gives them as the
+/// shared `ImageBox`.
 public struct SAMInstanceBox: Sendable, Equatable {
     /// Left edge (`v0`).
     public var minX: Int
@@ -14,6 +19,11 @@ public struct SAMInstanceBox: Sendable, Equatable {
     public var maxY: Int
     /// Mask token ids, row-major: `v0=n` → n, `v1`/`v2`/`v3=n` → n + 512.
     public var tokenIds: [Int32]
+
+    /// The corners as the shared `ImageBox`, in pixels.
+    public var box: ImageBox {
+        ImageBox(xmin: Double(minX), ymin: Double(minY), xmax: Double(maxX), ymax: Double(maxY))
+    }
 
     /// The box area `(maxX − minX)·(maxY − minY)`.
     public var area: Int { (maxX - minX) * (maxY - minY) }

@@ -1,3 +1,4 @@
+import FourMImage
 import FourMTensor
 
 /// The reference demo's picture of a feature map (CLIP, DINOv2, ImageBind:
@@ -57,7 +58,7 @@ public struct FeatureMapPCA: Sendable {
 
     /// The rendered map as an RGB image (`round(255·value)`), one pixel per feature position,
     /// scaled up by `scale` with nearest-neighbour (as the reference plots feature maps).
-    /// - Throws: `.invalidPixels` from ``Image`` when the map is empty.
+    /// - Throws: `.invalidPixels` from `Image` when the map is empty.
     public func image(scale: Int = 1) throws(ImageError) -> Image {
         let (h, w) = (rendered.shape[0], rendered.shape[1])
         let s = max(scale, 1)

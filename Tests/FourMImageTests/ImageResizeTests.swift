@@ -1,7 +1,7 @@
 import Foundation
+import FourMImage
 import FourMTensor
 import FourMTestSupport
-import FourMTokenizers
 import Testing
 
 /// Pillow-bicubic resizing, centre cropping and normalisation (spec/model.md 7.1 step 1, 6.13)

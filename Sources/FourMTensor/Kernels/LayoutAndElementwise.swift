@@ -2,21 +2,22 @@ import Foundation
 
 // MARK: - Layout and small element-wise kernels of the VQ tokenizers (spec/tokenizers.md 3–4)
 //
-// Names carry a `vq` prefix so that kernels other targets add for similar layouts (UNet
-// patching, diffusion convs) cannot collide with these in the FourMTensor module.
+// Named for what they do. The space-to-depth `patchifyKernel` of the diffusion decoders
+// (ChannelLayout.swift) keeps patches as channels of a smaller map; `patchTokensKernel` here
+// turns them into token rows for a matrix-product patch embedding.
 
 /// tanh in place over `count` values (the ViT post-MLP activation, spec/tokenizers.md 3.4).
-package func vqTanhKernel(_ x: UnsafeMutablePointer<Float>, count: Int) {
+package func tanhKernel(_ x: UnsafeMutablePointer<Float>, count: Int) {
     for i in 0..<count { x[i] = tanhf(x[i]) }
 }
 
-/// Double-precision twin of ``vqTanhKernel``.
-package func vqTanhReference(_ x: [Float]) -> [Float] {
+/// Double-precision twin of ``tanhKernel``.
+package func tanhReference(_ x: [Float]) -> [Float] {
     x.map { Float(Foundation.tanh(Double($0))) }
 }
 
 /// x: [batch, rows, cols] → out: [batch, cols, rows] (NCHW ↔ channels-last token layouts).
-package func vqTransposeKernel<Scalar>(
+package func batchedTransposeKernel<Scalar>(
     _ x: UnsafePointer<Scalar>, _ out: UnsafeMutablePointer<Scalar>, batch: Int, rows: Int, cols: Int
 ) {
     // Blocked so that both the reads and the writes stay within a few cache lines.
@@ -40,8 +41,8 @@ package func vqTransposeKernel<Scalar>(
     }
 }
 
-/// Plain twin of ``vqTransposeKernel``.
-package func vqTransposeReference<Scalar>(_ x: [Scalar], batch: Int, rows: Int, cols: Int) -> [Scalar] {
+/// Plain twin of ``batchedTransposeKernel``.
+package func batchedTransposeReference<Scalar>(_ x: [Scalar], batch: Int, rows: Int, cols: Int) -> [Scalar] {
     var out = x
     for b in 0..<batch {
         for r in 0..<rows {
@@ -56,7 +57,7 @@ package func vqTransposeReference<Scalar>(_ x: [Scalar], batch: Int, rows: Int, 
 ///
 /// x: [B, C, H, W] → out: [B, (H/P)·(W/P), C·P·P]; patch (row, col) is token `row·(W/P) + col`
 /// and inside a patch the channel index is `c·P·P + py·P + px` (the conv weight's order).
-package func vqPatchifyKernel(
+package func patchTokensKernel(
     _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
     batch: Int, channels: Int, height: Int, width: Int, patch: Int
 ) {
@@ -77,11 +78,11 @@ package func vqPatchifyKernel(
     }
 }
 
-/// Inverse layout of ``vqPatchifyKernel`` (the ViT decoder's unpatchify, spec/tokenizers.md 3.5).
+/// Inverse layout of ``patchTokensKernel`` (the ViT decoder's unpatchify, spec/tokenizers.md 3.5).
 ///
 /// y: [B, gridH·gridW, C·P·P] → out: [B, C, gridH·P, gridW·P] with
 /// `out[b, c, row·P + py, col·P + px] = y[b, row·gridW + col, c·P·P + py·P + px]`.
-package func vqUnpatchifyKernel(
+package func unpatchTokensKernel(
     _ y: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
     batch: Int, channels: Int, gridHeight: Int, gridWidth: Int, patch: Int
 ) {
@@ -102,8 +103,8 @@ package func vqUnpatchifyKernel(
     }
 }
 
-/// Plain index-formula twin of ``vqPatchifyKernel``.
-package func vqPatchifyReference(_ x: [Float], batch: Int, channels: Int, height: Int, width: Int, patch: Int) -> [Float] {
+/// Plain index-formula twin of ``patchTokensKernel``.
+package func patchTokensReference(_ x: [Float], batch: Int, channels: Int, height: Int, width: Int, patch: Int) -> [Float] {
     let gridH = height / patch, gridW = width / patch
     var out = [Float](repeating: 0, count: x.count)
     for b in 0..<batch {
@@ -125,7 +126,7 @@ package func vqPatchifyReference(_ x: [Float], batch: Int, channels: Int, height
 /// spec/tokenizers.md 3.5).
 ///
 /// x: [B, C, H, W], weight: [C, k, k], bias: [C] or nil → out: [B, C, H + 2·pad − k + 1, …].
-package func vqDepthwiseConv2DKernel(
+package func depthwiseConv2DKernel(
     _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
     _ out: UnsafeMutablePointer<Float>, batch: Int, channels: Int, height: Int, width: Int,
     kernel: Int, pad: Int
@@ -159,8 +160,8 @@ package func vqDepthwiseConv2DKernel(
     }
 }
 
-/// Direct (Double, per output pixel) twin of ``vqDepthwiseConv2DKernel``.
-package func vqDepthwiseConv2DReference(
+/// Direct (Double, per output pixel) twin of ``depthwiseConv2DKernel``.
+package func depthwiseConv2DReference(
     _ x: [Float], weight: [Float], bias: [Float]?, batch: Int, channels: Int, height: Int, width: Int,
     kernel: Int, pad: Int
 ) -> [Float] {
@@ -189,7 +190,7 @@ package func vqDepthwiseConv2DReference(
 
 /// x: [outer, inner] += table: [inner] for every outer index (a position table added to every
 /// batch element).
-package func vqAddBroadcastKernel(_ x: UnsafeMutablePointer<Float>, _ table: UnsafePointer<Float>, outer: Int, inner: Int) {
+package func addRowBroadcastKernel(_ x: UnsafeMutablePointer<Float>, _ table: UnsafePointer<Float>, outer: Int, inner: Int) {
     for o in 0..<outer {
         let row = x + o * inner
         for i in 0..<inner { row[i] += table[i] }
@@ -197,7 +198,7 @@ package func vqAddBroadcastKernel(_ x: UnsafeMutablePointer<Float>, _ table: Uns
 }
 
 /// x: [rows, cols] *= scale: [cols] (ConvNeXt `gamma`, a per-channel layer scale).
-package func vqScaleColumnsKernel(_ x: UnsafeMutablePointer<Float>, _ scale: UnsafePointer<Float>, rows: Int, cols: Int) {
+package func scaleColumnsKernel(_ x: UnsafeMutablePointer<Float>, _ scale: UnsafePointer<Float>, rows: Int, cols: Int) {
     for r in 0..<rows {
         let row = x + r * cols
         for c in 0..<cols { row[c] *= scale[c] }
@@ -206,7 +207,7 @@ package func vqScaleColumnsKernel(_ x: UnsafeMutablePointer<Float>, _ scale: Uns
 
 /// x: [B, C, plane] ← x·scale[c] + shift[c] (per-channel affine on NCHW, e.g. undoing an
 /// ImageNet standardisation).
-package func vqChannelAffineKernel(
+package func channelAffineKernel(
     _ x: UnsafeMutablePointer<Float>, scale: UnsafePointer<Float>, shift: UnsafePointer<Float>,
     batch: Int, channels: Int, plane: Int
 ) {
@@ -220,6 +221,6 @@ package func vqChannelAffineKernel(
 }
 
 /// x[i] *= factor over `count` values.
-package func vqScaleKernel(_ x: UnsafeMutablePointer<Float>, count: Int, factor: Float) {
+package func scaleKernel(_ x: UnsafeMutablePointer<Float>, count: Int, factor: Float) {
     for i in 0..<count { x[i] *= factor }
 }

@@ -3,7 +3,7 @@ import FourMTensor
 import FourMTestSupport
 import Testing
 
-@testable import FourMTokenizers
+@testable import FourMImage
 
 /// The renderers of spec/tokenizers.md 9: value conventions, colormap pins, palettes, legends,
 /// boxes and swatches. `writesSamplesForViewing` leaves PNGs in /tmp/fourm-image-renders.

@@ -4,26 +4,47 @@ import FourMTensor
 
 extension Visualization {
     /// A labelled box in coordinates normalised to [0, 1] of the image it belongs to, the `det`
-    /// convention (spec/tokenizers.md 8.4): `(xmin, ymin)` top-left, `(xmax, ymax)` bottom-right.
+    /// convention (spec/tokenizers.md 8.4): an ``ImageBox`` plus the label drawn above it.
+    ///
+    /// Boxes are drawn in `Float`: the corners are rounded to `Float` before they are mapped
+    /// to pixels, whether the box was made from `Float` corners or from an ``ImageBox``.
     public struct Box: Sendable, Equatable {
-        /// Left edge, [0, 1].
-        public var xmin: Float
-        /// Top edge, [0, 1].
-        public var ymin: Float
-        /// Right edge, [0, 1].
-        public var xmax: Float
-        /// Bottom edge, [0, 1].
-        public var ymax: Float
+        /// The corners, normalised to [0, 1].
+        public var box: ImageBox
         /// The class name drawn above the box (printable ASCII; other characters draw as `?`).
         public var label: String
 
         /// Creates a box from normalised corners and a label.
         public init(xmin: Float, ymin: Float, xmax: Float, ymax: Float, label: String) {
-            self.xmin = xmin
-            self.ymin = ymin
-            self.xmax = xmax
-            self.ymax = ymax
+            self.box = ImageBox(xmin: Double(xmin), ymin: Double(ymin), xmax: Double(xmax), ymax: Double(ymax))
             self.label = label
+        }
+
+        /// Creates a box from a shared ``ImageBox`` in normalised coordinates and a label.
+        public init(_ box: ImageBox, label: String) {
+            self.box = box
+            self.label = label
+        }
+
+        /// Left edge, [0, 1].
+        public var xmin: Float {
+            get { Float(box.xmin) }
+            set { box.xmin = Double(newValue) }
+        }
+        /// Top edge, [0, 1].
+        public var ymin: Float {
+            get { Float(box.ymin) }
+            set { box.ymin = Double(newValue) }
+        }
+        /// Right edge, [0, 1].
+        public var xmax: Float {
+            get { Float(box.xmax) }
+            set { box.xmax = Double(newValue) }
+        }
+        /// Bottom edge, [0, 1].
+        public var ymax: Float {
+            get { Float(box.ymax) }
+            set { box.ymax = Double(newValue) }
         }
     }
 

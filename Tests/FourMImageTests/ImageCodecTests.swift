@@ -1,5 +1,5 @@
 import Foundation
-import FourMTokenizers
+import FourMImage
 import Testing
 
 /// PNG and JPEG decoding against what Pillow decodes from the same files, and PNG round trips.

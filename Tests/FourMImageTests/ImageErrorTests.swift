@@ -1,6 +1,6 @@
 import Foundation
+import FourMImage
 import FourMTensor
-import FourMTokenizers
 import Testing
 
 /// Corrupt, truncated, empty and unsupported inputs, each asserting the exact typed error.
