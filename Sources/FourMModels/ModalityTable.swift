@@ -97,13 +97,21 @@ extension ModalityTable {
     /// Settings of a 224 feature or map target in the demo recipes.
     private static func imageDefaults(rgbToX: TargetDefaults?, xToRGB: TargetDefaults, superResolution: Bool = false,
                                       fourM: TargetDefaults?, fourMImages: TargetDefaults) -> [GenerationRecipe: TargetDefaults] {
-        var d: [GenerationRecipe: TargetDefaults] = [.xToRGB: xToRGB, .fourMCaptionToImages: fourMImages]
+        var d: [GenerationRecipe: TargetDefaults] = [.xToRGB: xToRGB, .fourMCaptionToImages: cosine(fourMImages)]
         if let rgbToX { d[.rgbToX] = rgbToX }
         if let fourM { d[.fourMRGBToAll] = fourM }
         if superResolution {
             d[.superResolution] = TargetDefaults(scheme: .maskGIT, steps: 8, tokenSchedule: .cosine, temperature: 1, guidance: 2)
         }
         return d
+    }
+
+    /// FourM's earlier caption → images preset left the token schedule at `TargetSettings`'
+    /// default, cosine (ROAR ignores it); the table keeps the value it had.
+    private static func cosine(_ d: TargetDefaults) -> TargetDefaults {
+        var copy = d
+        copy.tokenSchedule = .cosine
+        return copy
     }
 
     private static func sequenceDefaults(demoTokens: Int? = nil, temperature: Double, fourMTemperature: Double? = nil) -> [GenerationRecipe: TargetDefaults] {
@@ -132,7 +140,7 @@ extension ModalityTable {
         func global(_ name: String, folder: String, alias: String) -> ModalitySpec {
             ModalitySpec(name: name, kind: .imageTokens, vocabularySize: 8192, layout: .global(patch: 56), tokenizerFolder: released(folder),
                          tokenizer: .mlpGlobal, renderer: .embedding,
-                         defaults: [.fourMRGBToAll: oneStep, .fourMCaptionToImages: features], aliases: [alias])
+                         defaults: [.fourMRGBToAll: oneStep, .fourMCaptionToImages: cosine(features)], aliases: [alias])
         }
         return ModalityTable([
             ModalitySpec(name: "rgb", kind: .pixels, vocabularySize: 0, layout: .grid(patch: 16, channels: 3), hasDecoder: false,
