@@ -22,21 +22,23 @@ let package = Package(
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "FourMTensor", dependencies: ["CBLAS", "CDNNL"]),
         .target(name: "FourMModels", dependencies: ["FourMTensor"]),
         .target(name: "FourMImage", dependencies: ["FourMTensor", "CPNG", "CTurboJPEG"]),
         .target(name: "FourMTokenizers", dependencies: ["FourMTensor", "FourMImage"]),
         .target(name: "FourMDiffusion", dependencies: ["FourMTensor", "FourMTokenizers"]),
         .target(name: "FourMSampling", dependencies: ["FourMModels"]),
-        .target(name: "FourMRetrieval", dependencies: ["FourMSampling", "FourMTokenizers"]),
+        .target(name: "FourMRetrieval", dependencies: ["FourMModels", "FourMSampling", "FourMTokenizers"]),
         .target(name: "FourMSynth", dependencies: ["FourMTensor", "FourMImage", "FourMTokenizers"]),
         .target(
             name: "FourM",
             dependencies: [
                 "FourMTensor", "FourMModels", "FourMTokenizers", "FourMDiffusion", "FourMSampling",
-                "FourMRetrieval", "FourMImage",
+                "FourMRetrieval", "FourMImage", "CZlib",
             ],
             resources: [.copy("Resources/DemoModel")]),
+        .target(name: "FourMEvaluation", dependencies: ["FourM", "FourMSynth", "FourMSampling", "FourMTensor"]),
         .target(
             name: "FourMHub", dependencies: ["FourM", "FourMModels", "FourMTensor"],
             resources: [.copy("Resources/TextTokenizer")]),
@@ -44,7 +46,7 @@ let package = Package(
             name: "fourm-cli",
             dependencies: [
                 "FourM", "FourMHub", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMSampling", "FourMDiffusion",
-                "FourMSynth", "FourMImage",
+                "FourMSynth", "FourMImage", "FourMEvaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]),
@@ -55,7 +57,7 @@ let package = Package(
         // libFuzzer harnesses; a plain build gives a corpus-replay stub (see scripts/fuzz.sh).
         .executableTarget(name: "fourm-fuzz", dependencies: ["FourMTensor", "FourMModels", "FourMTokenizers", "FourMImage"]),
         .executableTarget(name: "FeatureProbe", dependencies: ["FourM"], path: "Examples/FeatureProbe"),
-        .executableTarget(name: "fourm-bench", dependencies: ["FourM", "FourMModels", "FourMTensor", "FourMSampling", "FourMTokenizers", "FourMDiffusion", "FourMSynth"]),
+        .executableTarget(name: "fourm-bench", dependencies: ["FourM", "FourMModels", "FourMTensor", "FourMSampling", "FourMTokenizers", "FourMDiffusion", "FourMSynth", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(
             name: "FourMTestSupport", dependencies: ["FourMTensor", "FourMModels", "FourMTokenizers", "FourMSampling"],
             path: "Tests/FourMTestSupport"),
@@ -74,9 +76,10 @@ let package = Package(
             name: "FourMSamplingTests",
             dependencies: ["FourMSampling", "FourMModels", "FourMTensor", "FourMTokenizers", "FourMTestSupport"]),
         .testTarget(name: "FourMCLITests", dependencies: ["FourMTestSupport", "FourMTensor", "FourMTokenizers", "FourMModels", "FourMImage"]),
-        .testTarget(name: "FourMTests", dependencies: ["FourM", "FourMTestSupport", "FourMModels", "FourMSampling", "FourMTensor", "FourMTokenizers"], exclude: ["DemoParity"]),
-        .testTarget(name: "FourMRetrievalTests", dependencies: ["FourMRetrieval", "FourMTensor"]),
+        .testTarget(name: "FourMTests", dependencies: ["FourM", "FourMTestSupport", "FourMModels", "FourMSampling", "FourMTensor", "FourMTokenizers"], exclude: ["DemoParity", "SMPLFixtures"]),
+        .testTarget(name: "FourMRetrievalTests", dependencies: ["FourMRetrieval", "FourMTensor", "FourMModels", "FourMTokenizers", "FourMTestSupport"]),
         .testTarget(name: "FourMSynthTests", dependencies: ["FourMSynth", "FourMTensor", "FourMTokenizers", "FourMImage"]),
+        .testTarget(name: "FourMEvaluationTests", dependencies: ["FourMEvaluation", "FourM", "FourMSynth"]),
         .testTarget(name: "FourMHubTests", dependencies: ["FourMHub", "FourMTensor", "FourMTestSupport"], exclude: ["Resources"]),
         .testTarget(
             name: "FourMModelsTests",

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what FourM needs on Debian/Ubuntu beyond a Swift toolchain: OpenBLAS (cblas.h and
-# libopenblas), libpng, TurboJPEG (libjpeg-turbo) and oneDNN (libdnnl, the bf16 path). Safe to run again. Uses sudo when not root.
+# libopenblas), libpng, TurboJPEG (libjpeg-turbo), oneDNN (libdnnl, the bf16 path) and zlib (SMPL .npz files). Safe to run again. Uses sudo when not root.
 set -euo pipefail
-packages=(libopenblas-dev libpng-dev libturbojpeg0-dev libdnnl-dev)
+packages=(libopenblas-dev libpng-dev libturbojpeg0-dev libdnnl-dev zlib1g-dev)
 if dpkg -s "${packages[@]}" >/dev/null 2>&1; then exit 0; fi
 sudo=""
 if [ "$(id -u)" != "0" ]; then sudo="sudo"; fi

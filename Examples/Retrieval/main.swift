@@ -13,29 +13,20 @@ guard arguments.count >= 4 else {
 let k = arguments.count > 4 ? max(Int(arguments[4]) ?? 3, 1) : 3
 do {
     let pipeline = try Pipeline(bundle: URL(fileURLWithPath: arguments[1]), outputs: [.tokDINOv2Global])
-    // Reference settings: ROAR, 1 step, τ 0.1, top-p 0.8, seed 0.
-    let preset = SchedulePreset(targets: [TargetSettings(.tokDINOv2Global, scheme: .roar, tokens: 16, steps: 1, temperature: 0.1)],
-                                filter: SamplingFilter(topP: 0.8))
-    func embedding(_ input: [Modality: PipelineInput]) throws -> Tensor<Float> {
-        let result = try pipeline.generate(from: input, preset: preset, seed: 0)
-        guard let values = try result.decodedValues(.tokDINOv2Global) else { throw FourMError.invalidInput(modality: "tok_dinov2_global", expected: "tokens", actual: "none") }
-        return values.reshaped([1, -1])
-    }
+    // The reference settings (ROAR, 1 step, τ 0.1, top-p 0.8, seed 0), cosine similarity.
+    var engine = RetrievalEngine(predictor: try pipeline.embeddingPredictor(.tokDINOv2Global), metric: .cosine)
     let files = try FileManager.default.contentsOfDirectory(atPath: arguments[2]).filter { $0.hasSuffix(".png") || $0.hasSuffix(".jpg") }.sorted()
-    var index: EmbeddingIndex? = nil
     for file in files {
         let image = try Image(contentsOf: URL(fileURLWithPath: arguments[2]).appendingPathComponent(file))
-        let vector = try embedding([.rgb224: .image(image)])
-        if index == nil { index = EmbeddingIndex(dimension: vector.shape[1], metric: .cosine) }
-        try index?.add(vector, labels: [file])
+        try engine.add(try pipeline.conditions([.rgb224: .image(image)]), label: file)
         print("indexed \(file)")
     }
-    guard let gallery = index else {
+    guard engine.count > 0 else {
         print("no images in \(arguments[2])")
         exit(1)
     }
-    let query = try embedding([.caption: .text(arguments[3])])
-    for hit in try gallery.search(query, k: k)[0] { print(String(format: "%.3f  %@", hit.score, hit.label)) }
+    let hits = try engine.search(try pipeline.conditions([.caption: .text(arguments[3])]), k: min(k, engine.count))
+    for hit in hits { print(String(format: "%.3f  %@", hit.score, hit.label)) }
 } catch {
     print("Retrieval: \(error)")
     exit(1)

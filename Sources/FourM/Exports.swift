@@ -125,6 +125,10 @@ public typealias DiVAEError = FourMDiffusion.DiVAEError
 public typealias EmbeddingIndex = FourMRetrieval.EmbeddingIndex
 /// Errors of retrieval.
 public typealias RetrievalError = FourMRetrieval.RetrievalError
+/// Predicts a global embedding (DINOv2, ImageBind, …) from any conditions.
+public typealias EmbeddingPredictor = FourMRetrieval.EmbeddingPredictor
+/// Retrieval by predicted global embeddings: a gallery and its queries.
+public typealias RetrievalEngine = FourMRetrieval.RetrievalEngine
 
 /// Builds a chained schedule (spec/generation.md 2.1).
 /// - Parameters:

@@ -2,7 +2,7 @@ import FourMTensor
 
 extension FourMModel {
     /// The training-style forward `FourM.forward(..., return_logits=True)` (spec/model.md 5.6):
-    /// encoder selection as in ``encoderInput(_:tokenCount:)`` with `encoderTokens` slots;
+    /// encoder selection as in `encoderInput(_:tokenCount:)` with `encoderTokens` slots;
     /// decoder records in `decoderOrder` (the reference shuffles them; with the separate-modality
     /// mask every order gives the same logits), image targets queried by the mask token,
     /// sequence targets teacher-forced (inputs `x[:-1]`, targets `ids[1:]`); the self-attention
@@ -17,7 +17,7 @@ extension FourMModel {
     ///   - decoderTokens: `num_decoder_tokens`.
     ///   - decoderOrder: the order of decoder modalities (default: state order).
     /// - Throws: `ModelError` for states that do not fit the model.
-    public func trainingForward(
+    @_spi(Parity) public func trainingForward(
         _ states: ModalityDictionary, encoderTokens: Int, decoderTokens: Int, decoderOrder: [Modality]? = nil
     ) throws(ModelError) -> TrainingForwardResult {
         let d = configuration.dim

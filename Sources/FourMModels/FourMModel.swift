@@ -2,22 +2,22 @@ import Foundation
 import FourMTensor
 
 /// The selected encoder tokens of one pass (spec/model.md 5.3).
-public struct EncoderInput: Sendable {
+package struct EncoderInput: Sendable {
     /// `[B, N, D]` content embeddings (zero at padding).
-    public var tokens: Tensor<Float>
+    package var tokens: Tensor<Float>
     /// `[B, N, D]` position + modality embeddings (zero at padding).
-    public var embeddings: Tensor<Float>
+    package var embeddings: Tensor<Float>
     /// `[B, N]`: true = padding slot, blocked as a key.
-    public var paddingMask: Tensor<Bool>
+    package var paddingMask: Tensor<Bool>
     /// `[B, N]`: modality id per slot, −1 at padding.
-    public var modalityIDs: Tensor<Int32>
+    package var modalityIDs: Tensor<Int32>
 
     /// The number of selected tokens `N`.
-    public var count: Int { tokens.shape[1] }
+    package var count: Int { tokens.shape[1] }
 }
 
 /// The decoder side of a training-style pass (spec/model.md 5.6).
-public struct DecoderInput: Sendable {
+@_spi(Parity) public struct DecoderInput: Sendable {
     /// `[B, M, D]` query content (mask token or shifted sequence embeddings).
     public var tokens: Tensor<Float>
     /// `[B, M, D]` position + modality embeddings.
@@ -33,7 +33,7 @@ public struct DecoderInput: Sendable {
 }
 
 /// Logits of one output modality, rows picked by modality id (spec/model.md 5.5).
-public struct ModalityLogits: Sendable {
+@_spi(Parity) public struct ModalityLogits: Sendable {
     /// `[R, 2]`: the (batch, slot) of each row, b-major.
     public var positions: Tensor<Int32>
     /// `[R, V]` raw logits.
@@ -43,9 +43,9 @@ public struct ModalityLogits: Sendable {
 }
 
 /// Everything one training-style forward computes (spec/model.md 5.6).
-public struct TrainingForwardResult: Sendable {
+@_spi(Parity) public struct TrainingForwardResult: Sendable {
     /// The selected encoder tokens.
-    public var encoder: EncoderInput
+    package var encoder: EncoderInput
     /// `[B, N, D]` encoder output after `encoder_norm`.
     public var encoderOutput: Tensor<Float>
     /// `[B, N, D]` decoder context: `decoder_proj_context(encoderOutput) + encoder.embeddings`.
@@ -62,7 +62,7 @@ public struct TrainingForwardResult: Sendable {
 /// (spec/model.md 5.7 (a)).
 public struct MaskedTargetPass: Sendable {
     /// The selected encoder tokens.
-    public var encoder: EncoderInput
+    package var encoder: EncoderInput
     /// `[B, N, D]` encoder output after `encoder_norm`.
     public var encoderOutput: Tensor<Float>
     /// `[B, N, D]` decoder context.
@@ -203,7 +203,7 @@ public struct FourMModel: Sendable {
     /// valid tokens first in state order, then padding; keeps `tokenCount` slots
     /// (default: the largest valid count of the batch).
     /// - Throws: `ModelError` for states that do not fit the model.
-    public func encoderInput(_ states: ModalityDictionary, tokenCount: Int? = nil) throws(ModelError) -> EncoderInput {
+    package func encoderInput(_ states: ModalityDictionary, tokenCount: Int? = nil) throws(ModelError) -> EncoderInput {
         let d = configuration.dim
         var batch: Int? = nil
         var xs: [Tensor<Float>] = [], es: [Tensor<Float>] = [], masks: [Tensor<Bool>] = [], ids: [Int32] = []
@@ -264,7 +264,7 @@ public struct FourMModel: Sendable {
     }
 
     /// Runs the encoder blocks and `encoder_norm` over `tokens + embeddings`: `[B, N, D]`.
-    public func encode(_ input: EncoderInput) -> Tensor<Float> {
+    package func encode(_ input: EncoderInput) -> Tensor<Float> {
         var h = input.tokens + input.embeddings
         let mask = keyMask(input.paddingMask)
         for block in encoderBlocks { h = block(h, mask: mask) }
@@ -272,7 +272,7 @@ public struct FourMModel: Sendable {
     }
 
     /// The decoder context: `decoder_proj_context(encoded) + embeddings` (spec/model.md 5.4).
-    public func context(encoded: Tensor<Float>, input: EncoderInput) -> Tensor<Float> {
+    package func context(encoded: Tensor<Float>, input: EncoderInput) -> Tensor<Float> {
         decoderProjContext(encoded) + input.embeddings
     }
 

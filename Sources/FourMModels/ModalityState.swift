@@ -28,7 +28,7 @@ public struct ModalityState: Sendable {
     public var inputMask: Tensor<Bool>
     /// `[B, L]`: true = not a decoder target.
     public var targetMask: Tensor<Bool>
-    /// `[B, L]`: the compressed decoder attention pattern, used only by ``FourMModel/trainingForward(_:encoderTokens:decoderTokens:decoderOrder:)``.
+    /// `[B, L]`: the compressed decoder attention pattern, used only by `FourMModel.trainingForward(_:encoderTokens:decoderTokens:decoderOrder:)`.
     public var decoderAttentionMask: Tensor<Int32>?
 
     /// Creates a state with explicit masks.

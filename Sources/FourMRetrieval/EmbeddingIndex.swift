@@ -1,5 +1,7 @@
 import Foundation
+import FourMSampling
 import FourMTensor
+import FourMTokenizers
 
 /// Errors of the retrieval index.
 public enum RetrievalError: Error, Equatable, CustomStringConvertible, Sendable {
@@ -11,6 +13,12 @@ public enum RetrievalError: Error, Equatable, CustomStringConvertible, Sendable 
     case nonFinite(index: Int)
     /// An index file could not be read or written.
     case file(path: String, reason: String)
+    /// A search of a gallery that holds no vectors.
+    case emptyIndex
+    /// Generating the global tokens of an embedding failed.
+    case generation(GenerationError)
+    /// The global tokenizer could not decode the generated ids.
+    case tokenizer(VQTokenizerError)
 
     /// One line: where, what, expected versus actual.
     public var description: String {
@@ -19,6 +27,9 @@ public enum RetrievalError: Error, Equatable, CustomStringConvertible, Sendable 
         case let .invalidArgument(name, expected, actual): return "\(name) is \(actual), expected \(expected)"
         case let .nonFinite(index): return "vector \(index) holds NaN or infinity"
         case let .file(path, reason): return "\(path): \(reason)"
+        case .emptyIndex: return "the index holds no vectors; add some before searching"
+        case let .generation(error): return error.description
+        case let .tokenizer(error): return error.description
         }
     }
 }
@@ -70,9 +81,10 @@ public struct EmbeddingIndex: Sendable {
     public var count: Int { labels.count }
 
     /// Adds vectors `[n, dimension]` with one label each (default: their positions).
-    /// - Throws: `.dimensionMismatch`, `.invalidArgument` for a label count that differs,
-    ///   `.nonFinite`.
+    /// - Throws: `.invalidArgument` for an index of width 0 or a label count that differs,
+    ///   `.dimensionMismatch`, `.nonFinite`.
     public mutating func add(_ batch: Tensor<Float>, labels newLabels: [String]? = nil) throws(RetrievalError) {
+        guard dimension >= 1 else { throw .invalidArgument(name: "dimension", expected: "at least 1", actual: "\(dimension)") }
         guard batch.rank == 2, batch.shape[1] == dimension else { throw .dimensionMismatch(expected: dimension, actual: batch.shape.last ?? 0) }
         let n = batch.shape[0]
         if let newLabels, newLabels.count != n {
@@ -89,7 +101,8 @@ public struct EmbeddingIndex: Sendable {
 
     /// The `k` best gallery vectors for every query `[q, dimension]`; ties go to the lower
     /// gallery index.
-    /// - Throws: `.dimensionMismatch`, `.invalidArgument` for `k < 1`, `.nonFinite`.
+    /// - Throws: `.dimensionMismatch`, `.invalidArgument` for `k < 1` or `k` above ``count``,
+    ///   `.nonFinite`, `.emptyIndex` for a gallery with no vectors.
     public func search(_ queries: Tensor<Float>, k: Int) throws(RetrievalError) -> [[Hit]] {
         guard queries.rank == 2, queries.shape[1] == dimension else { throw .dimensionMismatch(expected: dimension, actual: queries.shape.last ?? 0) }
         guard k >= 1 else { throw .invalidArgument(name: "k", expected: "at least 1", actual: "\(k)") }
@@ -99,7 +112,8 @@ public struct EmbeddingIndex: Sendable {
             throw .nonFinite(index: bad)
         }
         if metric == .cosine { normalizeRows(&queryValues, dimension: dimension) }
-        guard n > 0 else { return Array(repeating: [], count: q) }
+        guard n > 0 else { throw .emptyIndex }
+        guard k <= n else { throw .invalidArgument(name: "k", expected: "at most \(n) (the gallery size)", actual: "\(k)") }
         // scores[i, j] = query_i · gallery_j, one sgemm.
         let dots = linear(Tensor(shape: [q, dimension], scalars: queryValues), weight: Tensor(shape: [n, dimension], scalars: vectors)).scalars
         var galleryNorms = [Float](repeating: 0, count: n)

@@ -3,7 +3,7 @@ import FourMModels
 import FourMTensor
 
 /// Runs a schedule step by step (spec/generation.md 3.4): the step iterator behind
-/// ``generate(_:dictionary:schedule:options:randomness:progress:)``.
+/// `generate(_:dictionary:schedule:options:randomness:progress:)`.
 ///
 /// ```swift
 /// let run = GenerationRun(predictor: model, dictionary: dict, schedule: steps, options: .init(seed: 0))
@@ -57,7 +57,7 @@ public final class GenerationRun {
 }
 
 /// Runs a whole schedule and returns the final dictionary (spec/generation.md 3.4).
-public func generate(_ predictor: any TokenPredictor, dictionary: ModalityDictionary, schedule: [GenerationStep], options: GenerationOptions = GenerationOptions(),
+package func generate(_ predictor: any TokenPredictor, dictionary: ModalityDictionary, schedule: [GenerationStep], options: GenerationOptions = GenerationOptions(),
                      randomness: any GenerationRandomness = SeededRandomness(), progress: ((StepReport) -> Void)? = nil) throws(GenerationError) -> ModalityDictionary {
     try GenerationRun(predictor: predictor, dictionary: dictionary, schedule: schedule, options: options, randomness: randomness).finish(progress: progress)
 }
@@ -65,7 +65,7 @@ public func generate(_ predictor: any TokenPredictor, dictionary: ModalityDictio
 /// The unconditional dictionary of a guided step (spec/generation.md 4.1): every guidance
 /// condition emptied (sequences to a lone `[S_1]`, T5 embeddings to one zero vector, images
 /// and pixels dropped).
-public func unconditionalDictionary(_ dictionary: ModalityDictionary, dropping conditions: [Modality], info: (Modality) -> ModalityInfo?) -> ModalityDictionary {
+package func unconditionalDictionary(_ dictionary: ModalityDictionary, dropping conditions: [Modality], info: (Modality) -> ModalityInfo?) -> ModalityDictionary {
     var out = dictionary
     for m in conditions {
         guard var state = out[m] else { continue }

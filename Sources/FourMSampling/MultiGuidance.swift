@@ -14,7 +14,7 @@ import FourMTensor
 /// reference instead (the same seed every step, ROAR commits with inverted masks).
 /// - Returns: the unconditional dictionary with every target generated.
 /// - Throws: `GenerationError` for sequence targets, unknown modalities or states that do not fit.
-public func generateMultiGuided(
+package func generateMultiGuided(
     _ predictor: any TokenPredictor, unconditional: ModalityDictionary, conditions: [ModalityDictionary], schedule: [GenerationStep],
     options: GenerationOptions = GenerationOptions(), randomness: any GenerationRandomness = SeededRandomness(),
     progress: ((StepReport) -> Void)? = nil
@@ -120,7 +120,7 @@ struct FixedKeys: GenerationRandomness {
 /// Dense SAM instances (spec/generation.md 6.1): the single-row dictionary is repeated to
 /// `batchSize` rows, only the `key` steps of the schedule run, and every row's generated
 /// content is concatenated into one `(1, total)` sequence under `key`, all input.
-public func generateSamDense(
+package func generateSamDense(
     _ predictor: any TokenPredictor, dictionary: ModalityDictionary, schedule: [GenerationStep], batchSize: Int = 16,
     key: Modality = .samInstance, options: GenerationOptions = GenerationOptions(), randomness: any GenerationRandomness = SeededRandomness(),
     progress: ((StepReport) -> Void)? = nil

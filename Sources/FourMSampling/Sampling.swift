@@ -38,7 +38,7 @@ public let greedyTemperatureThreshold = 1e-10
 ///   - filter: the top-k / top-p filter applied to the raw logits.
 ///   - uniforms: one value in [0, 1) per row (ignored when greedy).
 /// - Returns: the sampled ids and their (filtered, tempered) probabilities.
-public func sampleTokens(_ logits: Tensor<Float>, temperature: Double, filter: SamplingFilter, uniforms: [Float]) -> (ids: [Int32], probabilities: [Float]) {
+package func sampleTokens(_ logits: Tensor<Float>, temperature: Double, filter: SamplingFilter, uniforms: [Float]) -> (ids: [Int32], probabilities: [Float]) {
     let (rows, vocabulary) = (logits.shape[0], logits.shape[1])
     var ids = [Int32](repeating: 0, count: rows)
     var probabilities = [Float](repeating: 1, count: rows)
@@ -80,7 +80,7 @@ package func firstMaximum(_ row: [Float]) -> Int {
     return best
 }
 
-/// Turns one row of raw logits into the distribution ``sampleTokens(_:temperature:filter:uniforms:)``
+/// Turns one row of raw logits into the distribution `sampleTokens(_:temperature:filter:uniforms:)`
 /// draws from (spec/generation.md 2.5): top-k and top-p on the raw logits, then
 /// `softmax(filtered / τ)` — the division in Float like the reference, the exponentials and
 /// their sum in Double (see `applyTopP`), each probability rounded to Float. `scratch` is
@@ -145,12 +145,12 @@ package func applyTopP(_ row: inout [Float], _ topP: Double) {
 }
 
 /// Classifier-free guidance on raw logits: `uncond + (cond − uncond)·scale`.
-public func guide(conditional: Tensor<Float>, unconditional: Tensor<Float>, scale: Double) -> Tensor<Float> {
+package func guide(conditional: Tensor<Float>, unconditional: Tensor<Float>, scale: Double) -> Tensor<Float> {
     guide(conditionals: [conditional], unconditional: unconditional, weights: [scale])
 }
 
 /// Multi-condition guidance: `uncond + Σ_k w_k·(cond_k − uncond)` (zip truncates).
-public func guide(conditionals: [Tensor<Float>], unconditional: Tensor<Float>, weights: [Double]) -> Tensor<Float> {
+package func guide(conditionals: [Tensor<Float>], unconditional: Tensor<Float>, weights: [Double]) -> Tensor<Float> {
     var out = unconditional
     out.withUnsafeMutableBufferPointer { o in
         let u = unconditional.scalars

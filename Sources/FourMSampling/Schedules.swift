@@ -19,7 +19,7 @@ public enum TokenSchedule: String, Sendable, CaseIterable {
     case linear
 
     /// The token counts for `steps` steps over `tokens` tokens, exactly as the reference
-    /// computes them (cosine's last entry may be ≤ 0 for small totals; ``buildChainedSchedule(conditions:targets:growConditioning:)``
+    /// computes them (cosine's last entry may be ≤ 0 for small totals; `buildChainedSchedule(conditions:targets:growConditioning:)`
     /// rejects negative counts).
     public func counts(steps: Int, tokens: Int) -> [Int] {
         guard steps > 0 else { return [] }
@@ -174,7 +174,7 @@ public struct TargetSettings: Sendable, Equatable {
 /// - Throws: `.invalidSetting` for negative or non-finite values, a negative token count in
 ///   the schedule, more steps than the reference can compute (onex with one token), or
 ///   weights that are empty.
-public func buildChainedSchedule(conditions: [Modality], targets: [TargetSettings], growConditioning: Bool) throws(GenerationError) -> [GenerationStep] {
+package func buildChainedSchedule(conditions: [Modality], targets: [TargetSettings], growConditioning: Bool) throws(GenerationError) -> [GenerationStep] {
     var condition = conditions
     var steps: [GenerationStep] = []
     for t in targets {

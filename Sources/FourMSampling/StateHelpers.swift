@@ -137,7 +137,7 @@ extension ModalityState {
 
 /// Splits a predicted sequence at sentinels: tokens after `[S_k]` go to key k; tokens before
 /// the first sentinel are dropped (spec/generation.md 3.3).
-public func splitBySentinel(_ sequence: [Int32]) -> [Int32: [Int32]] {
+package func splitBySentinel(_ sequence: [Int32]) -> [Int32: [Int32]] {
     var spans: [Int32: [Int32]] = [:]
     var current: Int32? = nil
     for id in sequence {
@@ -153,7 +153,7 @@ public func splitBySentinel(_ sequence: [Int32]) -> [Int32: [Int32]] {
 
 /// Replaces each sentinel of `input` by the span the prediction gave it (empty if none)
 /// (`merge_span_masking`).
-public func mergeSpans(input: [Int32], prediction: [Int32]) -> [Int32] {
+package func mergeSpans(input: [Int32], prediction: [Int32]) -> [Int32] {
     let spans = splitBySentinel(prediction)
     return input.flatMap { SpecialTokens.isSentinel($0) ? spans[$0] ?? [] : [$0] }
 }

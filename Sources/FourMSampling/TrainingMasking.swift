@@ -3,7 +3,7 @@ import FourMModels
 import FourMTensor
 
 /// One modality's share of the training-time masking (spec/generation.md 7.1).
-public struct MaskedModality: Sendable, Equatable {
+@_spi(Parity) public struct MaskedModality: Sendable, Equatable {
     /// How a sequence's kept tokens are chosen before span masking.
     public enum Keep: String, Sendable {
         /// Keep probability drawn from U(0, 1).
@@ -47,7 +47,7 @@ public struct MaskedModality: Sendable, Equatable {
 /// let plan = masking.budgets(using: &rng)          // component, input and target budgets
 /// let (input, target) = masking.imagePositions(count: 196, inputBudget: plan.input[0], targetBudget: plan.target[0], using: &rng)
 /// ```
-public struct TrainingMasking: Sendable {
+@_spi(Parity) public struct TrainingMasking: Sendable {
     /// The modalities, in the order budgets are reported.
     public let modalities: [MaskedModality]
     /// Range of the total input budget.
@@ -133,7 +133,7 @@ public struct TrainingMasking: Sendable {
 /// Span masking of a token sequence given which tokens are kept (spec 7.2, [EXACT] given the
 /// mask): each maximal run of dropped tokens becomes `[S_k]` in the input and `[S_k] run…`
 /// in the target; the target ends with `[S_{k+1}]`.
-public func spanMask(_ ids: [Int32], keep: [Bool]) -> (input: [Int32], target: [Int32]) {
+@_spi(Parity) public func spanMask(_ ids: [Int32], keep: [Bool]) -> (input: [Int32], target: [Int32]) {
     var input: [Int32] = [], target: [Int32] = []
     var count: Int32 = 0
     var inSpan = false
@@ -156,7 +156,7 @@ public func spanMask(_ ids: [Int32], keep: [Bool]) -> (input: [Int32], target: [
 }
 
 /// A Dirichlet draw from independent Gamma(α, 1) variates (Marsaglia–Tsang).
-public func dirichlet(_ alphas: [Double], using rng: inout SeededGenerator) -> [Double] {
+@_spi(Parity) public func dirichlet(_ alphas: [Double], using rng: inout SeededGenerator) -> [Double] {
     let draws = alphas.map { gamma($0, using: &rng) }
     let total = draws.reduce(0, +)
     guard total > 0, total.isFinite else {
@@ -169,7 +169,7 @@ public func dirichlet(_ alphas: [Double], using rng: inout SeededGenerator) -> [
 }
 
 /// A Gamma(α, 1) variate (Marsaglia–Tsang; α < 1 through the U^(1/α) boost).
-public func gamma(_ alpha: Double, using rng: inout SeededGenerator) -> Double {
+@_spi(Parity) public func gamma(_ alpha: Double, using rng: inout SeededGenerator) -> Double {
     if alpha < 1 {
         let u = max(Double(rng.nextUniform()), 1e-300)
         return gamma(alpha + 1, using: &rng) * pow(u, 1 / alpha)

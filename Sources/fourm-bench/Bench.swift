@@ -59,8 +59,8 @@ struct Row {
     }
 
     var json: [String: Any] {
-        var out: [String: Any] = ["name": name, "mean_s": timing.mean, "std_s": timing.std, "min_s": timing.min, "runs": timing.samples.count]
-        if let gflops { out["gflops"] = gflops }
+        var out: [String: Any] = ["name": name, "mean_s": jsonNumber(timing.mean), "std_s": jsonNumber(timing.std), "min_s": jsonNumber(timing.min), "runs": timing.samples.count]
+        if let gflops { out["gflops"] = jsonNumber(gflops) }
         if !note.isEmpty { out["note"] = note }
         return out
     }

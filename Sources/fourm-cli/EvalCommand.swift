@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import FourM
-import FourMSynth
+import FourMEvaluation
 
 struct EvalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,7 +17,7 @@ struct EvalCommand: AsyncParsableCommand {
             """)
 
     /// The world seed the demo model was trained on; evaluating on it would measure memorisation.
-    static let trainingSeed: UInt64 = 1
+    static let trainingSeed = EvalSettings.trainingSeed
 
     @Option(help: "Bundle folder (bundle.json, or the released file names). Default: the demo model shipped with FourM.")
     var bundle: String?
@@ -76,14 +76,19 @@ struct EvalCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do { try execute() } catch let error as FourMError { throw CLIError(error.description) } catch let error as SynthError {
-            throw CLIError(error.description)
-        } catch let error as ImageError { throw CLIError(error.description) } catch let error as SynthMetricsError {
+        do { try execute() } catch let error as FourMError { throw CLIError(error.description) } catch let error as EvalError {
             throw CLIError(error.description)
         }
     }
 
-    // MARK: - The run
+    /// The library settings of these options.
+    var settings: EvalSettings {
+        EvalSettings(
+            count: count, seed: seed, baselineScenes: baselineScenes, batch: batch, rgbScheme: rgbScheme == "maskgit" ? .maskGIT : .roar, rgbSteps: rgbSteps,
+            rgbTemperature: rgbTemperature, rgbGuidance: rgbGuidance, precision: precision)
+    }
+
+    // MARK: - The run (FourMEvaluation does the work; this prints and times it)
 
     func execute() throws {
         let started = Date()
@@ -91,120 +96,27 @@ struct EvalCommand: AsyncParsableCommand {
         try prepareOutputFolder(examples, option: "--examples")
         try prepareOutputFolder(URL(fileURLWithPath: report).deletingLastPathComponent().path, option: "--report")
         let files = try bundle.map { path throws(FourMError) in try ModelBundle(directory: URL(fileURLWithPath: path)) } ?? ModelBundle.demo()
-        let model: FourMModel
-        do { model = try FourMModel(path: files.model.path, precision: precision) } catch { throw FourMError.model(error) }
-        let m = try EvalModalities(model)
-        var pipeline = try Pipeline(bundle: files, outputs: m.outputs, model: model)
-        // Documentation/Quality.md was measured with text + [EOS] captions; keep it reproducible.
-        pipeline.textConditioning = .endOfSequence
-        let side = m.side
+        let runner = try EvalRunner(bundle: files, settings: settings)
+        let side = runner.modalities.side
         note("loaded \(files.model.path) (\(side)×\(side) images) in \(seconds(since: started))")
-
-        let configuration = SynthConfiguration(width: side, height: side)
-        let training = try SyntheticWorld(seed: Self.trainingSeed, configuration: configuration)
-        let heldOut = try SyntheticWorld(seed: seed, configuration: configuration)
-        let baseline = EvalBaselines(world: training, scenes: baselineScenes)
+        let baseline = try runner.baselines()
         note("built baselines from \(baselineScenes) training scenes (seed \(Self.trainingSeed))")
 
-        let presets = try EvalPresets(
-            model: model, modalities: m, rgbScheme: rgbScheme == "maskgit" ? .maskGIT : .roar, rgbSteps: rgbSteps,
-            rgbTemperature: rgbTemperature, rgbGuidance: rgbGuidance)
-        var predictions: [EvalPrediction] = []
-        predictions.reserveCapacity(count)
-        var scenes: [SynthScene] = []
-        scenes.reserveCapacity(count)
         let loopStarted = Date()
-        for (b, start) in stride(from: 0, to: count, by: batch).enumerated() {
-            let chunk = (start..<min(start + batch, count)).map { heldOut.scene(at: $0) }
-            predictions += try evaluate(chunk, batchIndex: b, pipeline: pipeline, modalities: m, presets: presets)
-            scenes += chunk
-            let done = scenes.count
+        let (scenes, predictions) = try runner.predict { done in
             let elapsed = Date().timeIntervalSince(loopStarted)
             let left = elapsed / Double(done) * Double(count - done)
             note("eval: \(done)/\(count) scenes, \(Int(elapsed.rounded())) s elapsed, ~\(Int(left.rounded())) s left")
         }
 
-        let table = try EvalTable(scenes: scenes, predictions: predictions, baseline: baseline, seed: seed)
+        let table: EvalTable
+        do { table = try EvalTable(scenes: scenes, predictions: predictions, baseline: baseline, seed: seed) } catch { throw EvalError.metrics(error) }
         let wallTime = Date().timeIntervalSince(started)
         print(table.markdown)
-        let examplePaths = try writeExamples(scenes: Array(scenes.prefix(exampleCount)), predictions: Array(predictions.prefix(exampleCount)))
-        try writeReport(table: table, examples: examplePaths, scenes: scenes, wallTime: wallTime)
+        let writer = EvalReport(settings: settings, reportPath: report, examplesFolder: examples, command: command, bundleName: bundle)
+        let examplePaths = try writer.writeExamples(scenes: Array(scenes.prefix(exampleCount)), predictions: Array(predictions.prefix(exampleCount)))
+        try writer.writeReport(table: table, examples: examplePaths, scenes: scenes, wallTime: wallTime)
         note("wrote \(report) and \(examplePaths.count) example scenes to \(examples) (\(Int(wallTime.rounded())) s)")
-    }
-
-    /// Runs every task on one batch of scenes.
-    func evaluate(_ scenes: [SynthScene], batchIndex: Int, pipeline: Pipeline, modalities m: EvalModalities, presets: EvalPresets) throws -> [EvalPrediction] {
-        let side = m.side
-        // rgb → depth, normal, semseg, caption, det (chained, as rgb2all).
-        let fromRGB = try pipeline.generate(batch: scenes.map { [m.rgb: .image($0.rgb)] }, preset: presets.fromRGB, seed: callSeed(0, batchIndex))
-        let depth = try decoded(fromRGB, m.depth, channels: 1, side: side, rows: scenes.count)
-        let normals = try decoded(fromRGB, m.normal, channels: 3, side: side, rows: scenes.count)
-        let semseg = try decoded(fromRGB, m.semseg, channels: nil, side: side, rows: scenes.count)
-        // caption → rgb, then rgb → semseg on the generated image.
-        let captions = scenes.map { [m.caption: PipelineInput.text($0.caption)] }
-        let toRGB = try pipeline.generate(batch: captions, preset: presets.captionToRGB, seed: callSeed(1, batchIndex))
-        let generatedValues = try decoded(toRGB, m.tokRGB, channels: 3, side: side, rows: scenes.count)
-        var generated: [Image] = []
-        for row in scenes.indices {
-            do { generated.append(try Visualization.rgb(generatedValues.slice(row..<(row + 1)))) } catch { throw FourMError.image(error) }
-        }
-        let resegmented = try pipeline.generate(batch: generated.map { [m.rgb: .image($0)] }, preset: presets.segmentation, seed: callSeed(2, batchIndex))
-        let generatedSemseg = try decoded(resegmented, m.semseg, channels: nil, side: side, rows: scenes.count)
-        // caption → det.
-        let toDet = try pipeline.generate(batch: captions, preset: presets.captionToDet, seed: callSeed(3, batchIndex))
-
-        var out: [EvalPrediction] = []
-        for row in scenes.indices {
-            let labels = try Self.labels(semseg.slice(row..<(row + 1)))
-            let generatedLabels = try Self.labels(generatedSemseg.slice(row..<(row + 1)))
-            out.append(
-                EvalPrediction(
-                    depth: depth.slice(row..<(row + 1)).scalars,
-                    normals: Self.interleaved(normals.slice(row..<(row + 1)).scalars, pixels: side * side),
-                    labels: labels,
-                    caption: try fromRGB.text(m.caption, row: row) ?? "",
-                    boxes: try fromRGB.boxes(m.det, row: row)?.value ?? [],
-                    generated: generated[row],
-                    generatedLabels: generatedLabels,
-                    found: try SynthMetrics.imageObjects(rgb: generated[row], segmentation: generatedLabels),
-                    captionBoxes: try toDet.boxes(m.det, row: row)?.value ?? []))
-        }
-        return out
-    }
-
-    /// The seed of one model call: distinct per call kind and batch, fixed by `--seed`.
-    func callSeed(_ call: UInt64, _ batchIndex: Int) -> UInt64 {
-        seed &* 1_000_003 &+ UInt64(batchIndex) &* 8 &+ call
-    }
-
-    /// A decoded image-like output `[B, C, side, side]`, its shape checked.
-    func decoded(_ result: PipelineResult, _ modality: Modality, channels: Int?, side: Int, rows: Int) throws -> Tensor<Float> {
-        guard let values = try result.decodedValues(modality) else {
-            throw CLIError("\(modality.rawValue): the run produced no tokens for it")
-        }
-        let shape = values.shape
-        guard shape.count == 4, shape[0] == rows, channels.map({ shape[1] == $0 }) ?? (shape[1] >= SynthMetrics.classCount),
-            shape[2] == side, shape[3] == side
-        else {
-            throw CLIError("\(modality.rawValue): decodes to shape \(shape), expected [\(rows), \(channels.map(String.init) ?? "≥\(SynthMetrics.classCount)"), \(side), \(side)]")
-        }
-        return values
-    }
-
-    /// Argmax labels of `[1, C, H, W]` logits, as bytes.
-    static func labels(_ logits: Tensor<Float>) throws -> [UInt8] {
-        do { return try Visualization.semanticSegmentationLabels(logits: logits).scalars.map { UInt8(clamping: $0) } } catch {
-            throw FourMError.image(error)
-        }
-    }
-
-    /// Planar `[3, H, W]` values as interleaved `[H, W, 3]`.
-    static func interleaved(_ planar: [Float], pixels: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: pixels * 3)
-        for c in 0..<3 {
-            for p in 0..<pixels { out[p * 3 + c] = planar[c * pixels + p] }
-        }
-        return out
     }
 
     /// The command that regenerates the report, every option spelled out.
@@ -228,92 +140,5 @@ struct EvalCommand: AsyncParsableCommand {
 
     func seconds(since date: Date) -> String {
         String(format: "%.1f s", Date().timeIntervalSince(date))
-    }
-}
-
-/// The model's outputs for one held-out scene.
-struct EvalPrediction {
-    /// Standardised depth `[H, W]`.
-    var depth: [Float]
-    /// Normals `[H, W, 3]`.
-    var normals: [Float]
-    /// Semantic labels `[H, W]`.
-    var labels: [UInt8]
-    /// rgb → caption.
-    var caption: String
-    /// rgb → det.
-    var boxes: [DetectedBox]
-    /// caption → rgb.
-    var generated: Image
-    /// rgb → semseg of the generated image.
-    var generatedLabels: [UInt8]
-    /// The objects found in the generated image.
-    var found: [SynthCaptionObject]
-    /// caption → det.
-    var captionBoxes: [DetectedBox]
-}
-
-/// The modalities `fourm eval` needs, resolved against the model.
-struct EvalModalities {
-    let rgb, depth, normal, semseg, tokRGB, caption, det: Modality
-    /// The RGB input's side in pixels.
-    let side: Int
-
-    init(_ model: FourMModel) throws {
-        let configuration = model.configuration
-        guard let rgb = model.inputModalities.first(where: { $0.baseName == "rgb" && configuration.info($0)?.kind == .pixels }),
-            let info = configuration.info(rgb)
-        else {
-            throw CLIError("the bundle's model takes no rgb@N pixel input (inputs: \(model.inputModalities.map(\.rawValue).joined(separator: ", ")))")
-        }
-        func output(_ base: String) throws -> Modality {
-            guard let found = model.outputModalities.first(where: { $0.baseName == base }) else {
-                throw CLIError("the bundle's model has no \(base) output; fourm eval needs tok_depth, tok_normal, tok_semseg, tok_rgb, caption and det (outputs: \(model.outputModalities.map(\.rawValue).joined(separator: ", ")))")
-            }
-            return found
-        }
-        self.rgb = rgb
-        depth = try output("tok_depth")
-        normal = try output("tok_normal")
-        semseg = try output("tok_semseg")
-        tokRGB = try output("tok_rgb")
-        caption = try output("caption")
-        det = try output("det")
-        side = info.gridSize * info.patchSize
-    }
-
-    /// Every output the run decodes.
-    var outputs: [Modality] { [depth, normal, semseg, tokRGB, caption, det] }
-}
-
-/// The schedules of the four model calls.
-struct EvalPresets {
-    /// rgb → depth, normal, semseg, caption, det with the rgb2all settings.
-    let fromRGB: SchedulePreset
-    /// rgb → semseg alone, same settings.
-    let segmentation: SchedulePreset
-    /// caption → tok_rgb with the command's scheme, steps (cosine), constant τ and guidance.
-    let captionToRGB: SchedulePreset
-    /// caption → det with the rgb2all det settings.
-    let captionToDet: SchedulePreset
-
-    init(model: FourMModel, modalities m: EvalModalities, rgbScheme: GenerationScheme, rgbSteps: Int, rgbTemperature: Double, rgbGuidance: Double) throws {
-        let all = SchedulePreset.rgbToAllFourM(model, excluding: [m.rgb])
-        func only(_ wanted: [Modality]) throws -> SchedulePreset {
-            var preset = all
-            preset.targets = all.targets.filter { wanted.contains($0.modality) }
-            guard preset.targets.count == wanted.count else {
-                throw CLIError("the rgb2all preset of this model lacks \(wanted.filter { w in !preset.targets.contains { $0.modality == w } }.map(\.rawValue))")
-            }
-            return preset
-        }
-        fromRGB = try only([m.depth, m.normal, m.semseg, m.caption, m.det])
-        segmentation = try only([m.semseg])
-        captionToDet = try only([m.det])
-        guard let info = model.configuration.info(m.tokRGB) else { throw CLIError("\(m.tokRGB.rawValue): no registry information") }
-        captionToRGB = SchedulePreset(targets: [
-            TargetSettings(m.tokRGB, scheme: rgbScheme, tokens: info.tokenCount, steps: min(rgbSteps, info.tokenCount), tokenSchedule: .cosine,
-                           temperature: rgbTemperature, guidance: .scale(rgbGuidance))
-        ])
     }
 }

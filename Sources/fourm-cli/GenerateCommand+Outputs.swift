@@ -5,9 +5,10 @@ extension GenerateCommand {
     /// Writes the files of the outputs that are more than a picture or a text: SAM instances
     /// (map PNG + JSON with boxes and RLE masks), human poses (JSON of SMPL parameters + box
     /// drawing), feature maps (values JSON + PCA PNG), metadata (JSON), colour palette (PNG +
-    /// JSON). What is written follows the modality's `ModalitySpec.renderer` in `modalities`.
-    /// Returns the names written.
-    func writeStructuredOutputs(_ m: Modality, result: PipelineResult, name: String, photo: Image?, modalities: ModalityTable) throws -> [String] {
+    /// JSON), and with `--smpl` the poses' SMPL meshes. What is written follows the modality's
+    /// `ModalitySpec.renderer` in `modalities`. Returns the names written.
+    func writeStructuredOutputs(_ m: Modality, result: PipelineResult, name: String, photo: Image?, modalities: ModalityTable,
+                                smpl: SMPLModel? = nil) throws -> [String] {
         var written: [String] = []
         func png(_ image: Image, _ file: String) throws {
             do { try image.writePNG(to: URL(fileURLWithPath: "\(out)/\(file)")) } catch { throw FourMError.image(error) }
@@ -33,6 +34,7 @@ extension GenerateCommand {
             try writeJSON(["people": people, "issues": poses.issues, "note": "SMPL parameters (pose2rot=False); meshes need your own SMPL model files"], to: "\(name).json")
             written.append("\(name).json")
             if let picture = try result.picture(m, background: photo) { try png(picture, "\(name).png") }
+            if let smpl, let meshes = try result.humanPoseMeshes(smpl: smpl, background: photo) { try png(meshes.image, "\(name)_mesh.png") }
         case .featurePCA:
             guard let values = try result.decodedValues(m) else { break }
             try writeJSON(["modality": m.rawValue, "shape": values.shape, "values": values.scalars], to: "\(name).features.json")

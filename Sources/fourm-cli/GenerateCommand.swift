@@ -92,6 +92,9 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Arithmetic of the model's linear layers: fp32 (default, the parity path) or bf16 (oneDNN; falls back to fp32 on CPUs without AVX-512).")
     var precision: ComputePrecision = .fp32
 
+    @Option(help: "Your SMPL model as .npz (Documentation/HumanPoseMeshes.md says how to make it from SMPL_NEUTRAL.pkl): also write human_poses_mesh.png, the poses' SMPL meshes over the input.")
+    var smpl: String?
+
     func validate() throws {
         if inputs.isEmpty { throw ValidationError("give at least one --input NAME=VALUE") }
         if bundle != nil && modelID != nil { throw ValidationError("give --bundle DIR or --model ID, not both") }
@@ -129,6 +132,7 @@ struct GenerateCommand: AsyncParsableCommand {
 
     func execute() async throws {
         try prepareOutputFolder(out, option: "--out")
+        let smplModel = try loadSMPLModel()
         let hub = HubClient()
         let downloads = DownloadProgressBar()
         let files: ModelBundle
@@ -241,7 +245,7 @@ struct GenerateCommand: AsyncParsableCommand {
                 do { try image.writePNG(to: URL(fileURLWithPath: "\(out)/\(name).png")) } catch { throw FourMError.image(error) }
                 written.append("\(name).png")
             }
-            written += try writeStructuredOutputs(m, result: result, name: name, photo: photo, modalities: model.configuration.modalities)
+            written += try writeStructuredOutputs(m, result: result, name: name, photo: photo, modalities: model.configuration.modalities, smpl: smplModel)
         }
         if let samDense {
             let dense = try pipelineForTargets.generateSAMDense(from: conditions, batchSize: samDense, tokens: sequenceTokens, filter: chosen.filter, seed: seed)

@@ -59,15 +59,10 @@ struct RetrieveCommand: AsyncParsableCommand {
         guard let rgb = pipeline.model.inputModalities.first(where: { $0.baseName == "rgb" }) else {
             throw CLIError("\(bundle): the model takes no RGB pixels")
         }
-        let preset = SchedulePreset(targets: [TargetSettings(target, scheme: .roar, tokens: 16, steps: 1, temperature: 0.1)], filter: SamplingFilter(topP: 0.8))
-        func embed(_ input: [Modality: PipelineInput]) throws -> Tensor<Float> {
-            let result = try pipeline.generate(from: input, preset: preset, seed: 0)
-            guard let values = try result.decodedValues(target) else { throw CLIError("no \(target.rawValue) tokens were generated") }
-            return values.reshaped([1, -1])
-        }
-        var index: EmbeddingIndex
+        let predictor = try pipeline.embeddingPredictor(target)
+        var engine: RetrievalEngine
         if let loadIndex {
-            index = try EmbeddingIndex.load(from: loadIndex)
+            engine = RetrievalEngine(predictor: predictor, index: try EmbeddingIndex.load(from: loadIndex))
         } else {
             let folder = images ?? ""
             let files: [String]
@@ -75,30 +70,26 @@ struct RetrieveCommand: AsyncParsableCommand {
                 files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { [".png", ".jpg", ".jpeg"].contains(where: $0.lowercased().hasSuffix) }.sorted()
             } catch { throw CLIError("\(folder): cannot list the folder") }
             guard !files.isEmpty else { throw CLIError("\(folder): no PNG or JPEG images") }
-            var built: EmbeddingIndex? = nil
+            engine = RetrievalEngine(predictor: predictor, metric: metric == .cosine ? .cosine : .l2)
             for file in files {
                 let image: Image
                 do { image = try Image(contentsOf: URL(fileURLWithPath: folder).appendingPathComponent(file)) } catch { throw FourMError.image(error) }
-                let vector = try embed([rgb: .image(image)])
-                if built == nil { built = EmbeddingIndex(dimension: vector.shape[1], metric: metric == .cosine ? .cosine : .l2) }
-                try built?.add(vector, labels: [file])
+                try engine.add(try pipeline.conditions([rgb: .image(image)]), label: file)
                 FileHandle.standardError.write(Data("indexed \(file)\n".utf8))
             }
-            guard let made = built else { throw CLIError("\(folder): nothing indexed") }
-            index = made
         }
+        guard let index = engine.index else { throw CLIError("nothing indexed") }
         if let saveIndex { try index.save(to: saveIndex) }
-        var query: Tensor<Float>? = nil
-        if let queryCaption { query = try embed([.caption: .text(queryCaption)]) }
+        var query: [Modality: PipelineInput]? = nil
+        if let queryCaption { query = [.caption: .text(queryCaption)] }
         if let queryImage {
-            let image: Image
-            do { image = try Image(contentsOf: URL(fileURLWithPath: queryImage)) } catch { throw FourMError.image(error) }
-            query = try embed([rgb: .image(image)])
+            do { query = [rgb: .image(try Image(contentsOf: URL(fileURLWithPath: queryImage)))] } catch { throw FourMError.image(error) }
         }
         guard let query else {
             print("indexed \(index.count) images (\(index.dimension)-d, \(index.metric.rawValue))")
             return
         }
-        for hit in try index.search(query, k: k)[0] { print(String(format: "%.4f\t%@", hit.score, hit.label)) }
+        // --k above the gallery size lists the whole gallery.
+        for hit in try engine.search(try pipeline.conditions(query), k: min(k, engine.count)) { print(String(format: "%.4f\t%@", hit.score, hit.label)) }
     }
 }

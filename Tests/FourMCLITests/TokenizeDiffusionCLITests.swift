@@ -13,7 +13,7 @@ import Testing
     func tokenizesAndReconstructsThroughADiVAE(_ model: String) throws {
         guard let fixtures = Fixtures.directory, let manifest = Fixtures.manifest else { return }
         let photo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("FourMTokenizersTests/Image/Resources/photo.png").path
+            .appendingPathComponent("FourMImageTests/Resources/photo.png").path
         let checkpoint = fixtures.appendingPathComponent("models/\(model).safetensors").path
         let presets = (manifest["presets"] as? [String: Any] ?? [:]).filter {
             ["PatchedUNetCondCat", "UViT"].contains(($0.value as? [String: Any])?["cls"] as? String ?? "")

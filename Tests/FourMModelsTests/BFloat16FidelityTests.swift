@@ -1,5 +1,5 @@
 import Foundation
-import FourMModels
+@_spi(Parity) import FourMModels
 import FourMTensor
 import FourMTestSupport
 import Testing

@@ -1,6 +1,6 @@
 import Foundation
 import FourMModels
-import FourMSampling
+@_spi(Parity) import FourMSampling
 import FourMTensor
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import FourM
+@_spi(Parity) import FourMModels
 import Testing
 
 /// The demo model shipped in the package resources (issue 7): it loads as a released

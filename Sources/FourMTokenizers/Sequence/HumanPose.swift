@@ -3,7 +3,7 @@
 /// the four groups were written in.
 ///
 /// Turning ``poseTokenIds`` into a body pose is the pose tokenizer's job (spec/tokenizers.md
-/// section 6.11); rendering needs the SMPL body model and is out of scope.
+/// section 6.11); rendering needs the user's SMPL body model (FourM's `SMPLModel`).
 public struct HumanPose: Sendable, Equatable, Hashable {
     /// The four groups that follow the box, named by their keyword.
     public enum Group: String, Sendable, CaseIterable, Hashable {

@@ -128,7 +128,7 @@ public struct VQImageTokenizer: Sendable {
     /// - Parameter image: as for ``encode(_:)``.
     /// - Returns: the stages, NCHW.
     /// - Throws: as ``encode(_:)``.
-    public func encodeTrace(_ image: Tensor<Float>) throws(VQTokenizerError) -> VQEncodeTrace {
+    @_spi(Parity) public func encodeTrace(_ image: Tensor<Float>) throws(VQTokenizerError) -> VQEncodeTrace {
         trace(prepared: try stack.prepare(image: image))
     }
 
@@ -136,7 +136,7 @@ public struct VQImageTokenizer: Sendable {
     /// - Parameter labels: `[B, H, W]`.
     /// - Returns: the stages, NCHW.
     /// - Throws: as ``encode(labels:)``.
-    public func encodeTrace(labels: Tensor<Int32>) throws(VQTokenizerError) -> VQEncodeTrace {
+    @_spi(Parity) public func encodeTrace(labels: Tensor<Int32>) throws(VQTokenizerError) -> VQEncodeTrace {
         trace(prepared: try stack.prepare(labels: labels))
     }
 
@@ -192,7 +192,7 @@ public struct VQImageTokenizer: Sendable {
     /// - Returns: the decoder output and, for ViT decoders, the map before the ConvNeXt head and
     ///   after each ConvNeXt block.
     /// - Throws: `.invalidInput` when the channel count is not `latent_dim`.
-    public func decodeTrace(quantized: Tensor<Float>) throws(VQTokenizerError) -> VQDecodeTrace {
+    @_spi(Parity) public func decodeTrace(quantized: Tensor<Float>) throws(VQTokenizerError) -> VQDecodeTrace {
         try vqValidateLatentMap(quantized, channels: configuration.latentDim, argument: "quantized")
         return decodeStages(TokenGrid(nchw: quantized))
     }
@@ -211,7 +211,7 @@ public struct VQImageTokenizer: Sendable {
 }
 
 /// The encoding stages of one ``VQImageTokenizer`` call, NCHW (the reference's tensors).
-public struct VQEncodeTrace: Sendable {
+@_spi(Parity) public struct VQEncodeTrace: Sendable {
     /// Encoder output before `quant_proj`, `[B, encoder width, h, w]`.
     public var encoderFeatures: Tensor<Float>
     /// `quant_proj` output, `[B, latent_dim, h, w]`.
@@ -224,7 +224,7 @@ public struct VQEncodeTrace: Sendable {
 }
 
 /// The decoding stages of one ``VQImageTokenizer`` call.
-public struct VQDecodeTrace: Sendable {
+@_spi(Parity) public struct VQDecodeTrace: Sendable {
     /// The decoder output `[B, C_out, H, W]`.
     public var output: Tensor<Float>
     /// The decoder output before the ConvNeXt head (`out_conv`); equals `output` without one.

@@ -1,7 +1,7 @@
 import Foundation
 import FourMTensor
 import FourMTestSupport
-import FourMTokenizers
+@_spi(Parity) import FourMTokenizers
 import Testing
 
 /// Behaviours the fixtures do not record directly, checked on modified copies of the fixture

@@ -1,7 +1,7 @@
 import Foundation
 import FourMTensor
 import FourMTestSupport
-import FourMTokenizers
+@_spi(Parity) import FourMTokenizers
 import Testing
 
 /// Golden parity with the reference VQ tokenizers and quantizers: every `tokenizer_vqvae`,
