@@ -49,6 +49,12 @@ public struct DemoDefaultsTable: Sendable, Equatable {
         public var domains: String
         /// Their settings.
         public var defaults: DemoTargetDefaults
+
+        /// Creates an entry.
+        public init(domains: String, defaults: DemoTargetDefaults) {
+            self.domains = domains
+            self.defaults = defaults
+        }
     }
 
     /// The reference's name of the table (`DEFAULTS_RGB2X`, …).
@@ -62,45 +68,93 @@ public struct DemoDefaultsTable: Sendable, Equatable {
         entries.first { $0.domains.contains(domain.rawValue) }?.defaults
     }
 
-    private static func roar(_ tokens: Int, steps: Int, temperature: Double, schedule: TemperatureSchedule = .constant, guidance: Double) -> DemoTargetDefaults {
-        DemoTargetDefaults(tokens: tokens, scheme: .roar, steps: steps, tokenSchedule: .linear, temperature: temperature, temperatureSchedule: schedule, guidance: guidance)
+    /// The table of `recipe` built from `modalities`: every domain with settings for the
+    /// recipe, in the table's chained order at the recipe's resolution, domains with equal
+    /// settings joined into one `/`-separated key (which gives the reference's keys, e.g.
+    /// `"caption/det"`, for `ModalityTable.reference`).
+    public init(_ recipe: GenerationRecipe, modalities: ModalityTable = .reference) {
+        let resolution = recipe == .superResolution ? modalities.superResolution : modalities.baseResolution
+        var entries: [Entry] = []
+        for m in modalities.defaultOrder(recipe) {
+            guard let spec = modalities.spec(for: m), let d = spec.defaults[recipe], let tokens = spec.targetTokens(recipe, resolution: resolution) else { continue }
+            let defaults = DemoTargetDefaults(d, tokens: tokens)
+            if let i = entries.firstIndex(where: { $0.defaults == defaults }) {
+                entries[i].domains += "/" + m.rawValue
+            } else {
+                entries.append(Entry(domains: m.rawValue, defaults: defaults))
+            }
+        }
+        self.init(name: recipe.rawValue, entries: entries)
     }
 
-    private static func sequence(_ tokens: Int, temperature: Double) -> DemoTargetDefaults {
-        DemoTargetDefaults(tokens: tokens, scheme: .autoregressive, steps: nil, tokenSchedule: nil, temperature: temperature, guidance: 1)
+    /// A table with explicit entries (the lookup takes the first key containing the domain).
+    public init(name: String, entries: [Entry]) {
+        self.name = name
+        self.entries = entries
     }
-
-    private static let sequences: [Entry] = [
-        Entry(domains: "caption/det", defaults: sequence(256, temperature: 0.3)),
-        Entry(domains: "human_poses", defaults: sequence(275, temperature: 0.1)),
-        Entry(domains: "sam_instance", defaults: sequence(256, temperature: 0.01)),
-        Entry(domains: "color_palette", defaults: sequence(23, temperature: 0.1)),
-        Entry(domains: "metadata", defaults: sequence(40, temperature: 0.1)),
-    ]
-
-    private static let onex = TemperatureSchedule.onex(minimum: 0.5, power: 0.5)
 
     /// `DEFAULTS_RGB2X`, used when RGB (pixels or tokens) is a condition: every image target in
-    /// one guided ROAR step at τ 0.01, guidance 2; sequences autoregressive.
-    public static let rgbToX = DemoDefaultsTable(name: "DEFAULTS_RGB2X", entries: [
-        Entry(domains: "tok_clip@224/tok_depth@224/tok_normal@224/tok_semseg@224/tok_canny_edge@224/tok_sam_edge@224",
-              defaults: roar(196, steps: 1, temperature: 0.01, guidance: 2)),
-        Entry(domains: "tok_dinov2@224/tok_imagebind@224", defaults: roar(256, steps: 1, temperature: 0.01, guidance: 2)),
-    ] + sequences)
+    /// one guided ROAR step at τ 0.01, guidance 2; sequences autoregressive (the
+    /// `GenerationRecipe.rgbToX` settings of `ModalityTable.reference`).
+    public static let rgbToX = DemoDefaultsTable(.rgbToX)
 
     /// `DEFAULTS_X2RGB`, used otherwise: CLIP in 50 ROAR steps (τ 5, onex:0.5:0.5, guidance 3),
-    /// DINOv2 / ImageBind in 8 (τ 0.01), the other maps in 8 and RGB in 25 (τ 3, onex), guidance 2.
-    public static let xToRGB = DemoDefaultsTable(name: "DEFAULTS_X2RGB", entries: [
-        Entry(domains: "tok_clip@224", defaults: roar(196, steps: 50, temperature: 5, schedule: onex, guidance: 3)),
-        Entry(domains: "tok_dinov2@224/tok_imagebind@224", defaults: roar(256, steps: 8, temperature: 0.01, guidance: 2)),
-        Entry(domains: "tok_depth@224/tok_normal@224/tok_semseg@224/tok_canny_edge@224/tok_sam_edge@224",
-              defaults: roar(196, steps: 8, temperature: 3, schedule: onex, guidance: 2)),
-        Entry(domains: "tok_rgb@224", defaults: roar(196, steps: 25, temperature: 3, schedule: onex, guidance: 2)),
-    ] + sequences)
+    /// DINOv2 / ImageBind in 8 (τ 0.01), the other maps in 8 and RGB in 25 (τ 3, onex), guidance 2
+    /// (the `GenerationRecipe.xToRGB` settings of `ModalityTable.reference`).
+    public static let xToRGB = DemoDefaultsTable(.xToRGB)
 
-    /// `DEFAULTS_SR`: every 448 target by MaskGIT in 8 cosine steps, τ 1, guidance 2.
-    public static let superResolution = DemoDefaultsTable(name: "DEFAULTS_SR", entries: [
-        Entry(domains: "tok_clip@448/tok_depth@448/tok_normal@448/tok_semseg@448/tok_rgb@448",
-              defaults: DemoTargetDefaults(tokens: 784, scheme: .maskGIT, steps: 8, tokenSchedule: .cosine, temperature: 1, guidance: 2)),
-    ])
+    /// `DEFAULTS_SR`: every 448 target by MaskGIT in 8 cosine steps, τ 1, guidance 2 (the
+    /// `GenerationRecipe.superResolution` settings of `ModalityTable.reference`).
+    public static let superResolution = DemoDefaultsTable(.superResolution)
+}
+
+extension DemoTargetDefaults {
+    /// The table's settings `d` for a target of `tokens` tokens.
+    public init(_ d: TargetDefaults, tokens: Int) {
+        self.init(tokens: tokens, scheme: GenerationScheme(d.scheme), steps: d.steps, tokenSchedule: d.tokenSchedule.map(TokenSchedule.init),
+                  temperature: d.temperature, temperatureSchedule: TemperatureSchedule(d.temperatureSchedule), guidance: d.guidance)
+    }
+}
+
+extension GenerationScheme {
+    /// The sampler's scheme for a table's scheme.
+    public init(_ scheme: TargetDefaults.Scheme) {
+        switch scheme {
+        case .maskGIT: self = .maskGIT
+        case .roar: self = .roar
+        case .autoregressive: self = .autoregressive
+        }
+    }
+}
+
+extension TokenSchedule {
+    /// The sampler's token schedule for a table's.
+    public init(_ schedule: TargetDefaults.TokenSchedule) {
+        switch schedule {
+        case .cosine: self = .cosine
+        case .linear: self = .linear
+        }
+    }
+}
+
+extension TemperatureSchedule {
+    /// The sampler's temperature schedule for a table's.
+    public init(_ schedule: TargetDefaults.TemperatureSchedule) {
+        switch schedule {
+        case .constant: self = .constant
+        case .linear: self = .linear
+        case .onex(let minimum, let power): self = .onex(minimum: minimum, power: power)
+        }
+    }
+}
+
+extension TargetSettings {
+    /// A target of `modality` with `tokens` tokens and a table's settings `d` (steps default to
+    /// 1 and the token schedule to the sampler's default where the table gives none, as
+    /// `TargetSettings`'s own initialiser does).
+    public init(_ modality: Modality, tokens: Int, defaults d: TargetDefaults) {
+        self.init(modality, scheme: GenerationScheme(d.scheme), tokens: tokens, steps: d.steps ?? 1,
+                  tokenSchedule: d.tokenSchedule.map(TokenSchedule.init) ?? .cosine, temperature: d.temperature,
+                  temperatureSchedule: TemperatureSchedule(d.temperatureSchedule), guidance: .scale(d.guidance))
+    }
 }

@@ -25,14 +25,12 @@ public enum DemoSampleValue: Sendable {
 /// let out = try generate(model, dictionary: built.dictionary, schedule: built.schedule, options: options)
 /// ```
 public struct DemoSetup: Sendable {
-    /// The demo's chained generation order (`DEFAULT_ORDER`).
-    public static let defaultOrder: [Modality] = [
-        "tok_clip@224", "tok_dinov2@224", "tok_imagebind@224", "tok_depth@224", "tok_normal@224", "tok_semseg@224",
-        "tok_canny_edge@224", "tok_sam_edge@224", "tok_rgb@224", "caption", "det", "human_poses", "sam_instance",
-        "color_palette", "metadata",
-    ]
-    /// The demo's super-resolution order (`DEFAULT_ORDER_SR`).
-    public static let defaultOrderSuperResolution: [Modality] = ["tok_clip@448", "tok_depth@448", "tok_normal@448", "tok_semseg@448", "tok_rgb@448"]
+    /// The demo's chained generation order (`DEFAULT_ORDER`): `ModalityTable.defaultOrder` of
+    /// `ModalityTable.reference`.
+    public static let defaultOrder: [Modality] = ModalityTable.reference.defaultOrder
+    /// The demo's super-resolution order (`DEFAULT_ORDER_SR`): the reference table's domains
+    /// with `GenerationRecipe.superResolution` settings, at the super-resolution size.
+    public static let defaultOrderSuperResolution: [Modality] = ModalityTable.reference.defaultOrder(.superResolution)
     /// Sequence slots of the span `custom_text` appends (`target_max_len`).
     public static let customTextTargetLength = 50
 
@@ -47,24 +45,33 @@ public struct DemoSetup: Sendable {
     public let table: DemoDefaultsTable
     /// Whether finished targets join the guidance conditions (`cfg_grow_conditioning`).
     public var growConditioning = true
+    /// The modality table the order, the defaults and the kinds come from.
+    public let modalities: ModalityTable
 
     /// Chooses conditions, targets and the defaults table as `__setup_conds_and_targets` does.
     /// - Parameters:
     ///   - sample: the given values in order (several values for one domain: the last wins).
     ///   - modelModalities: every domain of the model (encoder ∪ decoder).
     ///   - targets: overrides the default targets (`forward(..., target_modalities:)`).
-    public init(sample: [(Modality, DemoSampleValue)], modelModalities: Set<Modality>, targets: [Modality]? = nil) {
+    ///   - modalities: the table of order and defaults (default: the reference domains).
+    public init(sample: [(Modality, DemoSampleValue)], modelModalities: Set<Modality>, targets: [Modality]? = nil, modalities: ModalityTable = .reference) {
+        self.modalities = modalities
         var ordered: [(modality: Modality, value: DemoSampleValue)] = []
         for (m, v) in sample {
             if let i = ordered.firstIndex(where: { $0.modality == m }) { ordered[i].value = v } else { ordered.append((m, v)) }
         }
         self.sample = ordered
         let conditions = ordered.map(\.modality).filter { modelModalities.contains($0) }
-        var defaults = Self.defaultOrder.filter { !conditions.contains($0) && modelModalities.contains($0) }
+        var defaults = modalities.defaultOrder.filter { !conditions.contains($0) && modelModalities.contains($0) }
         if conditions.contains(.rgb224) { defaults.removeAll { $0 == .tokRGB224 } }
         self.conditions = conditions
         self.targets = targets ?? defaults
-        self.table = conditions.contains(.rgb224) || conditions.contains(.tokRGB224) ? .rgbToX : .xToRGB
+        let rgbGiven = conditions.contains(.rgb224) || conditions.contains(.tokRGB224)
+        if modalities == .reference {
+            self.table = rgbGiven ? .rgbToX : .xToRGB
+        } else {
+            self.table = DemoDefaultsTable(rgbGiven ? .rgbToX : .xToRGB, modalities: modalities)
+        }
     }
 
     /// The settings of every target, looked up in ``table``.
@@ -97,10 +104,13 @@ public struct DemoSetup: Sendable {
     ///   - patchSize: the pixel patch size of `rgb@N` (16 in every released model).
     /// - Throws: `.missingTokenizers` for text without a tokenizer, `.invalidInput` for text
     ///   given to a domain other than caption/det, a value of the wrong kind or a patch size
-    ///   below 1.
+    ///   below 1, `.specialToken` when the tokenizer lacks a special token a sequence domain needs.
     public func dictionary(textTokenizer: WordPieceTokenizer?, patchSize: Int = 16) throws(FourMError) -> ModalityDictionary {
         var dictionary = ModalityDictionary()
-        for key in [Modality.caption, .det] {
+        // The sampler writes [PAD]/[EOS]/[S_k] by id: the tokenizer must agree.
+        if let textTokenizer { try modalities.checkSpecialTokens(of: sample.map(\.modality) + targets, in: textTokenizer) }
+        let customText = Self.customTextModalities(modalities)
+        for key in customText {
             guard let entry = sample.first(where: { $0.modality == key }) else { continue }
             guard case .text(let text) = entry.value else {
                 throw .invalidInput(modality: key.rawValue, expected: "text (the demo conditions \(key.rawValue) through custom_text)", actual: "\(entry.value)")
@@ -108,7 +118,7 @@ public struct DemoSetup: Sendable {
             guard let textTokenizer else { throw .missingTokenizers(bundle: "demo setup", modalities: [key.rawValue]) }
             dictionary[key] = .textCondition(textTokenizer.encode(text), targetLength: Self.customTextTargetLength)
         }
-        for (m, value) in sample where m != .caption && m != .det {
+        for (m, value) in sample where !customText.contains(m) {
             let state: ModalityState
             switch value {
             case .pixels(let pixels):
@@ -121,13 +131,19 @@ public struct DemoSetup: Sendable {
             case .text:
                 throw .invalidInput(modality: m.rawValue, expected: "pixels or token ids (the demo takes text only for caption and det)", actual: "text")
             }
-            dictionary[m] = Self.fullInput(state, isSequence: ModalityRegistry.info(for: m)?.kind == .sequence)
+            dictionary[m] = Self.fullInput(state, isSequence: modalities.info(for: m)?.kind == .sequence)
         }
         for t in try targetSettings() {
-            let isSequence = ModalityRegistry.info(for: t.modality)?.kind == .sequence
+            let isSequence = modalities.info(for: t.modality)?.kind == .sequence
             dictionary[t.modality] = isSequence ? .emptySequenceTarget(batch: 1, tokens: t.tokens) : .emptyImageTarget(batch: 1, tokens: t.tokens)
         }
         return dictionary
+    }
+
+    /// The domains whose text is conditioned through `custom_text` (caption, then det), in
+    /// table order (`ModalitySpec.customTextCondition`).
+    public static func customTextModalities(_ modalities: ModalityTable = .reference) -> [Modality] {
+        modalities.specs.filter(\.customTextCondition).map { $0.modality(resolution: modalities.baseResolution) }
     }
 
     /// `init_full_input_modality` (spec/generation.md 1.2) exactly as the reference applies it:
@@ -164,12 +180,24 @@ extension DemoSetup {
     /// - Parameters:
     ///   - base: the base pass's output dictionary.
     ///   - superResolutionModalities: every domain of the SR model.
-    public static func superResolutionDomains(base: ModalityDictionary, superResolutionModalities: Set<Modality>) -> (conditions: [Modality], targets: [Modality]) {
+    ///   - modalities: the table of order and resolutions (default: the reference domains).
+    public static func superResolutionDomains(base: ModalityDictionary, superResolutionModalities: Set<Modality>,
+                                              modalities: ModalityTable = .reference) -> (conditions: [Modality], targets: [Modality]) {
         let conditions = base.modalities.filter { superResolutionModalities.contains($0) }
-        let targets = defaultOrderSuperResolution.filter {
-            conditions.contains(Modality(rawValue: $0.rawValue.replacingOccurrences(of: "448", with: "224"))) && superResolutionModalities.contains($0)
+        let targets = modalities.defaultOrder(.superResolution).filter { m in
+            guard let twin = modalities.spec(for: m)?.modality(resolution: modalities.baseResolution) else { return false }
+            return conditions.contains(twin) && superResolutionModalities.contains(m)
         }
         return (conditions, targets)
+    }
+
+    /// ``superResolution(base:superResolutionModalities:textTokenizer:growConditioning:modalities:)``
+    /// with the reference modality table (`ModalityTable.reference`).
+    /// - Throws: the errors of the table-taking variant.
+    public static func superResolution(base: ModalityDictionary, superResolutionModalities: Set<Modality>, textTokenizer: WordPieceTokenizer?,
+                                       growConditioning: Bool = true) throws(FourMError) -> (dictionary: ModalityDictionary, schedule: [GenerationStep], conditions: [Modality], targets: [Modality]) {
+        try superResolution(base: base, superResolutionModalities: superResolutionModalities, textTokenizer: textTokenizer,
+                            growConditioning: growConditioning, modalities: .reference)
     }
 
     /// The super-resolution dictionary and schedule of `__setup_sr_sample_and_schedule`
@@ -182,12 +210,13 @@ extension DemoSetup {
     ///   - superResolutionModalities: every domain of the SR model.
     ///   - textTokenizer: encodes the `[S_1]` fallback.
     ///   - growConditioning: `cfg_grow_conditioning_sr`.
+    ///   - modalities: the table of order, defaults and kinds (default: the reference domains).
     /// - Throws: `.missingTokenizers` when a fallback is needed without a tokenizer,
     ///   `.generation` for a schedule the builder rejects.
     public static func superResolution(base: ModalityDictionary, superResolutionModalities: Set<Modality>, textTokenizer: WordPieceTokenizer?,
-                                       growConditioning: Bool = true) throws(FourMError) -> (dictionary: ModalityDictionary, schedule: [GenerationStep], conditions: [Modality], targets: [Modality]) {
-        let (conditions, targets) = superResolutionDomains(base: base, superResolutionModalities: superResolutionModalities)
-        let table = DemoDefaultsTable.superResolution
+                                       growConditioning: Bool = true, modalities: ModalityTable) throws(FourMError) -> (dictionary: ModalityDictionary, schedule: [GenerationStep], conditions: [Modality], targets: [Modality]) {
+        let (conditions, targets) = superResolutionDomains(base: base, superResolutionModalities: superResolutionModalities, modalities: modalities)
+        let table = modalities == .reference ? DemoDefaultsTable.superResolution : DemoDefaultsTable(.superResolution, modalities: modalities)
         var settings: [TargetSettings] = []
         for m in targets {
             guard let d = table.defaults(for: m) else { throw .invalidInput(modality: m.rawValue, expected: "a target listed in \(table.name)", actual: "no entry") }
@@ -196,14 +225,14 @@ extension DemoSetup {
         let schedule: [GenerationStep]
         do { schedule = try buildChainedSchedule(conditions: conditions, targets: settings, growConditioning: growConditioning) } catch { throw .generation(error) }
         var dictionary = base
-        for key in [Modality.caption, .det] where conditions.contains(key) {
+        for key in customTextModalities(modalities) where conditions.contains(key) {
             guard let state = dictionary[key], state.length <= 1 else { continue }
             guard let textTokenizer else { throw .missingTokenizers(bundle: "super-resolution setup", modalities: [key.rawValue]) }
             dictionary[key] = .textCondition(textTokenizer.encode("[S_1]"), targetLength: customTextTargetLength)
         }
         for m in conditions {
             guard let state = dictionary[m] else { continue }
-            dictionary[m] = fullInput(state, isSequence: ModalityRegistry.info(for: m)?.kind == .sequence)
+            dictionary[m] = fullInput(state, isSequence: modalities.info(for: m)?.kind == .sequence)
         }
         for t in settings {
             dictionary[t.modality] = .emptyImageTarget(batch: 1, tokens: t.tokens)

@@ -36,6 +36,22 @@ public typealias ModalityInfo = FourMModels.ModalityInfo
 public typealias ModalityKind = FourMModels.ModalityKind
 /// One modality's tokens and masks.
 public typealias ModalityState = FourMModels.ModalityState
+/// Everything FourM knows about one domain (sizes, tokenizer, renderer, defaults, CLI names).
+public typealias ModalitySpec = FourMModels.ModalitySpec
+/// The table of modality specs (`ModalityTable.reference` plus any added entries).
+public typealias ModalityTable = FourMModels.ModalityTable
+/// How a modality's tokens are laid out.
+public typealias ModalityLayout = FourMModels.ModalityLayout
+/// Which tokenizer decodes a modality.
+public typealias ModalityTokenizerKind = FourMModels.ModalityTokenizerKind
+/// How a decoded modality is drawn.
+public typealias ModalityRenderer = FourMModels.ModalityRenderer
+/// The codec of a sequence modality.
+public typealias SequenceCodecKind = FourMModels.SequenceCodecKind
+/// A recipe's settings of one target, in the table.
+public typealias TargetDefaults = FourMModels.TargetDefaults
+/// The default recipes a modality has settings for.
+public typealias GenerationRecipe = FourMModels.GenerationRecipe
 /// The ordered input of the model.
 public typealias ModalityDictionary = FourMModels.ModalityDictionary
 /// The 4M encoder-decoder.

@@ -40,6 +40,9 @@ public enum FourMError: Error, Equatable, CustomStringConvertible, Sendable {
     case tokenOutOfRange(modality: String, id: Int32, position: Int, vocabularySize: Int)
     /// A batch row outside `0..<batchSize` of a result.
     case rowOutOfRange(modality: String, row: Int, batchSize: Int)
+    /// The text tokenizer lacks a special token a modality's codec needs, or gives it an id
+    /// other than the one the sampler writes (`SpecialTokens`, the reference vocabulary's).
+    case specialToken(modality: String, token: String, expected: String, actual: String)
 
     /// One line: where, what, expected versus actual.
     public var description: String {
@@ -66,6 +69,8 @@ public enum FourMError: Error, Equatable, CustomStringConvertible, Sendable {
             return "\(modality): token id \(id) at position \(position) is outside the vocabulary 0..<\(vocabularySize)"
         case let .rowOutOfRange(modality, row, batchSize):
             return "\(modality): row \(row) is outside the batch 0..<\(batchSize)"
+        case let .specialToken(modality, token, expected, actual):
+            return "\(modality): the text tokenizer's \(token) is \(actual), expected \(expected)"
         }
     }
 }

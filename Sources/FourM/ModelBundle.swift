@@ -13,6 +13,12 @@ import FourMTokenizers
 ///   "text_tokenizer": "text_tokenizer_4m_wordpiece_30k.json",
 ///   "tokenizers": { "tok_depth@224": "4M_tokenizers_depth_8k_224-448/model.safetensors" } }
 /// ```
+/// A `bundle.json` may also declare domains beyond the released ones under `modalities`; the
+/// bundle then carries ``ModelBundle/modalities`` as the reference table plus those entries:
+/// ```json
+/// "modalities": { "tok_foo": { "kind": "image_tokens", "vocabulary": 4096, "patch": 16,
+///                              "tokenizer": "vq", "renderer": "edges", "aliases": ["foo"] } }
+/// ```
 /// Without `bundle.json`, the released names are used: `model.safetensors` (or
 /// `4M*/model.safetensors`), `text_tokenizer_4m_wordpiece_30k.json`, and the folders of
 /// ``ModelBundle/releasedTokenizerFolders`` each holding `model.safetensors`.
@@ -36,23 +42,20 @@ public struct ModelBundle: Sendable, Equatable {
     /// Names of the semantic-segmentation classes by label (`bundle.json` → `semseg_classes`);
     /// nil means the COCO panoptic classes of the released tokenizer.
     public let semanticClassNames: [String]?
+    /// The modality table of this bundle: `ModalityTable.reference` plus any domains its
+    /// `bundle.json` declares under `modalities`. Load the model with it
+    /// (`FourMModel(path:precision:modalities:)`) so that a checkpoint naming those domains loads.
+    public let modalities: ModalityTable
 
     /// Released tokenizer folder names by modality base name (the `EPFL-VILAB/4M_tokenizers_*`
-    /// repositories).
-    public static let releasedTokenizerFolders: [String: String] = [
-        "tok_rgb": "4M_tokenizers_rgb_16k_224-448", "tok_depth": "4M_tokenizers_depth_8k_224-448",
-        "tok_normal": "4M_tokenizers_normal_8k_224-448", "tok_canny_edge": "4M_tokenizers_edge_8k_224-512",
-        "tok_sam_edge": "4M_tokenizers_edge_8k_224-512", "tok_semseg": "4M_tokenizers_semseg_4k_224-448",
-        "tok_clip": "4M_tokenizers_CLIP-B16_8k_224-448", "tok_dinov2": "4M_tokenizers_DINOv2-B14_8k_224-448",
-        "tok_imagebind": "4M_tokenizers_ImageBind-H14_8k_224-448", "tok_dinov2_global": "4M_tokenizers_DINOv2-B14-global_8k_16_224",
-        "tok_imagebind_global": "4M_tokenizers_ImageBind-H14-global_8k_16_224", "sam_instance": "4M_tokenizers_sam-instance_1k_64",
-        "human_poses": "4M_tokenizers_human-poses_1k_8",
-    ]
+    /// repositories): `ModalitySpec.tokenizerFolder` of every `ModalityTable.reference` entry
+    /// that has one.
+    public static let releasedTokenizerFolders: [String: String] = ModalityTable.reference.tokenizerFolders
 
     /// Creates a bundle from explicit paths.
     public init(
         directory: URL, model: URL, textTokenizer: URL?, tokenizers: [Modality: URL], tokenizerPresets: [String: VQViTPreset] = [:],
-        diffusionPresets: [String: DecoderPreset] = [:], semanticClassNames: [String]? = nil
+        diffusionPresets: [String: DecoderPreset] = [:], semanticClassNames: [String]? = nil, modalities: ModalityTable = .reference
     ) {
         self.directory = directory
         self.model = model
@@ -61,6 +64,7 @@ public struct ModelBundle: Sendable, Equatable {
         self.tokenizerPresets = tokenizerPresets
         self.diffusionPresets = diffusionPresets
         self.semanticClassNames = semanticClassNames
+        self.modalities = modalities
     }
 
     /// The demo model shipped inside the package: a small 4M trained on the synthetic world
@@ -164,8 +168,15 @@ public struct ModelBundle: Sendable, Equatable {
                 guard let names = list as? [String], !names.isEmpty else { throw .bundle(path: manifest.path, reason: "'semseg_classes' must be a non-empty list of class names") }
                 classNames = names
             }
+            var table = ModalityTable.reference
+            if let list = object["modalities"] {
+                guard let dict = list as? [String: [String: Any]] else { throw .bundle(path: manifest.path, reason: "'modalities' must map base names to objects") }
+                for (name, entry) in dict.sorted(by: { $0.key < $1.key }) {
+                    table = table.adding(try Self.declaredModality(name, entry, manifest: manifest.path))
+                }
+            }
             self.init(directory: directory, model: modelURL, textTokenizer: text, tokenizers: tokenizers, tokenizerPresets: presets,
-                      diffusionPresets: diffusionPresets, semanticClassNames: classNames)
+                      diffusionPresets: diffusionPresets, semanticClassNames: classNames, modalities: table)
             return
         }
         var model = directory.appendingPathComponent("model.safetensors")
@@ -183,22 +194,66 @@ public struct ModelBundle: Sendable, Equatable {
         let outputs: [Modality]
         do { outputs = try FourMConfiguration(metadata: file.metadata, file: model.path).domainsOut } catch { throw .configuration(error) }
         for m in outputs {
-            guard let folder = Self.releasedTokenizerFolders[m.baseName] else { continue }
+            guard let folder = ModalityTable.reference.spec(for: m)?.tokenizerFolder else { continue }
             let url = directory.appendingPathComponent(folder).appendingPathComponent("model.safetensors")
             if fm.fileExists(atPath: url.path) { tokenizers[m] = url }
         }
         self.init(directory: directory, model: model, textTokenizer: textURL, tokenizers: tokenizers)
     }
 
-    /// Output modalities of `outputs` that this bundle cannot decode: image-like ones without
-    /// a tokenizer, text-like ones without the text tokenizer.
+    /// Output modalities of `outputs` that this bundle cannot decode, as its ``modalities``
+    /// table says: those whose tokenizer (or codec tokenizer) is a checkpoint the bundle lacks,
+    /// and those that need the text tokenizer when the bundle has none.
+    /// - Parameters:
+    ///   - outputs: the modalities to decode.
+    ///   - imageSize: the model's `image_size` (a name the table cannot size is not reported).
     public func missingDecoders(for outputs: [Modality], imageSize: Int = 224) -> [Modality] {
         outputs.filter { m in
-            switch ModalityRegistry.info(for: m, imageSize: imageSize)?.kind {  // the kind never depends on shapes
-            case .imageTokens?: return tokenizers[m] == nil
-            case .sequence?: return textTokenizer == nil || ((m == .humanPoses || m == .samInstance) && tokenizers[m] == nil)
-            default: return false
-            }
+            guard let spec = modalities.spec(for: m), spec.hasDecoder, spec.info(for: m, imageSize: imageSize) != nil else { return false }
+            return (spec.needsTokenizerCheckpoint && tokenizers[m] == nil) || (spec.needsTextTokenizer && textTokenizer == nil)
         }
+    }
+
+    /// The tokenizer folder of `modality` in this bundle's table (the released one for the
+    /// reference domains), if it has one.
+    public func tokenizerFolder(for modality: Modality) -> String? { modalities.spec(for: modality)?.tokenizerFolder }
+
+    /// One `bundle.json` → `modalities` entry as a spec: an image-token domain `name@N` with
+    /// `vocabulary` codes in `patch`-pixel patches, decoded by `tokenizer` (`vq`, `diffusion`,
+    /// `mlp_global`; default `vq`) and drawn by `renderer` (a ``ModalityRenderer`` raw value;
+    /// default `none`), with optional `aliases` and `tokenizer_folder`.
+    static func declaredModality(_ name: String, _ entry: [String: Any], manifest: String) throws(FourMError) -> ModalitySpec {
+        let key = "modalities.\(name)"
+        guard !name.isEmpty, !name.contains("@") else { throw .bundle(path: manifest, reason: "\(key): expected a base name without '@', got '\(name)'") }
+        let kind = entry["kind"] as? String ?? "image_tokens"
+        guard kind == "image_tokens" else { throw .bundle(path: manifest, reason: "\(key).kind is '\(kind)', expected 'image_tokens'") }
+        func positive(_ field: String, atMost limit: Int, _ limitName: String) throws(FourMError) -> Int {
+            guard let number = entry[field] as? NSNumber, let value = Int(exactly: number.doubleValue), value > 0, value <= limit else {
+                throw .bundle(path: manifest, reason: "\(key).\(field) is \(entry[field].map { "\($0)" } ?? "missing"), expected a positive integer at most \(limit) (\(limitName))")
+            }
+            return value
+        }
+        let vocabulary = try positive("vocabulary", atMost: InputLimits.maximumLayerWidth, "InputLimits.maximumLayerWidth")
+        let patch = try positive("patch", atMost: InputLimits.maximumImageSide, "InputLimits.maximumImageSide")
+        let tokenizerName = entry["tokenizer"] as? String ?? ModalityTokenizerKind.vq.rawValue
+        guard let tokenizer = ModalityTokenizerKind(rawValue: tokenizerName), tokenizer.hasCheckpoint else {
+            throw .bundle(path: manifest, reason: "\(key).tokenizer is '\(tokenizerName)', expected one of vq, diffusion, mlp_global")
+        }
+        let rendererName = entry["renderer"] as? String ?? ModalityRenderer.none.rawValue
+        guard let renderer = ModalityRenderer(rawValue: rendererName) else {
+            throw .bundle(path: manifest, reason: "\(key).renderer is '\(rendererName)', expected one of \(ModalityRenderer.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var aliases: [String] = []
+        if let list = entry["aliases"] {
+            guard let names = list as? [String] else { throw .bundle(path: manifest, reason: "\(key).aliases must be a list of names") }
+            aliases = names
+        }
+        var folder: String? = nil
+        if let value = entry["tokenizer_folder"] {
+            guard let text = value as? String else { throw .bundle(path: manifest, reason: "\(key).tokenizer_folder must be a string") }
+            folder = text
+        }
+        return ModalitySpec(imageTokens: name, vocabulary: vocabulary, patch: patch, tokenizer: tokenizer, tokenizerFolder: folder,
+                            renderer: renderer, aliases: aliases)
     }
 }

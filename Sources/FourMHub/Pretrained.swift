@@ -64,7 +64,7 @@ extension HubClient {
         let wanted = outputs ?? configuration.domainsOut
         var tokenizers: [Modality: URL] = [:]
         for modality in base.missingDecoders(for: wanted, imageSize: configuration.imageSize) {
-            guard let folder = ModelBundle.releasedTokenizerFolders[modality.baseName] else { continue }
+            guard let folder = base.tokenizerFolder(for: modality) else { continue }
             let repo = "\(releasedTokenizerOrganization)/\(folder)"
             let fetched = try await self.snapshot(repo, matching: ["model.safetensors", "config.json"], progress: progress)
             guard fetched.files.contains("model.safetensors") else { throw .fileNotFound(repo: repo, revision: "main", file: "model.safetensors") }

@@ -52,8 +52,11 @@ public struct FourMConfiguration: Sendable, Equatable {
     /// are unknown (tolerated), sorted.
     public var ignoredKeys: [String]
     /// Modality descriptions read from a checkpoint's tensor shapes, which take precedence over
-    /// the registry's (see ``adoptingTensorShapes(of:)``).
+    /// the table's (see ``adoptingTensorShapes(of:)``).
     public var modalityOverrides: [Modality: ModalityInfo] = [:]
+    /// The modality table the domain lists were read against (``ModalityTable/reference``
+    /// unless the reader was given another, e.g. a bundle's table naming extra domains).
+    public var modalities: ModalityTable = .reference
 
     /// Keys the reference requires (spec/model.md 1.2).
     public static let requiredKeys = ["domains_in", "domains_out", "image_size", "patch_size", "norm_bias", "act_layer"]
@@ -66,13 +69,17 @@ public struct FourMConfiguration: Sendable, Equatable {
     /// - Parameters:
     ///   - values: key → value.
     ///   - file: the source, for error messages.
+    ///   - modalities: the table the domain lists are read against (a name it lacks is
+    ///     `.unknownModality`).
     /// - Throws: `ConfigurationError` naming the key.
-    public init(values: [String: ConfigValue], file: String) throws(ConfigurationError) {
-        try self.init(CheckpointMetadata(values: values, file: file))
+    public init(values: [String: ConfigValue], file: String, modalities: ModalityTable = .reference) throws(ConfigurationError) {
+        try self.init(CheckpointMetadata(values: values, file: file), modalities: modalities)
     }
 
-    /// Reads a configuration through the checkpoint-metadata reader.
-    init(_ metadata: CheckpointMetadata) throws(ConfigurationError) {
+    /// Reads a configuration through the checkpoint-metadata reader, with the domain lists
+    /// read against `modalities`.
+    init(_ metadata: CheckpointMetadata, modalities: ModalityTable = .reference) throws(ConfigurationError) {
+        self.modalities = modalities
         var reader = metadata
         let file = metadata.file
         for key in Self.requiredKeys where metadata[key] == nil || metadata[key] == .null {
@@ -143,15 +150,16 @@ public struct FourMConfiguration: Sendable, Equatable {
         guard imageSize <= InputLimits.maximumImageSide else {
             throw .invalidValue(file: file, key: "image_size", expected: "at most \(InputLimits.maximumImageSide) pixels (InputLimits.maximumImageSide)", actual: String(imageSize))
         }
-        domainsIn = try Self.modalities(&reader, "domains_in", imageSize: imageSize, needEncoder: true)
-        domainsOut = try Self.modalities(&reader, "domains_out", imageSize: imageSize, needEncoder: false)
+        domainsIn = try Self.modalities(&reader, "domains_in", imageSize: imageSize, needEncoder: true, table: modalities)
+        domainsOut = try Self.modalities(&reader, "domains_out", imageSize: imageSize, needEncoder: false, table: modalities)
         ignoredKeys = metadata.values.keys.filter { !reader.readKeys.contains($0) || Self.inertKeys.contains($0) }.sorted()
     }
 
-    /// Reads the configuration from a checkpoint header's `__metadata__` strings.
-    public init(metadata: [String: String], file: String) throws(ConfigurationError) {
+    /// Reads the configuration from a checkpoint header's `__metadata__` strings, with the
+    /// domain lists read against `modalities`.
+    public init(metadata: [String: String], file: String, modalities: ModalityTable = .reference) throws(ConfigurationError) {
         // spec/model.md 1.2: `None` → `null` everywhere, then YAML.
-        try self.init(CheckpointMetadata(metadata, file: file))
+        try self.init(CheckpointMetadata(metadata, file: file), modalities: modalities)
     }
 
     /// Reads the configuration from a `config.json` (typed JSON values, same keys).
@@ -159,8 +167,9 @@ public struct FourMConfiguration: Sendable, Equatable {
     /// Parsed with FourM's strict JSON reader: a syntax or UTF-8 error names its byte
     /// offset, and a key given twice is an error instead of silently keeping the last value.
     /// - Throws: `.unreadable` for bad JSON (with the byte offset), a non-object top level or a
-    ///   duplicate key; then every error of ``init(values:file:)``.
-    public init(jsonData: Data, file: String) throws(ConfigurationError) {
+    ///   duplicate key; then every error of ``init(values:file:modalities:)``.
+    /// - Note: The domain lists are read against `modalities`.
+    public init(jsonData: Data, file: String, modalities: ModalityTable = .reference) throws(ConfigurationError) {
         let parsed: JSONValue
         do {
             parsed = try JSONParser.parse(jsonData)
@@ -175,7 +184,7 @@ public struct FourMConfiguration: Sendable, Equatable {
             guard values[key] == nil else { throw .unreadable(file: file, reason: "key '\(key)' appears more than once") }
             values[key] = Self.value(fromJSON: item)
         }
-        try self.init(values: values, file: file)
+        try self.init(values: values, file: file, modalities: modalities)
     }
 
     static func value(fromJSON item: JSONValue) -> ConfigValue {
@@ -198,9 +207,9 @@ public struct FourMConfiguration: Sendable, Equatable {
     /// Head dimension `D / H`.
     public var headDim: Int { dim / numHeads }
 
-    /// Registry information for a modality of this model (a checkpoint's own shapes first).
+    /// The table's information for a modality of this model (a checkpoint's own shapes first).
     public func info(_ modality: Modality) -> ModalityInfo? {
-        modalityOverrides[modality] ?? ModalityRegistry.info(for: modality, imageSize: imageSize)
+        modalityOverrides[modality] ?? modalities.info(for: modality, imageSize: imageSize)
     }
 
     /// This configuration with vocabulary sizes, token grids and patch sizes read from the
@@ -211,14 +220,14 @@ public struct FourMConfiguration: Sendable, Equatable {
     /// - A sin-cos `pos_emb` `[1, G·G, D]` of an image-like modality sets the grid side `G`; the
     ///   patch size is then the `@N` resolution divided by `G` (for pixels it must also agree
     ///   with `proj.weight` `[D, P·P·C]`).
-    /// - Anything absent keeps the registry's value (spec/model.md 2.1), so released
+    /// - Anything absent keeps the table's value (spec/model.md 2.1), so released
     ///   checkpoints are described exactly as before.
     /// - Parameter file: the checkpoint the configuration belongs to.
     /// - Throws: `ConfigurationError.invalidValue` when a shape contradicts the modality name.
     public func adoptingTensorShapes(of file: SafeTensorsFile) throws(ConfigurationError) -> FourMConfiguration {
         var copy = self
         for m in Set(domainsIn + domainsOut) {
-            guard let base = ModalityRegistry.info(for: m, imageSize: imageSize) else { continue }
+            guard let base = modalities.info(for: m, imageSize: imageSize) else { continue }
             let prefixes = ["encoder_embeddings.\(m.rawValue)", "decoder_embeddings.\(m.rawValue)"]
             func shape(_ suffix: String) -> [Int]? {
                 prefixes.lazy.compactMap { file.entries["\($0).\(suffix)"]?.shape }.first
@@ -262,7 +271,9 @@ extension ConfigurationError {
 
 extension FourMConfiguration {
     /// A domain list: known modalities, each with the needed encoder or decoder, no repeats.
-    private static func modalities(_ reader: inout CheckpointMetadata, _ key: String, imageSize: Int, needEncoder: Bool) throws(ConfigurationError) -> [Modality] {
+    private static func modalities(
+        _ reader: inout CheckpointMetadata, _ key: String, imageSize: Int, needEncoder: Bool, table: ModalityTable
+    ) throws(ConfigurationError) -> [Modality] {
         let file = reader.file
         let listed: [String]?
         do { listed = try reader.stringList(key, expected: "a list of modality names") } catch { throw ConfigurationError(error) }
@@ -275,7 +286,7 @@ extension FourMConfiguration {
                     file: file, key: key, expected: "resolutions of at most \(InputLimits.maximumImageSide) pixels (InputLimits.maximumImageSide)",
                     actual: "'\(name)'")
             }
-            guard let info = ModalityRegistry.info(for: modality, imageSize: imageSize) else {
+            guard let info = table.info(for: modality, imageSize: imageSize) else {
                 throw .unknownModality(file: file, key: key, name: name)
             }
             if needEncoder ? !info.hasEncoder : !info.hasDecoder {

@@ -109,8 +109,10 @@ public struct FourMModel: Sendable {
     ///   - path: the `.safetensors` checkpoint.
     ///   - precision: the arithmetic of the linear layers (default fp32, the parity path); see
     ///     `ComputePrecision` for bf16 and its fallback rule.
+    ///   - modalities: the table the config's domain lists are read against (default: the
+    ///     released domains); a bundle passes its own so that extra domains load.
     /// - Throws: `ModelError.weights` or `.configuration` naming the file and key.
-    public init(path: String, precision: ComputePrecision = .fp32) throws(ModelError) {
+    public init(path: String, precision: ComputePrecision = .fp32, modalities: ModalityTable = .reference) throws(ModelError) {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: path) } catch { throw .weights(error) }
         var configuration: FourMConfiguration
@@ -118,9 +120,9 @@ public struct FourMModel: Sendable {
             if file.metadata["domains_in"] == nil,
                 let json = try? Data(contentsOf: URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("config.json"))
             {
-                configuration = try FourMConfiguration(jsonData: json, file: "config.json")
+                configuration = try FourMConfiguration(jsonData: json, file: "config.json", modalities: modalities)
             } else {
-                configuration = try FourMConfiguration(metadata: file.metadata, file: path)
+                configuration = try FourMConfiguration(metadata: file.metadata, file: path, modalities: modalities)
             }
             configuration = try configuration.adoptingTensorShapes(of: file)
         } catch { throw .configuration(error) }

@@ -122,34 +122,13 @@ public struct ModalityInfo: Sendable, Equatable {
     public static let sequencePositionRows = 512
 }
 
-/// The modality table of 4M-7, 4M-21 and the super-resolution model, with any `@N` resolution.
+/// The modality table of 4M-7, 4M-21 and the super-resolution model, with any `@N` resolution:
+/// a thin forward to ``ModalityTable/reference`` kept for existing callers. Code that may meet
+/// domains beyond the released ones reads a ``ModalityTable`` instead (a configuration's
+/// ``FourMConfiguration/modalities``, a bundle's table).
 public enum ModalityRegistry {
-    private struct Base {
-        let kind: ModalityKind
-        let vocab: Int
-        let patch: Int
-        let maxTokens: Int
-        let maxLength: Int
-    }
-
-    private static let imageTokenBases: [String: (vocab: Int, patch: Int)] = [
-        "tok_rgb": (16384, 16), "tok_depth": (8192, 16), "tok_normal": (8192, 16),
-        "tok_semseg": (4096, 16), "tok_clip": (8192, 16), "tok_canny_edge": (8192, 16),
-        "tok_sam_edge": (8192, 16), "tok_dinov2": (8192, 14), "tok_imagebind": (8192, 14),
-    ]
-    private static let globalBases: Set<String> = ["tok_dinov2_global", "tok_imagebind_global"]
-    private static let sequenceBases: [String: (maxTokens: Int, maxLength: Int)] = [
-        "caption": (256, 256), "det": (256, 256), "metadata": (40, 40), "color_palette": (23, 23),
-        "human_poses": (275, 263), "sam_instance": (290, 290),
-    ]
-
     /// Names this registry knows, as examples for error messages and `--help`.
-    public static let knownNames: [String] = [
-        "rgb@224", "tok_rgb@224", "tok_depth@224", "tok_normal@224", "tok_semseg@224", "tok_clip@224",
-        "tok_canny_edge@224", "tok_sam_edge@224", "tok_dinov2@224", "tok_imagebind@224",
-        "tok_dinov2_global", "tok_imagebind_global", "caption", "det", "metadata", "color_palette",
-        "human_poses", "sam_instance", "t5_caption",
-    ]
+    public static var knownNames: [String] { ModalityTable.reference.knownNames }
 
     /// The description of `modality`, or nil when it is not a 4M domain.
     /// - Parameters:
@@ -157,46 +136,6 @@ public enum ModalityRegistry {
     ///   - imageSize: the config's `image_size`, used by the global token modalities.
     /// - Returns: the modality's description, or nil when it is not a 4M domain.
     public static func info(for modality: Modality, imageSize: Int = 224) -> ModalityInfo? {
-        let base = modality.baseName
-        let resolution = modality.resolution
-        let hasSuffix = modality.rawValue.contains("@")
-        // Sizes beyond InputLimits.maximumImageSide describe no 4M domain (and their token
-        // grids would overflow); the config reader names the limit in its error.
-        if let size = resolution, size > InputLimits.maximumImageSide { return nil }
-        guard imageSize > 0, imageSize <= InputLimits.maximumImageSide else { return nil }
-        if base == "rgb", let size = resolution, size > 0, size % 16 == 0 {
-            let grid = size / 16
-            return ModalityInfo(
-                modality: modality, kind: .pixels, vocabularySize: 0, tokenCount: grid * grid, gridSize: grid,
-                patchSize: 16, channels: 3, maxLength: 0, embeddingWidth: 0, learnedPositions: false,
-                hasEncoder: true, hasDecoder: false, id: modality.id)
-        }
-        if let token = imageTokenBases[base], let size = resolution, size > 0, size % token.patch == 0 {
-            let grid = size / token.patch
-            return ModalityInfo(
-                modality: modality, kind: .imageTokens, vocabularySize: token.vocab, tokenCount: grid * grid,
-                gridSize: grid, patchSize: token.patch, channels: 0, maxLength: 0, embeddingWidth: 0,
-                learnedPositions: false, hasEncoder: true, hasDecoder: true, id: modality.id)
-        }
-        if globalBases.contains(base), !hasSuffix {
-            let grid = max(imageSize / 56, 1)
-            return ModalityInfo(
-                modality: modality, kind: .imageTokens, vocabularySize: 8192, tokenCount: grid * grid,
-                gridSize: grid, patchSize: 56, channels: 0, maxLength: 0, embeddingWidth: 0,
-                learnedPositions: true, hasEncoder: true, hasDecoder: true, id: modality.id)
-        }
-        if let seq = sequenceBases[base], !hasSuffix {
-            return ModalityInfo(
-                modality: modality, kind: .sequence, vocabularySize: 30000, tokenCount: seq.maxTokens,
-                gridSize: 0, patchSize: 0, channels: 0, maxLength: seq.maxLength, embeddingWidth: 0,
-                learnedPositions: false, hasEncoder: true, hasDecoder: true, id: modality.id)
-        }
-        if base == "t5_caption", !hasSuffix {
-            return ModalityInfo(
-                modality: modality, kind: .sequenceEmbedding, vocabularySize: 0, tokenCount: 77, gridSize: 0,
-                patchSize: 0, channels: 0, maxLength: 77, embeddingWidth: 4096, learnedPositions: false,
-                hasEncoder: true, hasDecoder: false, id: modality.id)
-        }
-        return nil
+        ModalityTable.reference.info(for: modality, imageSize: imageSize)
     }
 }

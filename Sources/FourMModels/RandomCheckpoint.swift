@@ -19,9 +19,10 @@ package enum RandomCheckpoint {
         ]
     }
 
-    /// A configuration in the 4M-21 style (SwiGLU, no biases) with the given sizes.
+    /// A configuration in the 4M-21 style (SwiGLU, no biases) with the given sizes, its domains
+    /// read against `modalities`.
     package static func configuration(
-        dim: Int, depth: Int, heads: Int, domainsIn: [Modality], domainsOut: [Modality]
+        dim: Int, depth: Int, heads: Int, domainsIn: [Modality], domainsOut: [Modality], modalities: ModalityTable = .reference
     ) -> FourMConfiguration? {
         var values: [String: ConfigValue] = [
             "domains_in": .list(domainsIn.map { .string($0.rawValue) }), "domains_out": .list(domainsOut.map { .string($0.rawValue) }),
@@ -31,7 +32,7 @@ package enum RandomCheckpoint {
             "gated_mlp": .bool(true), "qk_norm": .bool(false),
         ]
         values["share_modality_embeddings"] = .bool(true)
-        return try? FourMConfiguration(values: values, file: "random")
+        return try? FourMConfiguration(values: values, file: "random", modalities: modalities)
     }
 
     /// Every tensor of a checkpoint for `c`, drawn from N(0, 0.02²) (norm weights 1 + noise);

@@ -18,6 +18,19 @@ public enum SpecialTokens {
 
     /// True for `[S_0]` … `[S_199]`.
     public static func isSentinel(_ id: Int32) -> Bool { id >= sentinelBase && id < sentinelBase + sentinelCount }
+
+    /// The id the sampler writes for a special token's text (`[PAD]`, `[EOS]`, `[S_k]`), nil for
+    /// any other text. These literals hold for the reference vocabulary only; a loaded tokenizer
+    /// is checked against them (`ModalitySpec.specialTokenIds(in:)` in FourM).
+    public static func id(of text: String) -> Int32? {
+        switch text {
+        case "[PAD]": return pad
+        case "[EOS]": return eos
+        default:
+            guard text.hasPrefix("[S_"), text.hasSuffix("]"), let k = Int32(text.dropFirst(3).dropLast()), k >= 0, k < sentinelCount else { return nil }
+            return sentinelBase + k
+        }
+    }
 }
 
 extension ModalityState {

@@ -3,9 +3,10 @@ import FourM
 
 extension GenerateCommand {
     /// Inputs that are files of a known form: token ids (`.json`), a semantic label map (a PNG
-    /// for `tok_semseg`), or a picture for another image-token modality. Nil when the value is
-    /// something else (text, a depth PNG, a photo for `rgb@N`).
-    func structuredInput(_ modality: Modality, _ value: String, kind: ModalityKind?) throws -> PipelineInput? {
+    /// for a semantic-segmentation modality), or a picture for another image-token modality. Nil
+    /// when the value is something else (text, a depth PNG, a photo for `rgb@N`). `spec` is the
+    /// modality's table entry (its kind and renderer say which).
+    func structuredInput(_ modality: Modality, _ value: String, spec: ModalitySpec?) throws -> PipelineInput? {
         let url = URL(fileURLWithPath: value)
         if value.lowercased().hasSuffix(".json") {
             let data: Data
@@ -20,10 +21,10 @@ extension GenerateCommand {
             }
             return .tokens(ids)
         }
-        guard kind == .imageTokens, modality.baseName != "tok_depth", FileManager.default.fileExists(atPath: value) else { return nil }
+        guard let spec, spec.kind == .imageTokens, spec.renderer != .depth, FileManager.default.fileExists(atPath: value) else { return nil }
         let image: Image
         do { image = try Image(contentsOf: url) } catch { throw FourMError.image(error) }
-        if modality.baseName == "tok_semseg" {
+        if spec.renderer == .semanticSegmentation {
             let gray = image.grayscale()
             return .labels(Tensor(shape: [gray.height, gray.width], scalars: gray.pixels.map { Int32($0) }))
         }

@@ -27,7 +27,7 @@ extension GenerateCommand {
             guard let name = try file.string(entry, "modality", at) else {
                 throw CLIError("\(path): \(at).modality is missing (a modality name such as \"depth\")")
             }
-            let modality = try resolve(name, in: model.outputModalities, role: "target")
+            let modality = try resolve(name, in: model.outputModalities, role: "target", modalities: model.configuration.modalities)
             guard let info = model.configuration.info(modality) else { throw CLIError("\(path): \(at).modality '\(name)' is not a 4M modality") }
             let isSequence = info.kind == .sequence
             var scheme: GenerationScheme = isSequence ? .autoregressive : .roar

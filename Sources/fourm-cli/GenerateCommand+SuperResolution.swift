@@ -7,7 +7,7 @@ extension GenerateCommand {
     func runSuperResolution(bundle path: String, base: PipelineResult, filter: SamplingFilter) throws -> [String] {
         let files = try ModelBundle(directory: URL(fileURLWithPath: path))
         let model: FourMModel
-        do { model = try FourMModel(path: files.model.path, precision: precision) } catch { throw FourMError.model(error) }
+        do { model = try FourMModel(path: files.model.path, precision: precision, modalities: files.modalities) } catch { throw FourMError.model(error) }
         let probe = try Pipeline(bundle: files, outputs: [], model: model)
         let targets = probe.superResolutionTargets(after: base)
         let sr = try Pipeline(bundle: files, outputs: targets, model: model)

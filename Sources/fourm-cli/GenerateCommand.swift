@@ -13,8 +13,7 @@ struct GenerateCommand: AsyncParsableCommand {
             (HF_HUB_CACHE / HF_HOME), fetching only the tokenizers of the requested targets; HF_HUB_OFFLINE=1 \
             uses only the cache.
             Modalities take their 4M names (tok_depth@224, caption, …) or short names: \
-            rgb, depth, normal, semseg, clip, dinov2, imagebind, dinov2_global, imagebind_global, \
-            canny, sam_edge, caption, det, metadata, palette, poses, sam.
+            \(shortNames(ModalityTable.reference).joined(separator: ", ")).
             Inputs: rgb=photo.png (an image), depth=depth.png (a 16-bit gray depth PNG at the depth \
             tokenizer's size, larger = farther; robustly standardised first), caption="a dog" (text for any \
             sequence modality), tok_rgb@224=photo.png / normal=n.png / canny=edges.png (a picture encoded \
@@ -145,13 +144,13 @@ struct GenerateCommand: AsyncParsableCommand {
             files = try bundle.map { path throws(FourMError) in try ModelBundle(directory: URL(fileURLWithPath: path)) } ?? ModelBundle.demo()
         }
         let model: FourMModel
-        do { model = try FourMModel(path: files.model.path, precision: precision) } catch { throw FourMError.model(error) }
+        do { model = try FourMModel(path: files.model.path, precision: precision, modalities: files.modalities) } catch { throw FourMError.model(error) }
         var conditions: [Modality: PipelineInput] = [:]
         var photo: Image? = nil
         var photoSize = 224
         for input in inputs {
             let parts = input.split(separator: "=", maxSplits: 1).map(String.init)
-            let modality = try resolve(parts[0], in: model.inputModalities, role: "input")
+            let modality = try resolve(parts[0], in: model.inputModalities, role: "input", modalities: model.configuration.modalities)
             let value = parts.count > 1 ? parts[1] : ""
             if model.configuration.info(modality)?.kind == .pixels {
                 let image: Image
@@ -159,9 +158,9 @@ struct GenerateCommand: AsyncParsableCommand {
                 conditions[modality] = .image(image)
                 photo = image
                 if let info = model.configuration.info(modality) { photoSize = info.gridSize * info.patchSize }
-            } else if let parsed = try structuredInput(modality, value, kind: model.configuration.info(modality)?.kind) {
+            } else if let parsed = try structuredInput(modality, value, spec: model.configuration.modalities.spec(for: modality)) {
                 conditions[modality] = parsed
-            } else if modality.baseName == "tok_depth" {
+            } else if model.configuration.modalities.spec(for: modality)?.renderer == .depth {
                 // A 16-bit (or 8-bit) gray depth PNG, larger = farther, at the tokenizer's size.
                 let depth: Tensor<Float>
                 do { depth = try DepthMap.readPNG(URL(fileURLWithPath: value)) } catch { throw FourMError.image(error) }
@@ -181,7 +180,7 @@ struct GenerateCommand: AsyncParsableCommand {
         }
         if let schedule { chosen = try readSchedule(schedule, model: model) }
         if let target {
-            let wanted = try target.split(separator: ",").map { try resolve(String($0).trimmingCharacters(in: .whitespaces), in: model.outputModalities, role: "target") }
+            let wanted = try target.split(separator: ",").map { try resolve(String($0).trimmingCharacters(in: .whitespaces), in: model.outputModalities, role: "target", modalities: model.configuration.modalities) }
             var targets: [TargetSettings] = []
             for m in wanted {
                 if let existing = chosen.targets.first(where: { $0.modality == m }) {
@@ -227,7 +226,7 @@ struct GenerateCommand: AsyncParsableCommand {
             if model.configuration.info(m)?.kind == .sequence, let text = try result.text(m) {
                 try (text + "\n").write(toFile: "\(out)/\(name).txt", atomically: true, encoding: .utf8)
                 written.append("\(name).txt")
-                if m.baseName == "det", let parsed = try result.boxes(m) {
+                if model.configuration.modalities.spec(for: m)?.renderer == .boxes, let parsed = try result.boxes(m) {
                     let boxes = parsed.value.map { ["xmin": $0.xmin, "ymin": $0.ymin, "xmax": $0.xmax, "ymax": $0.ymax, "class": $0.className] as [String: Any] }
                     let issues = parsed.issues.map { "\($0)" }
                     try writeJSON(["boxes": boxes, "issues": issues], to: "\(name).boxes.json")
@@ -246,11 +245,11 @@ struct GenerateCommand: AsyncParsableCommand {
                 do { try image.writePNG(to: URL(fileURLWithPath: "\(out)/\(name).png")) } catch { throw FourMError.image(error) }
                 written.append("\(name).png")
             }
-            written += try writeStructuredOutputs(m, result: result, name: name, photo: photo, smpl: smplModel)
+            written += try writeStructuredOutputs(m, result: result, name: name, photo: photo, modalities: model.configuration.modalities, smpl: smplModel)
         }
         if let samDense {
             let dense = try pipelineForTargets.generateSAMDense(from: conditions, batchSize: samDense, tokens: sequenceTokens, filter: chosen.filter, seed: seed)
-            written += try writeStructuredOutputs(.samInstance, result: dense, name: "sam_instance_dense", photo: photo)
+            written += try writeStructuredOutputs(.samInstance, result: dense, name: "sam_instance_dense", photo: photo, modalities: model.configuration.modalities)
         }
         if let superResolution {
             written += try runSuperResolution(bundle: superResolution, base: result, filter: chosen.filter)
@@ -270,18 +269,26 @@ struct GenerateCommand: AsyncParsableCommand {
         try data.write(to: URL(fileURLWithPath: "\(out)/\(name)"), options: .atomic)
     }
 
-    /// Full 4M names, or short names matched against the model's modalities.
-    func resolve(_ name: String, in available: [Modality], role: String) throws -> Modality {
-        let aliases: [String: String] = [
-            "canny": "tok_canny_edge", "palette": "color_palette", "poses": "human_poses", "sam": "sam_instance", "sam_edge": "tok_sam_edge",
-        ]
+    /// Full 4M names, or short names matched against the model's modalities: a base name, then
+    /// the `ModalitySpec.aliases` of `modalities` in table order, then `tok_NAME`.
+    func resolve(_ name: String, in available: [Modality], role: String, modalities: ModalityTable = .reference) throws -> Modality {
         let direct = Modality(rawValue: name)
         if available.contains(direct) { return direct }
-        let base = aliases[name] ?? name
-        // Inputs prefer the raw modality (rgb → rgb@224), targets the token one (rgb → tok_rgb@224).
-        if let exact = available.first(where: { $0.baseName == base }) { return exact }
-        if let tokens = available.first(where: { $0.baseName == "tok_\(base)" }) { return tokens }
+        // Inputs prefer the raw modality (rgb → rgb@224), targets the token one (rgb → tok_rgb@224):
+        // the base name comes before the specs that take it as an alias.
+        for base in modalities.baseNames(matching: name) {
+            if let match = available.first(where: { $0.baseName == base }) { return match }
+        }
+        if let exact = available.first(where: { $0.baseName == name }) { return exact }
+        if let tokens = available.first(where: { $0.baseName == "tok_\(name)" }) { return tokens }
         throw FourMError.unknownModality(name: name, role: role, available: available.map(\.rawValue))
+    }
+
+    /// The short names `--help` lists: each spec's first alias, else its base name, for every
+    /// spec the command line can name (not encoder-only embeddings), in table order.
+    static func shortNames(_ modalities: ModalityTable) -> [String] {
+        var seen: Set<String> = []
+        return modalities.specs.filter { $0.kind != .sequenceEmbedding }.map { $0.aliases.first ?? $0.name }.filter { seen.insert($0).inserted }
     }
 }
 
