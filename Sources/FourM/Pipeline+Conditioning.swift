@@ -28,7 +28,7 @@ extension Pipeline {
             guard ids.count < ModalityInfo.sequencePositionRows else {
                 throw .invalidInput(modality: modality.rawValue, expected: "at most \(ModalityInfo.sequencePositionRows - 1) tokens", actual: "\(ids.count) tokens")
             }
-            if textConditioning == .customText, modality == .caption || modality == .det {
+            if textConditioning == .customText, model.configuration.modalities.spec(for: modality)?.customTextCondition == true {
                 return .textCondition(ids, targetLength: DemoSetup.customTextTargetLength)
             }
             return .sequenceCondition([ids])

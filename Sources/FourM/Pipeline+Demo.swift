@@ -34,7 +34,7 @@ extension Pipeline {
         var values: [(Modality, DemoSampleValue)] = []
         for (m, input) in sample {
             switch input {
-            case .text(let text) where m == .caption || m == .det:
+            case .text(let text) where model.configuration.modalities.spec(for: m)?.customTextCondition == true:
                 values.append((m, .text(text)))
             default:
                 let state = try condition(m, input)

@@ -22,18 +22,20 @@ extension Pipeline {
         let patch = imageTokenizers[modality]?.patchSize ?? info.patchSize
         let side = info.gridSize * patch
         do {
-            switch modality.baseName {
-            case "tok_rgb", "tok_normal":
+            // How a picture becomes tokenizer values follows how the table draws the domain.
+            let renderer = model.configuration.modalities.spec(for: modality)?.renderer
+            switch renderer {
+            case .rgb?, .normals?:
                 return try image.normalizedTensor(size: side, normalization: .symmetric)
-            case "tok_canny_edge", "tok_sam_edge":
+            case .edges?:
                 let gray = try image.preprocessed(size: side).grayscale()
                 return Tensor(shape: [1, 1, side, side], scalars: gray.pixels.map { Float($0) / 255 * 2 - 1 })
-            case "tok_depth":
+            case .depth?:
                 let gray = try image.preprocessed(size: side).grayscale()
                 return DepthMap.standardized(Tensor(shape: [1, 1, side, side], scalars: gray.pixels.map { Float($0) / 255 }))
             default:
                 throw FourMError.invalidInput(modality: modality.rawValue,
-                                              expected: modality.baseName == "tok_semseg" ? "a label map (.labels)" : "token ids or the tokenizer's feature map (.tensor): pictures need the teacher network",
+                                              expected: renderer == .semanticSegmentation ? "a label map (.labels)" : "token ids or the tokenizer's feature map (.tensor): pictures need the teacher network",
                                               actual: "a picture")
             }
         } catch let error as FourMError { throw error } catch let error as ImageError { throw .image(error) } catch {

@@ -32,7 +32,7 @@ extension Pipeline {
         if let preloaded {
             model = preloaded
         } else {
-            do { model = try FourMModel(path: bundle.model.path, precision: precision) } catch {
+            do { model = try FourMModel(path: bundle.model.path, precision: precision, modalities: bundle.modalities) } catch {
                 switch error {
                 case .weights(let e): throw .weights(e)
                 case .configuration(let e): throw .configuration(e)
@@ -47,7 +47,12 @@ extension Pipeline {
         let missing = bundle.missingDecoders(for: wanted, imageSize: model.configuration.imageSize)
         if !missing.isEmpty { throw .missingTokenizers(bundle: bundle.directory.path, modalities: missing.map(\.rawValue)) }
         if let url = bundle.textTokenizer {
-            do { textTokenizer = try WordPieceTokenizer(contentsOf: url) } catch { throw .tokenizer(error) }
+            let tokenizer: WordPieceTokenizer
+            do { tokenizer = try WordPieceTokenizer(contentsOf: url) } catch { throw .tokenizer(error) }
+            // The sampler writes [PAD]/[EOS]/[S_k] by id: the vocabulary must agree for every
+            // sequence output asked for.
+            try model.configuration.modalities.checkSpecialTokens(of: wanted, in: tokenizer)
+            textTokenizer = tokenizer
         } else {
             textTokenizer = nil
         }
@@ -60,7 +65,9 @@ extension Pipeline {
             tokenizers[m] = tokenizer
         }
         var sequence: [Modality: VQImageTokenizer] = [:]
-        for m in [Modality.samInstance, .humanPoses] where wanted.contains(m) {
+        // Sequences whose codec ids decode through an image tokenizer (SAM instances, poses).
+        let table = model.configuration.modalities
+        for m in wanted where table.spec(for: m)?.codecTokenizer?.hasCheckpoint == true {
             guard let url = bundle.tokenizers[m] else { continue }
             do { sequence[m] = try VQImageTokenizer(path: url.path, presets: bundle.tokenizerPresets) } catch { throw .imageTokenizer(error) }
         }

@@ -77,28 +77,28 @@ extension PipelineResult {
     public func picture(_ modality: Modality, row: Int = 0, background: Image? = nil, side: Int = 224) throws(FourMError) -> Image? {
         do {
             let canvas = try background.map { (b: Image) throws(ImageError) -> Image in try b.rgb().resized(width: side, height: side) } ?? Image(width: side, height: side, filledWith: .white)
-            switch modality.baseName {
-            case "tok_clip", "tok_dinov2", "tok_imagebind":
+            switch pipeline.model.configuration.modalities.spec(for: modality)?.renderer {
+            case .featurePCA?:
                 return try featurePCA(modality, row: row)?.image(scale: 1)
-            case "sam_instance":
+            case .samInstances?:
                 return try samInstances(row: row, side: side)?.image
-            case "human_poses":
+            case .humanPoses?:
                 guard let people = try humanPoses(row: row, side: side)?.people else { return nil }
                 let boxes = people.map { p in
                     Visualization.Box(xmin: p.box[0] / Float(side), ymin: p.box[1] / Float(side), xmax: p.box[2] / Float(side), ymax: p.box[3] / Float(side), label: "person")
                 }
                 return try Visualization.boxes(boxes, on: canvas)
-            case "color_palette":
+            case .colorPalette?:
                 guard let colors = try colorPalette(row: row)?.value, !colors.isEmpty else { return try Visualization.text("(no colours)", side: side) }
                 return try Visualization.colorPalette(colors.map { Image.Color(red: UInt8(clamping: $0.red), green: UInt8(clamping: $0.green), blue: UInt8(clamping: $0.blue)) })
-            case "det":
+            case .boxes?:
                 guard let parsed = try boxes(modality, row: row) else { return nil }
                 return try Visualization.boxes(parsed.value.map { Visualization.Box(xmin: Float($0.xmin), ymin: Float($0.ymin), xmax: Float($0.xmax), ymax: Float($0.ymax), label: $0.className) }, on: canvas)
-            case "metadata":
+            case .metadata?:
                 guard let entries = try metadata(row: row)?.value else { return nil }
                 if entries.isEmpty { return try Visualization.text("(no entries)", side: side) }
                 return try Visualization.text(entries.map { "\($0.key.name): \(($0.approximateValue * 100).rounded() / 100)" }.joined(separator: "\n"), side: side)
-            case "caption":
+            case .text?:
                 guard let text = try text(modality, row: row) else { return nil }
                 return try Visualization.text(text, side: side)
             default:

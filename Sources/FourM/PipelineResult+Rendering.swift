@@ -12,29 +12,13 @@ extension PipelineResult {
     /// - Throws: `.rowOutOfRange`, `.unknownModality`, `.missingTokenizers`,
     ///   `.imageTokenizer`, `.diffusion`, `.image`.
     public func image(_ modality: Modality, row: Int = 0) throws(FourMError) -> Image? {
-        let render: (Tensor<Float>) throws(ImageError) -> Image
-        switch modality.baseName {
-        case "tok_rgb": render = Visualization.rgb
-        case "tok_normal": render = Visualization.surfaceNormals
-        case "tok_depth": render = Visualization.depth
-        case "tok_canny_edge", "tok_sam_edge": render = Visualization.edges
-        case "tok_semseg":
-            if pipeline.semanticClassNames == COCOSemanticClasses.names {
-                render = Visualization.semanticSegmentation(logits:)
-            } else {
-                render = { [classNames = pipeline.semanticClassNames] (logits: Tensor<Float>) throws(ImageError) -> Image in
-                    // One colour per class the tokenizer predicts, named or not.
-                    let classes = logits.shape.count >= 3 ? logits.shape[logits.shape.count - 3] : 0
-                    let colors = (0..<max(classes, classNames.count)).map { Self.distinctColors[$0 % Self.distinctColors.count] }
-                    return try Visualization.semanticSegmentation(labels: try Visualization.semanticSegmentationLabels(logits: logits), colors: colors)
-                }
-            }
-        default:
+        // The model's modality table says how a domain is drawn.
+        guard let renderer = pipeline.model.configuration.modalities.spec(for: modality)?.renderer, renderer.drawsDecodedValues else {
             _ = try state(modality, row: row)
             return nil
         }
         guard let values = try decodedRow(modality, row: row) else { return nil }
-        do { return try render(values) } catch { throw .image(error) }
+        do { return try renderer.picture(of: values, semanticClassNames: pipeline.semanticClassNames) } catch { throw .image(error) }
     }
 
     /// Colours for class lists other than COCO's: black background, then well-separated hues

@@ -155,11 +155,13 @@ extension PipelineResult {
     /// A semantic segmentation output as a class map `[H, W]` (argmax of the tokenizer's class
     /// logits) with the class name of every label present (``Pipeline/semanticClassNames``).
     /// - Parameters:
-    ///   - modality: the semseg modality; nil picks the result's only `tok_semseg@N`.
+    ///   - modality: the semseg modality; nil picks the result's first modality drawn as a
+    ///     segmentation in the model's table (`tok_semseg@N`).
     ///   - row: the batch row.
     /// - Throws: `.rowOutOfRange`, `.unknownModality`, `.missingTokenizers`, `.imageTokenizer`, `.image`.
     public func segmentation(_ modality: Modality? = nil, row: Int = 0) throws(FourMError) -> (labels: Tensor<Int32>, classNames: [Int32: String])? {
-        guard let modality = modality ?? dictionary.modalities.first(where: { $0.baseName == "tok_semseg" }) else { return nil }
+        let table = pipeline.model.configuration.modalities
+        guard let modality = modality ?? dictionary.modalities.first(where: { table.spec(for: $0)?.renderer == .semanticSegmentation }) else { return nil }
         guard let values = try decodedRow(modality, row: row) else { return nil }
         let labels: Tensor<Int32>
         do {

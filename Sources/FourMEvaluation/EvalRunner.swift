@@ -29,7 +29,7 @@ public struct EvalRunner: Sendable {
     ///   without the inputs and outputs the tasks need.
     public init(bundle: ModelBundle, settings: EvalSettings) throws(EvalError) {
         let model: FourMModel
-        do { model = try FourMModel(path: bundle.model.path, precision: settings.precision) } catch { throw .pipeline(.model(error)) }
+        do { model = try FourMModel(path: bundle.model.path, precision: settings.precision, modalities: bundle.modalities) } catch { throw .pipeline(.model(error)) }
         let m = try EvalModalities(model)
         var pipeline: Pipeline
         do { pipeline = try Pipeline(bundle: bundle, outputs: m.outputs, model: model) } catch { throw .pipeline(error) }
