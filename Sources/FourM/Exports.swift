@@ -116,6 +116,8 @@ public typealias DepthMap = FourMImage.DepthMap
 public typealias ImageError = FourMImage.ImageError
 /// An axis-aligned box on an image, the corners every labelled box type shares.
 public typealias ImageBox = FourMImage.ImageBox
+/// A labelled value placed by an ``ImageBox`` (``DetectedBox``, a synthetic scene's object).
+public typealias BoxedValue = FourMImage.BoxedValue
 
 /// A diffusion (DiVAE) tokenizer: ViT encoder + diffusion decoder.
 public typealias DiVAE = FourMDiffusion.DiVAE

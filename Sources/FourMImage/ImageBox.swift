@@ -49,3 +49,33 @@ public struct ImageBox: Sendable, Equatable, Hashable {
         return union > 0 ? intersection / union : 0
     }
 }
+
+/// A labelled value placed by an ``ImageBox`` (a detection, a scene's object): its corners
+/// read and write through ``box``.
+public protocol BoxedValue {
+    /// Where the value is.
+    var box: ImageBox { get set }
+}
+
+extension BoxedValue {
+    /// Left edge (``ImageBox/xmin`` of ``box``).
+    public var xmin: Double {
+        get { box.xmin }
+        set { box.xmin = newValue }
+    }
+    /// Top edge (``ImageBox/ymin`` of ``box``).
+    public var ymin: Double {
+        get { box.ymin }
+        set { box.ymin = newValue }
+    }
+    /// Right edge (``ImageBox/xmax`` of ``box``).
+    public var xmax: Double {
+        get { box.xmax }
+        set { box.xmax = newValue }
+    }
+    /// Bottom edge (``ImageBox/ymax`` of ``box``).
+    public var ymax: Double {
+        get { box.ymax }
+        set { box.ymax = newValue }
+    }
+}

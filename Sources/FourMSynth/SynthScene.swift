@@ -27,7 +27,7 @@ public struct SynthObject: Codable, Sendable, Equatable {
 /// edges: a box covering pixel columns 3…5 of a 64-wide image has `xmin = 3/64`, `xmax = 6/64`.
 /// The corners are the shared `ImageBox`; this type adds the class name. In a scene file it
 /// is one flat object, `{"class_name", "xmin", "ymin", "xmax", "ymax"}`.
-public struct SynthBox: Codable, Sendable, Equatable {
+public struct SynthBox: BoxedValue, Codable, Sendable, Equatable {
     /// The shape name of the object (``SynthShape`` raw value).
     public var className: String
     /// The corners, normalised.
@@ -53,26 +53,6 @@ public struct SynthBox: Codable, Sendable, Equatable {
         self.box = box
     }
 
-    /// Left edge, normalised.
-    public var xmin: Double {
-        get { box.xmin }
-        set { box.xmin = newValue }
-    }
-    /// Top edge, normalised.
-    public var ymin: Double {
-        get { box.ymin }
-        set { box.ymin = newValue }
-    }
-    /// Right edge, normalised.
-    public var xmax: Double {
-        get { box.xmax }
-        set { box.xmax = newValue }
-    }
-    /// Bottom edge, normalised.
-    public var ymax: Double {
-        get { box.ymax }
-        set { box.ymax = newValue }
-    }
 
     private enum CodingKeys: String, CodingKey {
         case className, xmin, ymin, xmax, ymax

@@ -16,7 +16,7 @@ package struct Linear: Sendable {
     }
 
     /// Loads `weight` `[outputs, inputs]` and, when `bias` is true, `bias` of a source scoped to
-    /// the layer, in the source's ``TensorSource/precision``.
+    /// the layer, in the source's `precision`.
     package init(_ source: some TensorSource, inputs: Int, outputs: Int, bias: Bool) throws(WeightError) {
         weight = try source.tensor("weight", shape: [outputs, inputs])
         self.bias = bias ? try source.tensor("bias", shape: [outputs]) : nil

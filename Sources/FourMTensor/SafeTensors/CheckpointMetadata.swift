@@ -1,16 +1,16 @@
 /// A value of a checkpoint's `__metadata__` that does not fit what a reader asked for.
-public struct MetadataError: Error, Equatable, Sendable, CustomStringConvertible {
+package struct MetadataError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The checkpoint (or config file).
-    public let file: String
+    package let file: String
     /// The metadata key.
-    public let key: String
+    package let key: String
     /// What the reader wanted, in words ("an integer", "True or False").
-    public let expected: String
+    package let expected: String
     /// The value found, as Python prints it (`'three'`, `7`, `None`), or `missing`.
-    public let actual: String
+    package let actual: String
 
     /// An error naming the file, key, expected and actual value.
-    public init(file: String, key: String, expected: String, actual: String) {
+    package init(file: String, key: String, expected: String, actual: String) {
         self.file = file
         self.key = key
         self.expected = expected
@@ -18,7 +18,7 @@ public struct MetadataError: Error, Equatable, Sendable, CustomStringConvertible
     }
 
     /// One line: where, what, expected versus actual.
-    public var description: String { "\(file): config key '\(key)' is \(actual), expected \(expected)" }
+    package var description: String { "\(file): config key '\(key)' is \(actual), expected \(expected)" }
 }
 
 /// Typed access to a checkpoint's `__metadata__` config (spec/model.md 1.2, spec/tokenizers.md
@@ -30,17 +30,17 @@ public struct MetadataError: Error, Equatable, Sendable, CustomStringConvertible
 /// Getters take the reference constructor's default for an absent key, and every error names
 /// the file and key with the expected and the actual value. The reader remembers the keys it
 /// was asked for (``readKeys``), so a caller can list the keys it ignored.
-public struct CheckpointMetadata: Sendable {
+package struct CheckpointMetadata: Sendable {
     /// The file the values come from, for error messages.
-    public let file: String
+    package let file: String
     /// The parsed values by key.
-    public let values: [String: ConfigValue]
+    package let values: [String: ConfigValue]
     /// Every key a getter was asked for (present or not), plus ``markRead(_:)``'s.
-    public private(set) var readKeys: Set<String> = []
+    package private(set) var readKeys: Set<String> = []
 
     /// Parses header metadata strings: `None` becomes `null` everywhere, then each value is
     /// parsed as YAML (strings longer than 10 000 characters are kept verbatim).
-    public init(_ metadata: [String: String], file: String) {
+    package init(_ metadata: [String: String], file: String) {
         var values: [String: ConfigValue] = [:]
         for (key, text) in metadata {
             values[key] = text.count > 10_000 ? .string(text) : ConfigValue.parse(text.replacingOccurrences(of: "None", with: "null"))
@@ -49,22 +49,22 @@ public struct CheckpointMetadata: Sendable {
     }
 
     /// Wraps values that are already typed (a `config.json`).
-    public init(values: [String: ConfigValue], file: String) {
+    package init(values: [String: ConfigValue], file: String) {
         self.file = file
         self.values = values
     }
 
     /// True when the key is present (even as `None`).
-    public func contains(_ key: String) -> Bool { values[key] != nil }
+    package func contains(_ key: String) -> Bool { values[key] != nil }
 
     /// The value of `key`, nil when absent; `None` stays ``ConfigValue/null``.
-    public subscript(key: String) -> ConfigValue? { values[key] }
+    package subscript(key: String) -> ConfigValue? { values[key] }
 
     /// Counts keys as read without reading them (keys with no effect).
-    public mutating func markRead(_ keys: some Sequence<String>) { readKeys.formUnion(keys) }
+    package mutating func markRead(_ keys: some Sequence<String>) { readKeys.formUnion(keys) }
 
     /// The error for `key` holding something other than `expected`.
-    public func mismatch(_ key: String, expected: String) -> MetadataError {
+    package func mismatch(_ key: String, expected: String) -> MetadataError {
         MetadataError(file: file, key: key, expected: expected, actual: values[key]?.repr ?? "missing")
     }
 
@@ -81,21 +81,21 @@ public struct CheckpointMetadata: Sendable {
 
     /// An integer (a float with no fractional part counts), nil when absent or `None`;
     /// `expected` words the error.
-    public mutating func optionalInt(_ key: String, expected: String = "an integer") throws(MetadataError) -> Int? {
+    package mutating func optionalInt(_ key: String, expected: String = "an integer") throws(MetadataError) -> Int? {
         guard let value = try present(key, expected: expected, allowNone: true) else { return nil }
         guard let int = value.intValue else { throw mismatch(key, expected: expected) }
         return int
     }
 
     /// An integer; `fallback` when absent, or when `None` and `allowNone`.
-    public mutating func int(_ key: String, default fallback: Int, allowNone: Bool = true) throws(MetadataError) -> Int {
+    package mutating func int(_ key: String, default fallback: Int, allowNone: Bool = true) throws(MetadataError) -> Int {
         guard let value = try present(key, expected: "an integer", allowNone: allowNone) else { return fallback }
         guard let int = value.intValue else { throw mismatch(key, expected: "an integer") }
         return int
     }
 
     /// A positive integer; `fallback` when absent or `None`, and required when `fallback` is nil.
-    public mutating func positiveInt(_ key: String, default fallback: Int?) throws(MetadataError) -> Int {
+    package mutating func positiveInt(_ key: String, default fallback: Int?) throws(MetadataError) -> Int {
         guard let value = try optionalInt(key, expected: "a positive integer") ?? fallback, value > 0 else {
             throw mismatch(key, expected: "a positive integer")
         }
@@ -103,7 +103,7 @@ public struct CheckpointMetadata: Sendable {
     }
 
     /// A positive integer, nil when absent or `None`.
-    public mutating func optionalPositiveInt(_ key: String) throws(MetadataError) -> Int? {
+    package mutating func optionalPositiveInt(_ key: String) throws(MetadataError) -> Int? {
         guard let value = try optionalInt(key, expected: "a positive integer or None") else { return nil }
         guard value > 0 else { throw mismatch(key, expected: "a positive integer or None") }
         return value
@@ -111,7 +111,7 @@ public struct CheckpointMetadata: Sendable {
 
     /// A number (integers and floats; a string Swift reads as a number too, as PyYAML leaves
     /// `1e-06` a string); `fallback` when absent or `None`.
-    public mutating func double(_ key: String, default fallback: Double) throws(MetadataError) -> Double {
+    package mutating func double(_ key: String, default fallback: Double) throws(MetadataError) -> Double {
         guard let value = try present(key, expected: "a number", allowNone: true) else { return fallback }
         if let d = value.doubleValue { return d }
         if let s = value.stringValue, let d = Double(s) { return d }
@@ -119,28 +119,28 @@ public struct CheckpointMetadata: Sendable {
     }
 
     /// A boolean; `fallback` when absent, or when `None` and `allowNone`.
-    public mutating func bool(_ key: String, default fallback: Bool, allowNone: Bool = true) throws(MetadataError) -> Bool {
+    package mutating func bool(_ key: String, default fallback: Bool, allowNone: Bool = true) throws(MetadataError) -> Bool {
         guard let value = try present(key, expected: "True or False", allowNone: allowNone) else { return fallback }
         guard let b = value.boolValue else { throw mismatch(key, expected: "True or False") }
         return b
     }
 
     /// A string; `fallback` when absent, or when `None` and `allowNone`.
-    public mutating func string(_ key: String, default fallback: String, allowNone: Bool = true) throws(MetadataError) -> String {
+    package mutating func string(_ key: String, default fallback: String, allowNone: Bool = true) throws(MetadataError) -> String {
         guard let value = try present(key, expected: "a string", allowNone: allowNone) else { return fallback }
         guard let s = value.stringValue else { throw mismatch(key, expected: "a string") }
         return s
     }
 
     /// A list of strings, nil when absent or `None`; `expected` words the error.
-    public mutating func stringList(_ key: String, expected: String = "a list of strings") throws(MetadataError) -> [String]? {
+    package mutating func stringList(_ key: String, expected: String = "a list of strings") throws(MetadataError) -> [String]? {
         guard let value = try present(key, expected: expected, allowNone: true) else { return nil }
         guard let list = value.stringList else { throw mismatch(key, expected: expected) }
         return list
     }
 
     /// A list of integers, nil when absent or `None`.
-    public mutating func intList(_ key: String) throws(MetadataError) -> [Int]? {
+    package mutating func intList(_ key: String) throws(MetadataError) -> [Int]? {
         guard let value = try present(key, expected: "a list of integers", allowNone: true) else { return nil }
         guard case .list(let items) = value else { throw mismatch(key, expected: "a list of integers") }
         var out: [Int] = []

@@ -3,18 +3,18 @@
 ///
 /// The hook for weights that stay in their stored dtype (a BF16 or F16 weight handed to a
 /// kernel as it is, without a round trip through `Float`).
-public struct StoredTensor: Sendable, Equatable {
+package struct StoredTensor: Sendable, Equatable {
     /// The stored element type.
-    public let dtype: DType
+    package let dtype: DType
     /// The shape.
-    public let shape: [Int]
+    package let shape: [Int]
     /// `shape.product × dtype.size` little-endian bytes.
-    public let bytes: [UInt8]
+    package let bytes: [UInt8]
 
     /// Wraps bytes of a dtype and shape.
     /// - Throws: `.sizeMismatch` when `bytes` is not `shape.product × dtype.size` long,
     ///   `.shapeOverflow` for a negative extent or a size beyond `Int`.
-    public init(dtype: DType, shape: [Int], bytes: [UInt8]) throws(WeightError) {
+    package init(dtype: DType, shape: [Int], bytes: [UInt8]) throws(WeightError) {
         var expected = dtype.size
         for extent in shape {
             let (product, overflow) = expected.multipliedReportingOverflow(by: extent)
@@ -34,7 +34,7 @@ public struct StoredTensor: Sendable, Equatable {
 
     /// The bits of a float tensor in `dtype` (F32, F16 or BF16; F16 and BF16 round to nearest
     /// even), as a file of that dtype would store them.
-    public init(_ tensor: Tensor<Float>, dtype: DType) {
+    package init(_ tensor: Tensor<Float>, dtype: DType) {
         let scalars = tensor.scalars
         var out: [UInt8] = []
         out.reserveCapacity(scalars.count * 4)
@@ -73,7 +73,7 @@ public struct StoredTensor: Sendable, Equatable {
 /// `bias` under that prefix, and every error names the source and the full key.
 ///
 /// A source is not thread-safe: build one model from one source on one task.
-public protocol TensorSource {
+package protocol TensorSource {
     /// The source's name in error messages (the file path of a checkpoint).
     var name: String { get }
     /// The precision linear layers built from this source compute in.
@@ -99,16 +99,16 @@ public protocol TensorSource {
 
 extension TensorSource {
     /// True when the source holds `key`.
-    public func contains(_ key: String) -> Bool { shape(of: key) != nil }
+    package func contains(_ key: String) -> Bool { shape(of: key) != nil }
 
     /// Like ``tensor(_:shape:)`` but nil when the key is absent.
-    public func optionalTensor(_ key: String, shape: [Int]) throws(WeightError) -> Tensor<Float>? {
+    package func optionalTensor(_ key: String, shape: [Int]) throws(WeightError) -> Tensor<Float>? {
         guard contains(key) else { return nil }
         return try tensor(key, shape: shape)
     }
 
     /// A view of this source whose keys are `prefix.key` (an empty prefix is the source itself).
-    public func scoped(_ prefix: String) -> ScopedTensorSource { ScopedTensorSource(base: self, prefix: prefix) }
+    package func scoped(_ prefix: String) -> ScopedTensorSource { ScopedTensorSource(base: self, prefix: prefix) }
 
     /// The bf16 bits of a weight matrix for a bf16 linear layer: a BF16 tensor's bits as
     /// stored (no rounding), otherwise `fallback` (the same tensor, already loaded as floats)
@@ -136,75 +136,75 @@ extension TensorSource {
 
 /// A source seen under a key prefix: `scoped("a").tensor("b", …)` reads `a.b` of the base,
 /// and errors name the full key.
-public struct ScopedTensorSource: TensorSource {
+package struct ScopedTensorSource: TensorSource {
     /// The source the keys resolve in.
-    public let base: any TensorSource
+    package let base: any TensorSource
     /// The prefix, without the trailing dot (empty for none).
-    public let prefix: String
+    package let prefix: String
 
     /// A view of `base` under `prefix`.
-    public init(base: any TensorSource, prefix: String) {
+    package init(base: any TensorSource, prefix: String) {
         self.base = base
         self.prefix = prefix
     }
 
     /// The full key of `key` in the base source.
-    public func key(_ key: String) -> String { prefix.isEmpty ? key : key.isEmpty ? prefix : "\(prefix).\(key)" }
+    package func key(_ key: String) -> String { prefix.isEmpty ? key : key.isEmpty ? prefix : "\(prefix).\(key)" }
 
     /// The base source's name.
-    public var name: String { base.name }
+    package var name: String { base.name }
     /// The base source's precision.
-    public var precision: ComputePrecision { base.precision }
+    package var precision: ComputePrecision { base.precision }
     /// The stored shape of `prefix.key`.
-    public func shape(of key: String) -> [Int]? { base.shape(of: self.key(key)) }
+    package func shape(of key: String) -> [Int]? { base.shape(of: self.key(key)) }
     /// The stored dtype of `prefix.key`.
-    public func dtype(of key: String) -> DType? { base.dtype(of: self.key(key)) }
+    package func dtype(of key: String) -> DType? { base.dtype(of: self.key(key)) }
     /// The float tensor `prefix.key`.
-    public func tensor(_ key: String, shape: [Int]) throws(WeightError) -> Tensor<Float> { try base.tensor(self.key(key), shape: shape) }
+    package func tensor(_ key: String, shape: [Int]) throws(WeightError) -> Tensor<Float> { try base.tensor(self.key(key), shape: shape) }
     /// The float tensor `prefix.key`, nil when absent.
-    public func optionalTensor(_ key: String, shape: [Int]) throws(WeightError) -> Tensor<Float>? {
+    package func optionalTensor(_ key: String, shape: [Int]) throws(WeightError) -> Tensor<Float>? {
         try base.optionalTensor(self.key(key), shape: shape)
     }
     /// The stored tensor `prefix.key`.
-    public func storedTensor(_ key: String, shape: [Int]) throws(WeightError) -> StoredTensor {
+    package func storedTensor(_ key: String, shape: [Int]) throws(WeightError) -> StoredTensor {
         try base.storedTensor(self.key(key), shape: shape)
     }
     /// Marks `prefix.key` for each key as used.
-    public func markUsed(_ keys: [String]) { base.markUsed(keys.map { self.key($0) }) }
+    package func markUsed(_ keys: [String]) { base.markUsed(keys.map { self.key($0) }) }
     /// This view under a further prefix.
-    public func scoped(_ prefix: String) -> ScopedTensorSource { ScopedTensorSource(base: base, prefix: key(prefix)) }
+    package func scoped(_ prefix: String) -> ScopedTensorSource { ScopedTensorSource(base: base, prefix: key(prefix)) }
 }
 
 /// Random weights by key: N(0, std²), with 1-D `.weight`s (normalisation scales) around 1.
 /// Every key handed out is recorded in order, optional ones included (``contains(_:)`` is
 /// false, but ``optionalTensor(_:shape:)`` makes the tensor), so the record of a model built
 /// from it is a complete checkpoint of that model (the random checkpoint writers).
-public final class RandomTensorSource: TensorSource {
+package final class RandomTensorSource: TensorSource {
     private var rng: SeededGenerator
     /// The standard deviation of the weights.
-    public let std: Float
+    package let std: Float
     /// The precision linear layers built from this source compute in.
-    public var precision: ComputePrecision = .fp32
+    package var precision: ComputePrecision = .fp32
     /// Every tensor handed out, in order.
-    public private(set) var recorded: [(key: String, tensor: Tensor<Float>)] = []
+    package private(set) var recorded: [(key: String, tensor: Tensor<Float>)] = []
 
     /// A source drawing from a generator seeded with `seed`.
-    public init(seed: UInt64, std: Float = 0.02) {
+    package init(seed: UInt64, std: Float = 0.02) {
         rng = SeededGenerator(seed: seed)
         self.std = std
     }
 
     /// `<random weights>`.
-    public var name: String { "<random weights>" }
+    package var name: String { "<random weights>" }
 
     /// Always nil: nothing is stored before it is asked for.
-    public func shape(of key: String) -> [Int]? { nil }
+    package func shape(of key: String) -> [Int]? { nil }
 
     /// Always nil.
-    public func dtype(of key: String) -> DType? { nil }
+    package func dtype(of key: String) -> DType? { nil }
 
     /// A new random tensor of `shape`, recorded under `key`.
-    public func tensor(_ key: String, shape: [Int]) throws(WeightError) -> Tensor<Float> {
+    package func tensor(_ key: String, shape: [Int]) throws(WeightError) -> Tensor<Float> {
         var t = Tensor<Float>.randomNormal(shape: shape, std: std, using: &rng)
         if shape.count == 1 && key.hasSuffix(".weight") { t = t + Tensor(repeating: 1, shape: shape) }
         recorded.append((key, t))
@@ -212,49 +212,49 @@ public final class RandomTensorSource: TensorSource {
     }
 
     /// A new random tensor (optional tensors are made too).
-    public func optionalTensor(_ key: String, shape: [Int]) throws(WeightError) -> Tensor<Float>? {
+    package func optionalTensor(_ key: String, shape: [Int]) throws(WeightError) -> Tensor<Float>? {
         try tensor(key, shape: shape)
     }
 
     /// A new random tensor as F32 bytes.
-    public func storedTensor(_ key: String, shape: [Int]) throws(WeightError) -> StoredTensor {
+    package func storedTensor(_ key: String, shape: [Int]) throws(WeightError) -> StoredTensor {
         StoredTensor(try tensor(key, shape: shape), dtype: .f32)
     }
 
     /// Nothing to mark.
-    public func markUsed(_ keys: [String]) {}
+    package func markUsed(_ keys: [String]) {}
 }
 
 /// Tensors held in memory by key, each float (converted on the way in) or stored bytes; strict
 /// like ``WeightStore``: it records the keys taken (``unusedKeys``).
-public final class DictionaryTensorSource: TensorSource {
+package final class DictionaryTensorSource: TensorSource {
     private let tensors: [String: StoredTensor]
     private var used: Set<String> = []
     /// The name in error messages.
-    public let name: String
+    package let name: String
     /// The precision linear layers built from this source compute in.
-    public var precision: ComputePrecision = .fp32
+    package var precision: ComputePrecision = .fp32
 
     /// Float tensors by key, stored as F32.
-    public convenience init(_ tensors: [String: Tensor<Float>], name: String = "<memory>") {
+    package convenience init(_ tensors: [String: Tensor<Float>], name: String = "<memory>") {
         self.init(stored: tensors.mapValues { StoredTensor($0, dtype: .f32) }, name: name)
     }
 
     /// Tensors by key in their own dtypes.
-    public init(stored: [String: StoredTensor], name: String = "<memory>") {
+    package init(stored: [String: StoredTensor], name: String = "<memory>") {
         tensors = stored
         self.name = name
     }
 
     /// The shape of `key`, if held.
-    public func shape(of key: String) -> [Int]? { tensors[key]?.shape }
+    package func shape(of key: String) -> [Int]? { tensors[key]?.shape }
 
     /// The dtype of `key`, if held.
-    public func dtype(of key: String) -> DType? { tensors[key]?.dtype }
+    package func dtype(of key: String) -> DType? { tensors[key]?.dtype }
 
     /// The tensor as floats.
     /// - Throws: `.missingTensor`, `.shapeMismatch`, `.dtypeMismatch` for integer dtypes.
-    public func tensor(_ key: String, shape: [Int]) throws(WeightError) -> Tensor<Float> {
+    package func tensor(_ key: String, shape: [Int]) throws(WeightError) -> Tensor<Float> {
         let stored = try storedTensor(key, shape: shape)
         let count = shape.reduce(1, *)
         let bytes = stored.bytes
@@ -278,7 +278,7 @@ public final class DictionaryTensorSource: TensorSource {
 
     /// The tensor as held.
     /// - Throws: `.missingTensor`, `.shapeMismatch`.
-    public func storedTensor(_ key: String, shape: [Int]) throws(WeightError) -> StoredTensor {
+    package func storedTensor(_ key: String, shape: [Int]) throws(WeightError) -> StoredTensor {
         try checkedShape(key, shape)
         guard let stored = tensors[key] else { throw .missingTensor(file: name, key: key) }
         used.insert(key)
@@ -286,10 +286,10 @@ public final class DictionaryTensorSource: TensorSource {
     }
 
     /// Marks keys as used.
-    public func markUsed(_ keys: [String]) {
+    package func markUsed(_ keys: [String]) {
         for key in keys where tensors[key] != nil { used.insert(key) }
     }
 
     /// Keys not taken so far, sorted.
-    public var unusedKeys: [String] { tensors.keys.filter { !used.contains($0) }.sorted() }
+    package var unusedKeys: [String] { tensors.keys.filter { !used.contains($0) }.sorted() }
 }

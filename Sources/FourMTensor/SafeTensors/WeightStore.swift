@@ -1,4 +1,4 @@
-/// The ``TensorSource`` of a ``SafeTensorsFile``: hands out its tensors by key and
+/// The tensor source of a ``SafeTensorsFile``: hands out its tensors by key and
 /// expected shape, and records which keys were taken, so that a model can prove it used every
 /// tensor (``finish(ignoring:)``).
 ///
@@ -42,7 +42,7 @@ public final class WeightStore: TensorSource {
     /// used.
     /// - Throws: `.missingTensor`, `.shapeMismatch`, `.truncated` when the file has become
     ///   shorter than the entry's end.
-    public func storedTensor(_ key: String, shape: [Int]) throws(WeightError) -> StoredTensor {
+    package func storedTensor(_ key: String, shape: [Int]) throws(WeightError) -> StoredTensor {
         try checkedShape(key, shape)
         guard let entry = file.entries[key],
             let bytes = try file.withRawBytes(of: key, { Array(UnsafeRawBufferPointer(start: $0, count: entry.byteRange.count)) })

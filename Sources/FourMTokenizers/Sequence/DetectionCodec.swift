@@ -4,7 +4,7 @@ import FourMImage
 /// class name and an optional detector score (spec/tokenizers.md section 8.4).
 ///
 /// The corners are the shared `ImageBox`; this type adds the class name and the score.
-public struct DetectedBox: Sendable, Equatable, Hashable {
+public struct DetectedBox: BoxedValue, Sendable, Equatable, Hashable {
     /// The corners, normalized to [0, 1].
     public var box: ImageBox
     /// The class name as the vocabulary spells it (`"dining table"`), see
@@ -39,26 +39,6 @@ public struct DetectedBox: Sendable, Equatable, Hashable {
         self.score = score
     }
 
-    /// Left edge, [0, 1].
-    public var xmin: Double {
-        get { box.xmin }
-        set { box.xmin = newValue }
-    }
-    /// Top edge, [0, 1].
-    public var ymin: Double {
-        get { box.ymin }
-        set { box.ymin = newValue }
-    }
-    /// Right edge, [0, 1].
-    public var xmax: Double {
-        get { box.xmax }
-        set { box.xmax = newValue }
-    }
-    /// Bottom edge, [0, 1].
-    public var ymax: Double {
-        get { box.ymax }
-        set { box.ymax = newValue }
-    }
 }
 
 /// The `det` modality: boxes ↔ `v0=xmin v1=ymin v2=xmax v3=ymax <class name>` groups
