@@ -37,9 +37,6 @@ public struct Pipeline: Sendable {
     public let semanticClassNames: [String]
     let bundleName: String
 
-    /// The diffusion tokenizers among ``imageTokenizers``.
-    @available(*, deprecated, message: "use imageTokenizers; ImageTokenizer.decodesByDiffusion tells the kinds apart")
-    public var diffusionTokenizers: [Modality: DiVAE] { imageTokenizers.compactMapValues { $0 as? DiVAE } }
 
     /// The seed a run uses: the caller's, or a fresh one drawn once so that the run and the
     /// decoding of its outputs share it (``PipelineResult/seed``).
