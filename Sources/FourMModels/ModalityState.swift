@@ -47,7 +47,9 @@ public struct ModalityState: Sendable {
 
     /// A fully known pixel input `[B, C, H, W]` with patch size `patchSize`.
     public init(pixels: Tensor<Float>, patchSize: Int = 16) {
-        let tokens = pixels.rank == 4 ? (pixels.shape[2] / patchSize) * (pixels.shape[3] / patchSize) : 0
+        // A patch size below 1 gives no positions (the model then names the mismatch) rather
+        // than dividing by zero.
+        let tokens = pixels.rank == 4 && patchSize > 0 ? (pixels.shape[2] / patchSize) * (pixels.shape[3] / patchSize) : 0
         let shape = [pixels.shape.first ?? 0, tokens]
         self.init(content: .pixels(pixels), inputMask: Tensor(repeating: false, shape: shape), targetMask: Tensor(repeating: true, shape: shape))
     }

@@ -36,9 +36,12 @@ public final class GenerationRun {
 
     /// Runs the next step and reports it; nil when the schedule is done.
     /// - Throws: `.cancelled` when cancellation was requested before the step,
+    ///   `.invalidSetting` for a sampling filter outside its range (a NaN or oversized top-k
+    ///   fraction, a non-finite top-p),
     ///   `.stepDoesNotFit` / `.missingModality` / `.model` for states the step cannot use.
     public func next() throws(GenerationError) -> StepReport? {
         guard completedSteps < schedule.count else { return nil }
+        try options.filter.validate()
         if isCancelled() { throw .cancelled(afterStep: completedSteps) }
         let index = completedSteps
         let step = schedule[index]

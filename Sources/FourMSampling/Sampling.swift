@@ -112,7 +112,11 @@ package func applyTopK(_ row: inout [Float], _ topK: SamplingFilter.TopK) {
     switch topK {
     case .none: return
     case .count(let n): k = min(n, vocabulary)
-    case .fraction(let f): k = min(Int(f * Double(vocabulary)), vocabulary)
+    case .fraction(let f):
+        // Int(_:) traps on NaN, ±∞ and values past Int.max; GenerationRun rejects such
+        // fractions before sampling, and this stays total for direct callers.
+        let product = f * Double(vocabulary)
+        k = product >= Double(vocabulary) ? vocabulary : (product > 0 ? Int(product) : 0)
     }
     guard k > 0, k < vocabulary else { return }
     let threshold = row.sorted(by: >)[k - 1]
@@ -162,4 +166,20 @@ package func guide(conditionals: [Tensor<Float>], unconditional: Tensor<Float>, 
         }
     }
     return out
+}
+
+extension SamplingFilter {
+    /// Checks the filter before any sampling (spec/generation.md 1.3): a top-k count of at
+    /// least 0, a top-k fraction within 0…1, a finite top-p.
+    /// - Throws: `.invalidSetting` naming the setting, expected and actual values.
+    package func validate() throws(GenerationError) {
+        switch topK {
+        case .none: break
+        case .count(let n):
+            guard n >= 0 else { throw .invalidSetting(target: "every step", setting: "topK", expected: "a count of at least 0", actual: "\(n)") }
+        case .fraction(let f):
+            guard f.isFinite, f >= 0, f <= 1 else { throw .invalidSetting(target: "every step", setting: "topK", expected: "a fraction within 0…1", actual: "\(f)") }
+        }
+        guard topP.isFinite else { throw .invalidSetting(target: "every step", setting: "topP", expected: "a finite number (0 = off)", actual: "\(topP)") }
+    }
 }

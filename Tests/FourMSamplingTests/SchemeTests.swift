@@ -95,6 +95,25 @@ final class MockSession: SequenceSession {
         #expect(seen.count == 196)
     }
 
+    /// A sampling filter whose top-k fraction or top-p cannot be used (it trapped in `Int(_:)`
+    /// before) is an `.invalidSetting` error from the run, before any sampling.
+    @Test(arguments: [SamplingFilter(topK: .fraction(.nan)), SamplingFilter(topK: .fraction(1e300)), SamplingFilter(topK: .fraction(-0.5)),
+                      SamplingFilter(topK: .count(-1)), SamplingFilter(topP: .infinity)])
+    func runRejectsAnUnusableFilter(_ filter: SamplingFilter) throws {
+        let mock = MockPredictor()
+        let dict: ModalityDictionary = [.rgb224: rgbCondition(), .tokNormal224: .emptyImageTarget(batch: 1, tokens: 196)]
+        let steps = try buildChainedSchedule(conditions: [.rgb224], targets: [TargetSettings(.tokNormal224, scheme: .roar, tokens: 196, steps: 1, temperature: 1)], growConditioning: false)
+        let run = GenerationRun(predictor: mock, dictionary: dict, schedule: steps, options: GenerationOptions(filter: filter, seed: 3))
+        do {
+            _ = try run.next()
+            Issue.record("\(filter) was accepted")
+        } catch {
+            guard case .invalidSetting(_, let setting, _, _) = error else { Issue.record("unexpected \(error)"); return }
+            #expect(setting == "topK" || setting == "topP")
+        }
+        #expect(run.completedSteps == 0)
+    }
+
     @Test func batchedGuidanceEqualsSequentialPasses() throws {
         let dict: ModalityDictionary = [.rgb224: rgbCondition(), .caption: .emptySequenceTarget(batch: 1, tokens: 8), .tokDepth224: .emptyImageTarget(batch: 1, tokens: 196)]
         let steps = try buildChainedSchedule(conditions: [.rgb224], targets: [TargetSettings(.tokDepth224, scheme: .roar, tokens: 196, steps: 2, temperature: 0.7, guidance: .scale(2))], growConditioning: false)
