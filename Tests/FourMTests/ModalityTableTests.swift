@@ -153,7 +153,7 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fourm-modality-decl-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        FileManager.default.createFile(atPath: dir.appendingPathComponent("model.safetensors").path, contents: Data())
+        #expect(FileManager.default.createFile(atPath: dir.appendingPathComponent("model.safetensors").path, contents: Data()))
         for (entry, key) in [(["kind": "image_tokens", "patch": 16], "vocabulary"), (["vocabulary": 8, "patch": 0], "patch"),
                              (["vocabulary": 8, "patch": 16, "tokenizer": "text"], "tokenizer"),
                              (["vocabulary": 8, "patch": 16, "renderer": "sparkles"], "renderer"), (["kind": "sequence"], "kind")] as [([String: Any], String)] {
