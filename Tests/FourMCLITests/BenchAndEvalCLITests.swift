@@ -7,19 +7,7 @@ import Testing
 @Suite struct BenchCLITests {
     /// Runs the built `fourm-bench` (beside `fourm`); stdout and stderr together.
     func bench(_ arguments: [String]) throws -> CLITests.Result {
-        let process = Process()
-        process.executableURL = CLITests.binary.deletingLastPathComponent().appendingPathComponent("fourm-bench")
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["FOURM_KEEP_BLAS_CORE"] = "1"
-        process.environment = environment
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let data = readToEnd(out.fileHandleForReading)
-        process.waitUntilExit()
-        return CLITests.Result(status: process.terminationStatus, stdout: String(decoding: data, as: UTF8.self), stderr: "")
+        try CLITests.runSibling("fourm-bench", arguments)
     }
 
     @Test func helpListsTheCases() throws {

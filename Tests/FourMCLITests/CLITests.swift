@@ -10,6 +10,24 @@ import Testing
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fourm")
     }
 
+    /// Runs another executable of the package built beside `fourm` (an example, `fourm-bench`)
+    /// with `arguments`; stdout and stderr together in `stdout`.
+    static func runSibling(_ name: String, _ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = CLITests.binary.deletingLastPathComponent().appendingPathComponent(name)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["FOURM_KEEP_BLAS_CORE"] = "1"
+        process.environment = environment
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let data = readToEnd(out.fileHandleForReading)
+        process.waitUntilExit()
+        return CLITests.Result(status: process.terminationStatus, stdout: String(decoding: data, as: UTF8.self), stderr: "")
+    }
+
     struct Result {
         var status: Int32
         var stdout: String
@@ -206,19 +224,7 @@ import Testing
 /// The examples are built with the package; CI runs those that work on fixture checkpoints.
 @Suite struct ExampleTests {
     func run(_ name: String, _ arguments: [String]) throws -> CLITests.Result {
-        let process = Process()
-        process.executableURL = CLITests.binary.deletingLastPathComponent().appendingPathComponent(name)
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["FOURM_KEEP_BLAS_CORE"] = "1"
-        process.environment = environment
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let data = readToEnd(out.fileHandleForReading)
-        process.waitUntilExit()
-        return CLITests.Result(status: process.terminationStatus, stdout: String(decoding: data, as: UTF8.self), stderr: "")
+        try CLITests.runSibling(name, arguments)
     }
 
     @Test func customConditioningRunsOnTheFixtureModel() throws {
