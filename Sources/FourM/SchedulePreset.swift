@@ -18,13 +18,13 @@ public struct SchedulePreset: Sendable {
     }
 
     /// The reference's chained order of outputs (demo sampler `DEFAULT_ORDER`), as base names:
-    /// ``ModalityTable/defaultOrder`` of the reference table.
+    /// `ModalityTable.defaultOrder` of the reference table.
     public static let defaultOrder: [String] = ModalityTable.reference.defaultOrder.map(\.baseName)
 
     /// FourM's earlier RGB → all preset, kept as a named variant: like ``rgbToAll(_:excluding:)``
     /// but det at τ 0.7, every sequence given the model's maximum slots, and the global
     /// embedding outputs (`tok_dinov2_global`, …) included. The settings are each spec's
-    /// ``GenerationRecipe/fourMRGBToAll`` defaults in the model's table; an image-like output
+    /// `GenerationRecipe.fourMRGBToAll` defaults in the model's table; an image-like output
     /// whose spec declares none (a domain a user added) gets one guided ROAR step at τ 0.01,
     /// a sequence τ 0.3, and `tok_rgb` (declared without one) is not a target.
     public static func rgbToAllFourM(_ model: FourMModel, excluding inputs: [Modality] = []) -> SchedulePreset {
@@ -49,7 +49,7 @@ public struct SchedulePreset: Sendable {
     /// outputs (global embeddings included, no sequences), CLIP first (ROAR 50 steps, τ 5
     /// onex:0.5:0.5, guidance 3), then depth/normal/semseg (8 steps, τ 3), RGB (25 steps, τ 3),
     /// DINOv2/ImageBind (at most 8 steps, τ 0.01), guidance 2: each spec's
-    /// ``GenerationRecipe/fourMCaptionToImages`` defaults, steps capped at the token count; a
+    /// `GenerationRecipe.fourMCaptionToImages` defaults, steps capped at the token count; a
     /// spec that declares none gets the maps' settings (8 steps, τ 3 onex, guidance 2).
     public static func captionToImages(_ model: FourMModel, excluding inputs: [Modality] = []) -> SchedulePreset {
         let table = model.configuration.modalities
@@ -77,7 +77,7 @@ public struct SchedulePreset: Sendable {
             filter: SamplingFilter(topP: 0.9))
     }
 
-    /// The model's outputs without `inputs`, in its table's chained order (``ModalityTable/defaultOrder``
+    /// The model's outputs without `inputs`, in its table's chained order (`ModalityTable.defaultOrder`
     /// by base name), then the domains outside that order by name.
     static func orderedOutputs(_ model: FourMModel, excluding inputs: [Modality]) -> [Modality] {
         let order = model.configuration.modalities.defaultOrder.map(\.baseName)
