@@ -97,7 +97,8 @@ struct ScheduleFile {
             let node: Node?
             do { node = try Yams.compose(yaml: text) } catch { throw CLIError("\(path): invalid YAML: \(error)") }
             guard let node else { throw CLIError("\(path): the YAML document is empty, expected a mapping with \"targets\"") }
-            root = try convert(node, at: "schedule")
+            var budget = Self.maximumNodes
+            root = try convert(node, at: "schedule", budget: &budget)
         } else {
             do { root = try JSONParser.parse(data) } catch { throw CLIError("\(path): invalid JSON: \(error.message())") }
             try rejectRepeatedKeys(root, at: "schedule")
@@ -106,9 +107,17 @@ struct ScheduleFile {
         return root
     }
 
+    /// At most this many YAML nodes after aliases are expanded: a few hundred bytes of nested
+    /// aliases (a "billion laughs" document) would otherwise expand exponentially.
+    static let maximumNodes = 100_000
+
     /// YAML nodes as JSON values: mappings with string keys, sequences, and scalars resolved by
     /// YAML's core schema (null, bool, int, float, string).
-    private func convert(_ node: Node, at: String) throws -> JSONValue {
+    private func convert(_ node: Node, at: String, budget: inout Int) throws -> JSONValue {
+        budget -= 1
+        guard budget >= 0 else {
+            throw CLIError("\(path): the schedule expands to more than \(Self.maximumNodes) YAML nodes (aliases included)")
+        }
         switch node {
         case .mapping(let mapping):
             var members: [(key: String, value: JSONValue)] = []
@@ -116,11 +125,13 @@ struct ScheduleFile {
             for (key, value) in mapping {
                 guard case .scalar(let scalar) = key else { throw CLIError("\(path): \(at) has a key that is not a plain string") }
                 guard seen.insert(scalar.string).inserted else { throw CLIError("\(path): \(at).\(scalar.string) appears more than once") }
-                members.append((scalar.string, try convert(value, at: "\(at).\(scalar.string)")))
+                members.append((scalar.string, try convert(value, at: "\(at).\(scalar.string)", budget: &budget)))
             }
             return .object(members)
         case .sequence(let sequence):
-            return .array(try sequence.enumerated().map { try convert($0.element, at: "\(at)[\($0.offset)]") })
+            var items: [JSONValue] = []
+            for (i, element) in sequence.enumerated() { items.append(try convert(element, at: "\(at)[\(i)]", budget: &budget)) }
+            return .array(items)
         case .scalar(let scalar):
             // The resolved tag decides, so a quoted "2" stays a string as in JSON.
             let tag = node.tag.description

@@ -186,6 +186,9 @@ import Testing
             ("targets:\n  - {modality: semseg, temperature: .inf}\n", "targets[0].temperature is"),
             ("targets:\n  - {modality: semseg}\ntargets: []\n", "schedule.targets appears more than once"),
             ("targets: [\n", "invalid YAML"),
+            // Nested aliases: 10^6 nodes once expanded, from a few hundred bytes.
+            ("a: &a [1,1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+                + "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\ntargets: [*e]\n", "more than 100000 YAML nodes"),
         ]
         for (text, message) in cases {
             try text.write(to: yaml, atomically: true, encoding: .utf8)
