@@ -1,5 +1,6 @@
 import Foundation
 import FourM
+import FourMTestSupport
 import Testing
 
 /// Concurrency by design (issue 15): one `Pipeline` shared by 8 Swift tasks gives the same
@@ -63,17 +64,18 @@ import Testing
         let image = try Self.scene()
         _ = try Self.request(pipeline, image: image, seed: 99)  // warm-up (first-touch of the mapping)
         let clock = ContinuousClock()
+        let sequentialOutcomes = Outcomes(), concurrentOutcomes = Outcomes()
         var bestSequential = Duration.seconds(1_000_000), bestConcurrent = Duration.seconds(1_000_000)
         for _ in 0..<2 {
             let sequential = clock.measure {
-                for seed in 1...8 { _ = try? Self.request(pipeline, image: image, seed: UInt64(seed)) }
+                for seed in 1...8 { sequentialOutcomes.record(seed, try? Self.request(pipeline, image: image, seed: UInt64(seed))) }
             }
             let concurrent = clock.measure {
                 let group = DispatchGroup()
                 for seed in 1...8 {
                     group.enter()
                     Thread {
-                        _ = try? Self.request(pipeline, image: image, seed: UInt64(seed))
+                        concurrentOutcomes.record(seed, try? Self.request(pipeline, image: image, seed: UInt64(seed)))
                         group.leave()
                     }.start()
                 }
@@ -82,9 +84,26 @@ import Testing
             bestSequential = min(bestSequential, sequential)
             bestConcurrent = min(bestConcurrent, concurrent)
         }
+        #expect(sequentialOutcomes.values.count == 8 && !sequentialOutcomes.values.values.contains(nil), "a sequential request failed")
+        #expect(concurrentOutcomes.values == sequentialOutcomes.values, "concurrent results differ from sequential ones")
         let ratio = bestConcurrent / bestSequential
         print("ConcurrencyTests: 8 sequential requests \(bestSequential), 8 concurrent callers \(bestConcurrent), ratio \(ratio)")
-        #expect(ratio < 1.5, "8 concurrent callers took \(bestConcurrent), sequential \(bestSequential)")
+        // Under a sanitizer FourM's code runs 2–20× slower and OpenBLAS (not instrumented) does
+        // not, so the ratio measures the instrumentation, not the BLAS policy; the results
+        // above are still checked.
+        if let sanitizer = Sanitizer.active {
+            print("ConcurrencyTests: timing not asserted under the \(sanitizer) sanitizer")
+        } else {
+            #expect(ratio < 1.5, "8 concurrent callers took \(bestConcurrent), sequential \(bestSequential)")
+        }
+    }
+
+    /// Outcomes by seed, written by several threads.
+    final class Outcomes: @unchecked Sendable {
+        private let lock = NSLock()
+        private var bySeed: [Int: Outcome?] = [:]
+        func record(_ seed: Int, _ outcome: Outcome?) { lock.withLock { bySeed[seed] = outcome } }
+        var values: [Int: Outcome?] { lock.withLock { bySeed } }
     }
 
     /// `ComputeOptions.apply()` may run while other tasks compute: it waits for the BLAS call
