@@ -99,10 +99,14 @@ public struct ModelBundle: Sendable, Equatable {
         }
         let manifest = directory.appendingPathComponent("bundle.json")
         if fm.fileExists(atPath: manifest.path) {
-            guard let data = fm.contents(atPath: manifest.path) else { throw .bundle(path: manifest.path, reason: "cannot be read") }
+            let data: Data
+            do { data = try Data(contentsOf: manifest) } catch { throw .bundle(path: manifest.path, reason: "cannot read: \(fileErrorReason(error))") }
             // The strict reader names the byte offset of a syntax error and rejects repeated keys.
+            // `parsed` also describes what a key holds when its value has the wrong type.
+            var parsed = JSONValue.null
             do {
-                if case .object(let members) = try JSONParser.parse(data) {
+                parsed = try JSONParser.parse(data)
+                if case .object(let members) = parsed {
                     var seen: Set<String> = []
                     for member in members where !seen.insert(member.key).inserted {
                         throw FourMError.bundle(path: manifest.path, reason: "key '\(member.key)' appears more than once")
@@ -115,10 +119,18 @@ public struct ModelBundle: Sendable, Equatable {
             } catch {
                 throw .bundle(path: manifest.path, reason: "\(error)")
             }
-            guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-                throw .bundle(path: manifest.path, reason: "not a JSON object")
+            /// What `bundle.json` holds at `path` (keys from the top), for "expected X, got Y".
+            func found(_ path: String...) -> String {
+                var node: JSONValue? = parsed
+                for key in path { node = node?.member(key) }
+                return node?.summary ?? "missing"
             }
-            guard let model = object["model"] as? String else { throw .bundle(path: manifest.path, reason: "missing key 'model' (the 4M checkpoint)") }
+            guard case .object = parsed, let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+                throw .bundle(path: manifest.path, reason: "the top level is \(parsed.summary), expected a JSON object")
+            }
+            guard let model = object["model"] as? String else {
+                throw .bundle(path: manifest.path, reason: "key 'model' is \(found("model")), expected the path of the 4M checkpoint")
+            }
             func resolve(_ relative: String, _ key: String) throws(FourMError) -> URL {
                 let url = relative.hasPrefix("/") ? URL(fileURLWithPath: relative) : directory.appendingPathComponent(relative)
                 guard fm.fileExists(atPath: url.path) else { throw .bundle(path: manifest.path, reason: "'\(key)' names \(url.path), which does not exist") }
@@ -127,12 +139,12 @@ public struct ModelBundle: Sendable, Equatable {
             let modelURL = try resolve(model, "model")
             var text: URL? = nil
             if let t = object["text_tokenizer"] {
-                guard let relative = t as? String else { throw .bundle(path: manifest.path, reason: "'text_tokenizer' must be a path string") }
+                guard let relative = t as? String else { throw .bundle(path: manifest.path, reason: "key 'text_tokenizer' is \(found("text_tokenizer")), expected a path string") }
                 text = try resolve(relative, "text_tokenizer")
             }
             var tokenizers: [Modality: URL] = [:]
             if let list = object["tokenizers"] {
-                guard let dict = list as? [String: String] else { throw .bundle(path: manifest.path, reason: "'tokenizers' must map modality names to paths") }
+                guard let dict = list as? [String: String] else { throw .bundle(path: manifest.path, reason: "key 'tokenizers' is \(found("tokenizers")), expected an object mapping modality names to path strings") }
                 for (name, relative) in dict {
                     if skippingMissingTokenizers, !fm.fileExists(atPath: relative.hasPrefix("/") ? relative : directory.appendingPathComponent(relative).path) { continue }
                     tokenizers[Modality(rawValue: name)] = try resolve(relative, "tokenizers.\(name)")
@@ -140,11 +152,34 @@ public struct ModelBundle: Sendable, Equatable {
             }
             var presets: [String: VQViTPreset] = [:]
             if let list = object["tokenizer_presets"] {
-                guard let dict = list as? [String: [String: Any]] else { throw .bundle(path: manifest.path, reason: "'tokenizer_presets' must map preset names to objects") }
+                guard let dict = list as? [String: [String: Any]] else { throw .bundle(path: manifest.path, reason: "key 'tokenizer_presets' is \(found("tokenizer_presets")), expected an object mapping preset names to objects") }
                 for (name, entry) in dict {
-                    guard let dim = (entry["dim_tokens"] as? NSNumber)?.intValue, let depth = (entry["depth"] as? NSNumber)?.intValue,
-                        let heads = (entry["num_heads"] as? NSNumber)?.intValue, dim > 0, depth > 0, heads > 0, dim % heads == 0
-                    else { throw .bundle(path: manifest.path, reason: "tokenizer_presets.\(name) needs positive integers dim_tokens, depth, num_heads (heads dividing dim)") }
+                    // Exact integers from the JSON text (2.5 or 1e300 is not silently truncated), bounded before use.
+                    func count(_ field: String) -> Int? {
+                        guard case .number(let literal)? = parsed.member("tokenizer_presets")?.member(name)?.member(field),
+                            let value = Int(literal), value > 0, value <= InputLimits.maximumLayerWidth
+                        else { return nil }
+                        return value
+                    }
+                    guard let dim = count("dim_tokens"), let depth = count("depth"), let heads = count("num_heads"), dim % heads == 0 else {
+                        throw .bundle(
+                            path: manifest.path,
+                            reason: "tokenizer_presets.\(name) has dim_tokens \(found("tokenizer_presets", name, "dim_tokens")), depth \(found("tokenizer_presets", name, "depth")), num_heads \(found("tokenizer_presets", name, "num_heads")), expected integers in 1...\(InputLimits.maximumLayerWidth) (InputLimits.maximumLayerWidth) with num_heads dividing dim_tokens")
+                    }
+                    // Optional fields: absent takes the default, another type is an error (not the default).
+                    for (field, type) in [("mlp_ratio", "number"), ("norm_eps", "number"), ("qkv_bias", "bool")] {
+                        let value = parsed.member("tokenizer_presets")?.member(name)?.member(field)
+                        let fits: Bool
+                        switch value {
+                        case nil: fits = true
+                        case .number?: fits = type == "number"
+                        case .bool?: fits = type == "bool"
+                        default: fits = false
+                        }
+                        guard fits else {
+                            throw .bundle(path: manifest.path, reason: "tokenizer_presets.\(name).\(field) is \(found("tokenizer_presets", name, field)), expected a \(type == "bool" ? "boolean" : "number")")
+                        }
+                    }
                     let mlpRatio = (entry["mlp_ratio"] as? NSNumber)?.doubleValue ?? 4
                     let hidden = Double(dim) * mlpRatio
                     guard mlpRatio > 0, hidden.isFinite, hidden <= Double(InputLimits.maximumLayerWidth) else {
@@ -156,7 +191,7 @@ public struct ModelBundle: Sendable, Equatable {
             }
             var diffusionPresets: [String: DecoderPreset] = [:]
             if let list = object["diffusion_presets"] {
-                guard let dict = list as? [String: [String: Any]] else { throw .bundle(path: manifest.path, reason: "'diffusion_presets' must map preset names to objects") }
+                guard let dict = list as? [String: [String: Any]] else { throw .bundle(path: manifest.path, reason: "key 'diffusion_presets' is \(found("diffusion_presets")), expected an object mapping preset names to objects") }
                 for (name, entry) in dict {
                     do { diffusionPresets[name] = try DiffusionPresets.decoderPreset(name: name, description: entry) } catch {
                         throw .bundle(path: manifest.path, reason: "diffusion_presets.\(name): \(error.description)")
@@ -165,14 +200,14 @@ public struct ModelBundle: Sendable, Equatable {
             }
             var classNames: [String]? = nil
             if let list = object["semseg_classes"] {
-                guard let names = list as? [String], !names.isEmpty else { throw .bundle(path: manifest.path, reason: "'semseg_classes' must be a non-empty list of class names") }
+                guard let names = list as? [String], !names.isEmpty else { throw .bundle(path: manifest.path, reason: "key 'semseg_classes' is \(found("semseg_classes")), expected a non-empty array of class-name strings") }
                 classNames = names
             }
             var table = ModalityTable.reference
             if let list = object["modalities"] {
-                guard let dict = list as? [String: [String: Any]] else { throw .bundle(path: manifest.path, reason: "'modalities' must map base names to objects") }
+                guard let dict = list as? [String: [String: Any]] else { throw .bundle(path: manifest.path, reason: "key 'modalities' is \(found("modalities")), expected an object mapping base names to objects") }
                 for (name, entry) in dict.sorted(by: { $0.key < $1.key }) {
-                    table = table.adding(try Self.declaredModality(name, entry, manifest: manifest.path))
+                    table = table.adding(try Self.declaredModality(name, entry, json: parsed.member("modalities")?.member(name), manifest: manifest.path))
                 }
             }
             self.init(directory: directory, model: modelURL, textTokenizer: text, tokenizers: tokenizers, tokenizerPresets: presets,
@@ -222,35 +257,43 @@ public struct ModelBundle: Sendable, Equatable {
     /// `vocabulary` codes in `patch`-pixel patches, decoded by `tokenizer` (`vq`, `diffusion`,
     /// `mlp_global`; default `vq`) and drawn by `renderer` (a ``ModalityRenderer`` raw value;
     /// default `none`), with optional `aliases` and `tokenizer_folder`.
-    static func declaredModality(_ name: String, _ entry: [String: Any], manifest: String) throws(FourMError) -> ModalitySpec {
+    /// `json` is the same entry as parsed JSON, to say what a field of the wrong type holds.
+    static func declaredModality(_ name: String, _ entry: [String: Any], json: JSONValue? = nil, manifest: String) throws(FourMError) -> ModalitySpec {
         let key = "modalities.\(name)"
+        func found(_ field: String) -> String { json?.member(field)?.summary ?? (entry[field] == nil ? "missing" : "\(entry[field].map { "\($0)" } ?? "")") }
         guard !name.isEmpty, !name.contains("@") else { throw .bundle(path: manifest, reason: "\(key): expected a base name without '@', got '\(name)'") }
-        let kind = entry["kind"] as? String ?? "image_tokens"
+        // An optional string field: absent takes the default, any other type is an error (not the default).
+        func text(_ field: String, default value: String) throws(FourMError) -> String {
+            guard let raw = entry[field] else { return value }
+            guard let string = raw as? String else { throw .bundle(path: manifest, reason: "\(key).\(field) is \(found(field)), expected a string") }
+            return string
+        }
+        let kind = try text("kind", default: "image_tokens")
         guard kind == "image_tokens" else { throw .bundle(path: manifest, reason: "\(key).kind is '\(kind)', expected 'image_tokens'") }
         func positive(_ field: String, atMost limit: Int, _ limitName: String) throws(FourMError) -> Int {
             guard let number = entry[field] as? NSNumber, let value = Int(exactly: number.doubleValue), value > 0, value <= limit else {
-                throw .bundle(path: manifest, reason: "\(key).\(field) is \(entry[field].map { "\($0)" } ?? "missing"), expected a positive integer at most \(limit) (\(limitName))")
+                throw .bundle(path: manifest, reason: "\(key).\(field) is \(found(field)), expected a positive integer at most \(limit) (\(limitName))")
             }
             return value
         }
         let vocabulary = try positive("vocabulary", atMost: InputLimits.maximumLayerWidth, "InputLimits.maximumLayerWidth")
         let patch = try positive("patch", atMost: InputLimits.maximumImageSide, "InputLimits.maximumImageSide")
-        let tokenizerName = entry["tokenizer"] as? String ?? ModalityTokenizerKind.vq.rawValue
+        let tokenizerName = try text("tokenizer", default: ModalityTokenizerKind.vq.rawValue)
         guard let tokenizer = ModalityTokenizerKind(rawValue: tokenizerName), tokenizer.hasCheckpoint else {
             throw .bundle(path: manifest, reason: "\(key).tokenizer is '\(tokenizerName)', expected one of vq, diffusion, mlp_global")
         }
-        let rendererName = entry["renderer"] as? String ?? ModalityRenderer.none.rawValue
+        let rendererName = try text("renderer", default: ModalityRenderer.none.rawValue)
         guard let renderer = ModalityRenderer(rawValue: rendererName) else {
             throw .bundle(path: manifest, reason: "\(key).renderer is '\(rendererName)', expected one of \(ModalityRenderer.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         var aliases: [String] = []
         if let list = entry["aliases"] {
-            guard let names = list as? [String] else { throw .bundle(path: manifest, reason: "\(key).aliases must be a list of names") }
+            guard let names = list as? [String] else { throw .bundle(path: manifest, reason: "\(key).aliases is \(found("aliases")), expected an array of name strings") }
             aliases = names
         }
         var folder: String? = nil
         if let value = entry["tokenizer_folder"] {
-            guard let text = value as? String else { throw .bundle(path: manifest, reason: "\(key).tokenizer_folder must be a string") }
+            guard let text = value as? String else { throw .bundle(path: manifest, reason: "\(key).tokenizer_folder is \(found("tokenizer_folder")), expected a folder name string") }
             folder = text
         }
         return ModalitySpec(imageTokens: name, vocabulary: vocabulary, patch: patch, tokenizer: tokenizer, tokenizerFolder: folder,

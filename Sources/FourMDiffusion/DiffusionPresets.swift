@@ -184,7 +184,7 @@ public enum DiffusionPresets {
                 throw .invalidPreset(name: name, key: "resnet_out_scale_factor", reason: "= \(factor) is not supported (only 1)")
             }
             if try reader.int("downsample_padding", default: 1) != 1 {
-                throw .invalidPreset(name: name, key: "downsample_padding", reason: "is not supported (only 1)")
+                throw .invalidPreset(name: name, key: "downsample_padding", reason: "is \(reader.values["downsample_padding"].map { "\($0)" } ?? "missing"), expected 1 (the only padding supported)")
             }
             let channels = try reader.ints("block_out_channels", default: [128, 256, 512])
             let layers: [Int]
@@ -220,8 +220,8 @@ public enum DiffusionPresets {
         guard p.modelChannels >= 1 && p.modelChannels <= width else {
             throw fail("model_channels", "is \(p.modelChannels), expected 1...\(width) (InputLimits.maximumLayerWidth)")
         }
-        guard p.numResBlocks >= 1 else { throw fail("num_res_blocks", "must be positive") }
-        guard !p.channelMult.isEmpty && p.channelMult.allSatisfy({ $0 >= 1 }) else { throw fail("channel_mult", "must be a non-empty list of positive integers") }
+        guard p.numResBlocks >= 1 else { throw fail("num_res_blocks", "is \(p.numResBlocks), expected a positive count") }
+        guard !p.channelMult.isEmpty && p.channelMult.allSatisfy({ $0 >= 1 }) else { throw fail("channel_mult", "is \(p.channelMult), expected a non-empty list of positive integers") }
         // Every product below is bounded first, so none can overflow.
         for mult in p.channelMult where mult > width / p.modelChannels {
             throw fail("channel_mult", "entry \(mult) × model_channels \(p.modelChannels) is above \(width) channels (InputLimits.maximumLayerWidth)")
@@ -235,7 +235,7 @@ public enum DiffusionPresets {
         guard p.numHeadChannels != -1 || p.numHeads >= 1 else { throw fail("num_heads", "is \(p.numHeads), expected a positive count") }
         for mult in p.channelMult {
             let heads = p.heads(channels: mult * p.modelChannels)
-            guard heads >= 1 && (mult * p.modelChannels) % heads == 0 else { throw fail("num_heads", "does not divide \(mult * p.modelChannels) channels") }
+            guard heads >= 1 && (mult * p.modelChannels) % heads == 0 else { throw fail(p.numHeadChannels == -1 ? "num_heads" : "num_head_channels", "gives \(heads) heads, expected a positive divisor of the \(mult * p.modelChannels) channels of channel_mult entry \(mult)") }
         }
     }
 
@@ -245,28 +245,29 @@ public enum DiffusionPresets {
         guard p.patchSize >= 1 && p.patchSize <= side else { throw fail("patch_size", "is \(p.patchSize), expected 1...\(side)") }
         guard p.normGroups >= 1 else { throw fail("norm_num_groups", "is \(p.normGroups), expected a positive count") }
         guard !p.blockOutChannels.isEmpty && p.blockOutChannels.allSatisfy({ $0 >= 1 && $0 <= width && $0 % p.normGroups == 0 }) else {
-            throw fail("block_out_channels", "must be positive multiples of norm_num_groups \(p.normGroups), at most \(width) (InputLimits.maximumLayerWidth)")
+            throw fail("block_out_channels", "is \(p.blockOutChannels), expected positive multiples of norm_num_groups \(p.normGroups), at most \(width) (InputLimits.maximumLayerWidth)")
         }
         guard p.layersPerBlock.count == p.blockOutChannels.count && p.layersPerBlock.allSatisfy({ $0 >= 1 }) else {
-            throw fail("layers_per_block", "needs one positive entry per block")
+            throw fail("layers_per_block", "is \(p.layersPerBlock), expected \(p.blockOutChannels.count) positive entries (one per block_out_channels entry)")
         }
         guard p.midDim >= 1 && p.midDim <= width else { throw fail("mid_dim", "is \(p.midDim), expected 1...\(width) (InputLimits.maximumLayerWidth)") }
-        guard p.midNumHeads >= 1 && p.midDim % p.midNumHeads == 0 else { throw fail("mid_num_heads", "does not divide mid_dim \(p.midDim)") }
-        guard p.midLayers >= 0 else { throw fail("mid_layers", "must not be negative") }
+        guard p.midNumHeads >= 1 && p.midDim % p.midNumHeads == 0 else { throw fail("mid_num_heads", "is \(p.midNumHeads), expected a positive divisor of mid_dim \(p.midDim)") }
+        guard p.midLayers >= 0 else { throw fail("mid_layers", "is \(p.midLayers), expected 0 or more") }
         // Checked in Double before the Int conversion of the MLP width.
         let hidden = Double(p.midDim) * p.midMLPRatio
         guard hidden.isFinite && hidden <= Double(width) else {
             throw fail("mid_mlp_ratio", "is \(p.midMLPRatio): mid_dim × ratio must be finite and at most \(width) (InputLimits.maximumLayerWidth)")
         }
-        guard Int(hidden) >= 1 else { throw fail("mid_mlp_ratio", "gives an empty MLP") }
+        guard Int(hidden) >= 1 else { throw fail("mid_mlp_ratio", "is \(p.midMLPRatio) (mid_dim × ratio = \(hidden)), expected at least 1 hidden unit") }
         guard p.midPosEmbSide >= 1 && p.midPosEmbSide <= side else { throw fail("mid_hw_posemb", "is \(p.midPosEmbSide), expected 1...\(side)") }
         guard p.blockOutChannels[0] >= 2 && p.blockOutChannels[0] <= width / 4 else {
             throw fail("block_out_channels", "first entry \(p.blockOutChannels[0]) gives no usable time embedding")
         }
         guard p.timeEmbeddingWidth >= 1 && p.timeEmbeddingWidth <= width else {
-            throw fail("time_embedding_dim", "must be positive and at most \(width) (InputLimits.maximumLayerWidth)")
+            throw fail("time_embedding_dim", "gives \(p.timeEmbeddingWidth) channels, expected 1...\(width) (InputLimits.maximumLayerWidth)")
         }
-        guard p.normEps.isFinite && p.freqShift.isFinite else { throw fail("norm_eps", "norm_eps and freq_shift must be finite") }
+        guard p.normEps.isFinite else { throw fail("norm_eps", "is \(p.normEps), expected a finite number") }
+        guard p.freqShift.isFinite else { throw fail("freq_shift", "is \(p.freqShift), expected a finite number") }
     }
 }
 

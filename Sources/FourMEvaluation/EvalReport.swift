@@ -1,6 +1,7 @@
 import Foundation
 import FourM
 import FourMSynth
+import FourMTensor
 
 /// Writes an evaluation's Markdown report and its example images (Documentation/Quality.md).
 public struct EvalReport: Sendable {
@@ -44,7 +45,7 @@ public struct EvalReport: Sendable {
         do { return try examples(scenes: scenes, predictions: predictions) } catch let error as EvalError { throw error } catch let error as ImageError {
             throw .image(error)
         } catch {
-            throw .file(path: examplesFolder, reason: "\(error)")
+            throw .file(path: examplesFolder, reason: fileErrorReason(error))
         }
     }
 
@@ -202,7 +203,7 @@ public struct EvalReport: Sendable {
         do {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try text.write(to: url, atomically: true, encoding: .utf8)
-        } catch { throw .file(path: reportPath, reason: "\(error)") }
+        } catch { throw .file(path: reportPath, reason: fileErrorReason(error)) }
     }
 
     /// An example file's path as the report links it: relative when the examples folder is

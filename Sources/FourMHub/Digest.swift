@@ -51,12 +51,12 @@ package enum BlobCheck: Equatable, Sendable {
 
     static func feed<D: StreamingDigest>(_ url: URL, into digest: inout D, progress: ((Int64) -> Void)?) throws(HubError) {
         let handle: FileHandle
-        do { handle = try FileHandle(forReadingFrom: url) } catch { throw .fileSystem(path: url.path, reason: "cannot open for hashing: \(error.localizedDescription)") }
+        do { handle = try FileHandle(forReadingFrom: url) } catch { throw .fileSystem(path: url.path, reason: "cannot open for hashing: \(fileErrorReason(error))") }
         defer { try? handle.close() }
         var done: Int64 = 0
         while true {
             let chunk: Data?
-            do { chunk = try handle.read(upToCount: 4 << 20) } catch { throw .fileSystem(path: url.path, reason: "read failed while hashing: \(error.localizedDescription)") }
+            do { chunk = try handle.read(upToCount: 4 << 20) } catch { throw .fileSystem(path: url.path, reason: "read failed while hashing: \(fileErrorReason(error))") }
             guard let chunk, !chunk.isEmpty else { break }
             digest.update(chunk)
             done += Int64(chunk.count)
@@ -72,6 +72,6 @@ package func fileSize(_ url: URL) throws(HubError) -> Int64 {
         let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
         return (attributes[.size] as? NSNumber)?.int64Value ?? 0
     } catch {
-        throw .fileSystem(path: url.path, reason: "cannot read its size: \(error.localizedDescription)")
+        throw .fileSystem(path: url.path, reason: "cannot read its size: \(fileErrorReason(error))")
     }
 }

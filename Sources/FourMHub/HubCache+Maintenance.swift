@@ -1,4 +1,5 @@
 import Foundation
+import FourMTensor
 
 /// One model repository in the cache, as ``HubCache/repos()`` reports it.
 public struct CachedRepo: Sendable, Equatable {
@@ -144,7 +145,7 @@ extension HubCache {
                 bytes &+= (try? fileSize(url)) ?? 0
                 removed.append(url)
                 if !dryRun {
-                    do { try fm.removeItem(at: url) } catch { throw .fileSystem(path: url.path, reason: "cannot remove: \(error.localizedDescription)") }
+                    do { try fm.removeItem(at: url) } catch { throw .fileSystem(path: url.path, reason: "cannot remove: \(fileErrorReason(error))") }
                 }
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import FourMTensor
 
 /// The Hugging Face cache folder, laid out exactly as Python's `huggingface_hub` writes it, so
 /// that a model downloaded by either side is found by the other:
@@ -124,7 +125,7 @@ public struct HubCache: Sendable, Equatable {
             throw error
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw .fileSystem(path: ref.path, reason: "cannot write the ref: \(error.localizedDescription)")
+            throw .fileSystem(path: ref.path, reason: "cannot write the ref: \(fileErrorReason(error))")
         }
     }
 
@@ -141,7 +142,7 @@ public struct HubCache: Sendable, Equatable {
         do { try fm.createSymbolicLink(atPath: pointer.path, withDestinationPath: target) } catch {
             // Another process may have made the same link between the removal and now.
             if (try? fm.destinationOfSymbolicLink(atPath: pointer.path)) == target { return }
-            throw .fileSystem(path: pointer.path, reason: "cannot create the snapshot symlink: \(error.localizedDescription)")
+            throw .fileSystem(path: pointer.path, reason: "cannot create the snapshot symlink: \(fileErrorReason(error))")
         }
     }
 }
@@ -190,7 +191,7 @@ func expandTilde(_ path: String) -> String {
 
 func makeDirectory(_ url: URL) throws(HubError) {
     do { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) } catch {
-        throw .fileSystem(path: url.path, reason: "cannot create folder: \(error.localizedDescription)")
+        throw .fileSystem(path: url.path, reason: "cannot create folder: \(fileErrorReason(error))")
     }
 }
 

@@ -353,7 +353,7 @@ public struct HubClient: Sendable {
             throw .fileSystem(path: incomplete.path, reason: "cannot create the partial download")
         }
         let handle: FileHandle
-        do { handle = try FileHandle(forUpdating: incomplete) } catch { throw .fileSystem(path: incomplete.path, reason: "cannot open the partial download: \(error.localizedDescription)") }
+        do { handle = try FileHandle(forUpdating: incomplete) } catch { throw .fileSystem(path: incomplete.path, reason: "cannot open the partial download: \(fileErrorReason(error))") }
         defer { try? handle.close() }
         let writer = BlobWriter(handle: handle, path: incomplete.path, tracker: tracker, check: BlobCheck(etag: metadata.etag), expectedSize: metadata.size)
         let transport = HTTPTransport(timeout: timeout)
@@ -506,14 +506,14 @@ final class BlobWriter: @unchecked Sendable {
     }
 
     func length() throws(HubError) -> Int64 {
-        do { return Int64(try handle.seekToEnd()) } catch { throw .fileSystem(path: path, reason: "cannot seek: \(error.localizedDescription)") }
+        do { return Int64(try handle.seekToEnd()) } catch { throw .fileSystem(path: path, reason: "cannot seek: \(fileErrorReason(error))") }
     }
 
     func truncate() throws(HubError) {
         do {
             try handle.truncate(atOffset: 0)
             try handle.seek(toOffset: 0)
-        } catch { throw .fileSystem(path: path, reason: "cannot truncate: \(error.localizedDescription)") }
+        } catch { throw .fileSystem(path: path, reason: "cannot truncate: \(fileErrorReason(error))") }
         resetHash()
     }
 
@@ -545,7 +545,7 @@ final class BlobWriter: @unchecked Sendable {
                 feed(chunk)
             }
             _ = try handle.seekToEnd()
-        } catch { throw .fileSystem(path: path, reason: "cannot read the partial download: \(error.localizedDescription)") }
+        } catch { throw .fileSystem(path: path, reason: "cannot read the partial download: \(fileErrorReason(error))") }
     }
 
     /// The hex digest of everything written, when the check has one and the hash kept up
@@ -568,7 +568,7 @@ final class BlobWriter: @unchecked Sendable {
     }
 
     @Sendable func write(_ data: Data) throws {
-        do { try handle.write(contentsOf: data) } catch { throw HubError.fileSystem(path: path, reason: "cannot write: \(error.localizedDescription)") }
+        do { try handle.write(contentsOf: data) } catch { throw HubError.fileSystem(path: path, reason: "cannot write: \(fileErrorReason(error))") }
         feed(data)
         tracker.received(data.count)
     }

@@ -18,7 +18,7 @@ public enum DepthMap {
     ///   ``decodePNG(_:name:)``.
     public static func readPNG(_ url: URL) throws(ImageError) -> Tensor<Float> {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw .unreadable(file: url.path, reason: error.localizedDescription) }
+        do { data = try Data(contentsOf: url) } catch { throw .unreadable(file: url.path, reason: fileErrorReason(error)) }
         return try decodePNG(data, name: url.path)
     }
 

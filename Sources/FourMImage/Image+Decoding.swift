@@ -1,4 +1,5 @@
 import Foundation
+import FourMTensor
 
 // MARK: - Reading files: format detection by signature
 
@@ -56,7 +57,7 @@ extension Image {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw .unreadable(file: url.path, reason: error.localizedDescription)
+            throw .unreadable(file: url.path, reason: fileErrorReason(error))
         }
         try self.init(data: data, name: url.path)
     }

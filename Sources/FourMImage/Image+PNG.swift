@@ -56,7 +56,7 @@ extension Image {
         do {
             try data.write(to: url, options: .atomic)
         } catch {
-            throw .writeFailed(file: url.path, reason: error.localizedDescription)
+            throw .writeFailed(file: url.path, reason: fileErrorReason(error))
         }
     }
 }

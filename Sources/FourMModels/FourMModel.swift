@@ -117,10 +117,9 @@ public struct FourMModel: Sendable {
         do { file = try SafeTensorsFile(path: path) } catch { throw .weights(error) }
         var configuration: FourMConfiguration
         do {
-            if file.metadata["domains_in"] == nil,
-                let json = try? Data(contentsOf: URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("config.json"))
-            {
-                configuration = try FourMConfiguration(jsonData: json, file: "config.json", modalities: modalities)
+            let configURL = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("config.json")
+            if file.metadata["domains_in"] == nil, let json = try? Data(contentsOf: configURL) {
+                configuration = try FourMConfiguration(jsonData: json, file: configURL.path, modalities: modalities)
             } else {
                 configuration = try FourMConfiguration(metadata: file.metadata, file: path, modalities: modalities)
             }

@@ -49,7 +49,7 @@ public struct SynthSceneWriter: Sendable {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw .writeFailed(file: directory.path, reason: error.localizedDescription)
+            throw .writeFailed(file: directory.path, reason: fileErrorReason(error))
         }
         let w = scene.width, h = scene.height
         let depthPreview = scene.depth.map { z -> UInt8 in
@@ -92,7 +92,7 @@ public struct SynthSceneWriter: Sendable {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         do { try encoder.encode(scene.record).write(to: jsonURL, options: .atomic) } catch {
-            throw .writeFailed(file: jsonURL.path, reason: error.localizedDescription)
+            throw .writeFailed(file: jsonURL.path, reason: fileErrorReason(error))
         }
         written.append(jsonURL)
         return written
@@ -106,14 +106,14 @@ extension SynthSceneRecord {
     public init(contentsOf url: URL) throws(SynthError) {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw .unreadable(file: url.path, reason: error.localizedDescription)
+            throw .unreadable(file: url.path, reason: fileErrorReason(error))
         }
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         do { self = try decoder.decode(SynthSceneRecord.self, from: data) } catch let error as DecodingError {
             throw .unreadable(file: url.path, reason: Self.describe(error))
         } catch {
-            throw .unreadable(file: url.path, reason: error.localizedDescription)
+            throw .unreadable(file: url.path, reason: fileErrorReason(error))
         }
     }
 

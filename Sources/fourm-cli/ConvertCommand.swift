@@ -31,6 +31,7 @@ struct ConvertCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try prepareOutputFile(output, option: "OUT")
         let started = Date()
         do {
             let file = try SafeTensorsFile(path: input)

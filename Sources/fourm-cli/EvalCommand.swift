@@ -22,10 +22,10 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "Bundle folder (bundle.json, or the released file names). Default: the demo model shipped with FourM.")
     var bundle: String?
 
-    @Option(help: "Held-out scenes to evaluate (2...100000).")
+    @Option(parsing: .unconditional, help: "Held-out scenes to evaluate (2...100000).")
     var count: Int = 500
 
-    @Option(help: "World seed of the held-out scenes (the training seed 1 is refused).")
+    @Option(parsing: .unconditional, help: "World seed of the held-out scenes (the training seed 1 is refused).")
     var seed: UInt64 = 2
 
     @Option(help: "Markdown report to write.")
@@ -34,25 +34,25 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "Folder for the example PNGs the report shows.")
     var examples: String = "Documentation/Quality"
 
-    @Option(help: "Training-world (seed 1) scenes the trivial baselines are built from (1...100000).")
+    @Option(parsing: .unconditional, help: "Training-world (seed 1) scenes the trivial baselines are built from (1...100000).")
     var baselineScenes: Int = 200
 
-    @Option(help: "Scenes per model call (results depend on it, so it is part of the command).")
+    @Option(parsing: .unconditional, help: "Scenes per model call (results depend on it, so it is part of the command).")
     var batch: Int = 8
 
-    @Option(help: "How many scenes get example images (0...count).")
+    @Option(parsing: .unconditional, help: "How many scenes get example images (0...count).")
     var exampleCount: Int = 4
 
     @Option(help: "caption → rgb: decoding scheme of tok_rgb (maskgit or roar).")
     var rgbScheme: String = "roar"
 
-    @Option(help: "caption → rgb: decoding steps (1...tokens).")
+    @Option(parsing: .unconditional, help: "caption → rgb: decoding steps (1...tokens).")
     var rgbSteps: Int = 16
 
-    @Option(help: "caption → rgb: sampling temperature (constant).")
+    @Option(parsing: .unconditional, help: "caption → rgb: sampling temperature (constant).")
     var rgbTemperature: Double = 1
 
-    @Option(help: "caption → rgb: classifier-free guidance scale.")
+    @Option(parsing: .unconditional, help: "caption → rgb: classifier-free guidance scale.")
     var rgbGuidance: Double = 3
 
     @Option(help: "Arithmetic of the model's linear layers: fp32 (default, the parity path) or bf16 (oneDNN; falls back to fp32 on CPUs without AVX-512).")

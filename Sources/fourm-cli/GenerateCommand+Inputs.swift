@@ -1,4 +1,5 @@
 import Foundation
+import FourMTensor
 import FourM
 
 extension GenerateCommand {
@@ -10,13 +11,26 @@ extension GenerateCommand {
         let url = URL(fileURLWithPath: value)
         if value.lowercased().hasSuffix(".json") {
             let data: Data
-            do { data = try Data(contentsOf: url) } catch { throw CLIError("\(value): cannot read token ids (\(error.localizedDescription))") }
-            let object = try? JSONSerialization.jsonObject(with: data)
-            let list = (object as? [Any]) ?? ((object as? [String: Any])?["tokens"] as? [Any])
-            guard let list else { throw CLIError("\(value): expected a JSON array of token ids or {\"tokens\": [...]}") }
+            do { data = try Data(contentsOf: url) } catch { throw CLIError("\(value): cannot read token ids (\(fileErrorReason(error)))") }
+            // The strict reader names the byte offset of a syntax error; then say what was found where.
+            let parsed: JSONValue
+            do { parsed = try JSONParser.parse(data) } catch { throw CLIError("\(value): invalid JSON: \(error.message())") }
+            let list: [JSONValue]
+            switch parsed {
+            case .array(let items): list = items
+            case .object:
+                guard case .array(let items)? = parsed.member("tokens") else {
+                    throw CLIError("\(value): key 'tokens' is \(parsed.member("tokens")?.summary ?? "missing"), expected an array of token ids")
+                }
+                list = items
+            default:
+                throw CLIError("\(value): the top level is \(parsed.summary), expected an array of token ids or {\"tokens\": [...]}")
+            }
             var ids: [Int32] = []
             for (i, item) in list.enumerated() {
-                guard let n = item as? NSNumber, let id = Int32(exactly: n.doubleValue) else { throw CLIError("\(value): tokens[\(i)] is \(item), expected an integer id") }
+                guard case .number(let literal) = item, let id = Int32(literal) ?? Double(literal).flatMap({ Int32(exactly: $0) }) else {
+                    throw CLIError("\(value): tokens[\(i)] is \(item.summary), expected an integer id")
+                }
                 ids.append(id)
             }
             return .tokens(ids)

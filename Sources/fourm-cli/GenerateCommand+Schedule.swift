@@ -18,7 +18,7 @@ extension GenerateCommand {
         let targetKeys: Set<String> = ["modality", "scheme", "steps", "tokens", "token_schedule", "temperature", "temperature_schedule", "guidance"]
         try file.checkKeys(root, allowed: ["targets", "top_p", "top_k", "grow_conditioning"], at: "schedule")
         guard case .array(let entries)? = root.member("targets"), !entries.isEmpty else {
-            throw CLIError("\(path): \"targets\" must be a non-empty list of objects")
+            throw CLIError("\(path): schedule.targets is \(root.member("targets")?.summary ?? "missing"), expected a non-empty array of target objects")
         }
         var targets: [TargetSettings] = []
         for (i, entry) in entries.enumerated() {
@@ -88,14 +88,14 @@ struct ScheduleFile {
     func read() throws -> JSONValue {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw CLIError("\(path): cannot read the schedule file (\(error.localizedDescription))")
+            throw CLIError("\(path): cannot read the schedule file (\(fileErrorReason(error)))")
         }
         guard data.count <= 1 << 20 else { throw CLIError("\(path): the schedule file is \(data.count) bytes, expected at most 1 MiB") }
         let root: JSONValue
         if isYAML {
             guard let text = String(data: data, encoding: .utf8) else { throw CLIError("\(path): not UTF-8 text") }
             let node: Node?
-            do { node = try Yams.compose(yaml: text) } catch { throw CLIError("\(path): invalid YAML: \(error)") }
+            do { node = try Yams.compose(yaml: text) } catch { throw CLIError("\(path): invalid YAML: \(Self.yamlReason(error))") }
             guard let node else { throw CLIError("\(path): the YAML document is empty, expected a mapping with \"targets\"") }
             var budget = Self.maximumNodes
             root = try convert(node, at: "schedule", budget: &budget)
@@ -105,6 +105,22 @@ struct ScheduleFile {
         }
         guard case .object = root else { throw CLIError("\(path): the schedule is \(root.summary), expected an object with \"targets\"") }
         return root
+    }
+
+    /// Yams's own description spans several lines (the document line and a caret under it);
+    /// an error message is one line: the problem, then its line and column.
+    static func yamlReason(_ error: any Error) -> String {
+        let oneLine = "\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")
+        guard let yaml = error as? YamlError else { return oneLine }
+        switch yaml {
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
+            let inside = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
+            return "\(problem) at line \(mark.line), column \(mark.column)\(inside)"
+        case let .reader(problem, offset, _, _):
+            return problem + (offset.map { " at byte \($0)" } ?? "")
+        default:
+            return oneLine
+        }
     }
 
     /// At most this many YAML nodes after aliases are expanded: a few hundred bytes of nested

@@ -68,22 +68,22 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Top-p (0 = off).")
     var topP: Double?
 
-    @Option(help: "Seed (step i uses seed + i).")
+    @Option(parsing: .unconditional, help: "Seed (step i uses seed + i).")
     var seed: UInt64?
 
     @Option(help: "A super-resolution bundle (4M-7-SR style): after the base pass, generate the 448 twins of its outputs (seed + 1, as the demo).")
     var superResolution: String?
 
-    @Option(help: "Also generate dense SAM instances with this many parallel rows (the reference's generate_sam_dense) and write sam_instance_dense.png / .json.")
+    @Option(parsing: .unconditional, help: "Also generate dense SAM instances with this many parallel rows (the reference's generate_sam_dense) and write sam_instance_dense.png / .json.")
     var samDense: Int?
 
     @Option(help: "A schedule file (JSON): per-target scheme, steps, tokens, temperature, schedules, guidance, plus top_p/top_k (replaces --preset).")
     var schedule: String?
 
-    @Option(help: "Denoising steps of diffusion (DiVAE) decoding.")
+    @Option(parsing: .unconditional, help: "Denoising steps of diffusion (DiVAE) decoding.")
     var diffusionSteps: Int?
 
-    @Option(help: "Slots of every sequence target (caps the preset's; fewer = faster, shorter texts).")
+    @Option(parsing: .unconditional, help: "Slots of every sequence target (caps the preset's; fewer = faster, shorter texts).")
     var sequenceTokens: Int?
 
     @Option(help: "Also write one composite PNG of every input and output to this file (the demo's plot_modalities).")
@@ -132,6 +132,7 @@ struct GenerateCommand: AsyncParsableCommand {
 
     func execute() async throws {
         try prepareOutputFolder(out, option: "--out")
+        if let grid { try prepareOutputFile(grid, option: "--grid") }
         let smplModel = try loadSMPLModel()
         let hub = HubClient()
         let downloads = DownloadProgressBar()

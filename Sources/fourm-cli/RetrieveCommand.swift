@@ -33,7 +33,7 @@ struct RetrieveCommand: AsyncParsableCommand {
     @Option(help: "Query by an image.")
     var queryImage: String?
 
-    @Option(help: "Number of results.")
+    @Option(parsing: .unconditional, help: "Number of results.")
     var k: Int = 5
 
     @Option(help: "Global embedding.")
@@ -54,6 +54,7 @@ struct RetrieveCommand: AsyncParsableCommand {
     }
 
     func execute() throws {
+        if let saveIndex { try prepareOutputFile(saveIndex, option: "--save-index") }
         let target: Modality = global == .dinov2 ? .tokDINOv2Global : .tokImageBindGlobal
         let pipeline = try Pipeline(bundle: URL(fileURLWithPath: bundle), outputs: [target])
         guard let rgb = pipeline.model.inputModalities.first(where: { $0.baseName == "rgb" }) else {

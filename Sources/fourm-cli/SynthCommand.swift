@@ -10,16 +10,16 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Output folder (created if missing).")
     var out: String
 
-    @Option(help: "Number of scenes to write (1...1000000).")
+    @Option(parsing: .unconditional, help: "Number of scenes to write (1...1000000).")
     var count: Int
 
-    @Option(help: "World seed.")
+    @Option(parsing: .unconditional, help: "World seed.")
     var seed: UInt64 = 0
 
-    @Option(help: "Image width and height in pixels (8...4096).")
+    @Option(parsing: .unconditional, help: "Image width and height in pixels (8...4096).")
     var size: Int = 64
 
-    @Option(help: "Index of the first scene written.")
+    @Option(parsing: .unconditional, help: "Index of the first scene written.")
     var start: Int = 0
 
     func validate() throws {

@@ -32,7 +32,7 @@ struct TokenizeCommand: AsyncParsableCommand {
     @Option(help: "A ViT preset the checkpoint names beyond the released ones, NAME:DIM:DEPTH:HEADS. Repeatable.")
     var vitPreset: [String] = []
 
-    @Option(help: "Denoising steps when the image tokenizer is a diffusion (DiVAE) one.")
+    @Option(parsing: .unconditional, help: "Denoising steps when the image tokenizer is a diffusion (DiVAE) one.")
     var diffusionSteps: Int = 25
 
     @Option(help: "A JSON file of diffusion decoder presets ({name: {cls, patch_size, …}}) beyond the released ones.")
@@ -51,6 +51,7 @@ struct TokenizeCommand: AsyncParsableCommand {
     var inputs: [String] = []
 
     func validate() throws {
+        if diffusionSteps < 1 { throw ValidationError("--diffusion-steps must be at least 1, got \(diffusionSteps)") }
         if imageTokenizer != nil || image != nil || reconstruct != nil {
             if imageTokenizer == nil || image == nil { throw ValidationError("images need both --image-tokenizer and --image") }
             if tokenizer != nil || file != nil || !inputs.isEmpty || decode { throw ValidationError("tokenize text or an image, not both") }
@@ -71,8 +72,10 @@ struct TokenizeCommand: AsyncParsableCommand {
         do { text = try WordPieceTokenizer(contentsOf: URL(fileURLWithPath: tokenizer ?? "")) } catch { throw CLIError(error.description) }
         var lines = inputs
         if let file {
-            guard let data = FileManager.default.contents(atPath: file), let content = String(data: data, encoding: .utf8) else {
-                throw CLIError("\(file): cannot read as UTF-8 text")
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch { throw CLIError("--file \(file): cannot read (\(fileErrorReason(error)))") }
+            guard let content = String(data: data, encoding: .utf8) else {
+                throw CLIError("--file \(file): expected UTF-8 text, got \(data.count) bytes that are not valid UTF-8")
             }
             lines = content.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             if lines.last == "" { lines.removeLast() }
@@ -101,6 +104,7 @@ struct TokenizeCommand: AsyncParsableCommand {
 extension TokenizeCommand {
     /// Image → token grid (printed row by row) → optional reconstruction PNG.
     func tokenizeImage(checkpoint: String, image path: String) throws {
+        if let reconstruct { try prepareOutputFile(reconstruct, option: "--reconstruct") }
         var presets: [String: VQViTPreset] = [:]
         for text in vitPreset {
             let parts = text.split(separator: ":").map(String.init)
@@ -111,9 +115,22 @@ extension TokenizeCommand {
         }
         var decoderPresets: [String: DecoderPreset] = [:]
         if let diffusionPresets {
-            guard let data = FileManager.default.contents(atPath: diffusionPresets),
-                let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: [String: Any]]
-            else { throw CLIError("\(diffusionPresets): not a JSON object of preset objects") }
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: diffusionPresets)) } catch {
+                throw CLIError("--diffusion-presets \(diffusionPresets): cannot read (\(fileErrorReason(error)))")
+            }
+            // The strict reader names the byte offset of a syntax error; then say which key holds what.
+            let parsed: JSONValue
+            do { parsed = try JSONParser.parse(data) } catch { throw CLIError("\(diffusionPresets): invalid JSON: \(error.message())") }
+            guard case .object(let members) = parsed else {
+                throw CLIError("\(diffusionPresets): the top level is \(parsed.summary), expected an object mapping preset names to preset objects")
+            }
+            for member in members {
+                guard case .object = member.value else { throw CLIError("\(diffusionPresets): key '\(member.key)' is \(member.value.summary), expected a preset object") }
+            }
+            guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: [String: Any]] else {
+                throw CLIError("\(diffusionPresets): expected an object mapping preset names to preset objects")
+            }
             for (name, entry) in object {
                 do { decoderPresets[name] = try DiffusionPresets.decoderPreset(name: name, description: entry) } catch {
                     throw CLIError("\(diffusionPresets): \(name): \(error.description)")

@@ -18,7 +18,7 @@ struct WriteRandomModelCommand: AsyncParsableCommand {
     @Option(help: "Size: tiny (dim 16, 2+2 blocks, all 4M-21 domains) or base (the 4M-21_B shapes, ~3.4 GB).")
     var preset: Preset = .tiny
 
-    @Option(help: "Random seed.")
+    @Option(parsing: .unconditional, help: "Random seed.")
     var seed: UInt64 = 0
 
     func run() async throws {

@@ -85,4 +85,59 @@ import Testing
         let ok = try cli.run(["inspect", path, "--check"])
         #expect(ok.status == 0 && ok.stdout.contains("values: all finite"), "\(ok.stderr)")
     }
+
+    /// The message audit (issue 15) on the command line: one bad value per option class and
+    /// input file the CLI reads itself. Each run exits non-zero, and the first line of standard
+    /// error names the option or file, the key where there is one, and expected versus actual,
+    /// with none of Foundation's generic texts.
+    @Test func messageAuditTable() throws {
+        let folder = URL(fileURLWithPath: temporary("audit"))
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func file(_ name: String, _ text: String) throws -> String {
+            let url = folder.appendingPathComponent(name)
+            try Data(text.utf8).write(to: url)
+            return url.path
+        }
+        let out = folder.appendingPathComponent("out").path
+        let generate = ["generate", "--input", "caption=a cube", "--target", "depth", "--out", out]
+        let subfolder = folder.appendingPathComponent("a-folder.json").path
+        try FileManager.default.createDirectory(atPath: subfolder, withIntermediateDirectories: true)
+        let table: [(arguments: [String], mentions: [String])] = [
+            // Negative numbers parse (`.unconditional`) and are explained, never "Missing value".
+            (generate + ["--diffusion-steps", "-2"], ["--diffusion-steps must be at least 1, got -2"]),
+            (generate + ["--sam-dense", "-1"], ["--sam-dense must be at least 1, got -1"]),
+            (generate + ["--sequence-tokens", "-3"], ["--sequence-tokens must be at least 2, got -3"]),
+            (generate + ["--seed", "-1"], ["'-1'", "--seed"]),
+            (["synth", "--count", "-3", "--out", out], ["--count: got -3, expected 1...1000000"]),
+            (["synth", "--count", "1", "--size", "-8", "--out", out], ["--size: got -8, expected 8...4096"]),
+            (["eval", "--count", "-1"], ["--count: got -1, expected 2...100000"]),
+            (["retrieve", "--images", folder.path, "--k", "-2"], ["--k must be at least 1, got -2"]),
+            (["tokenize", "--tokenizer", "t.json", "--diffusion-steps", "-1", "a"], ["--diffusion-steps must be at least 1, got -1"]),
+            // Schedule files.
+            (generate + ["--schedule", try file("s.yaml", "targets: [\n")], ["s.yaml", "invalid YAML", "at line"]),
+            (generate + ["--schedule", try file("s.json", #"{"top_p": 0.5}"#)], ["s.json", "schedule.targets is missing", "expected a non-empty array"]),
+            (generate + ["--schedule", try file("s.json", #"{"targets": [{"modality": "depth", "steps": -5}]}"#)], ["s.json", "targets[0].steps is -5", "expected a whole number from 1"]),
+            (generate + ["--schedule", try file("s.json", #"{"targets": [{"modality": "depth",}]}"#)], ["s.json", "invalid JSON", "at byte 34"]),
+            (generate + ["--schedule", subfolder], ["a-folder.json", "Is a directory"]),
+            // Files the tokenize command reads itself.
+            (["tokenize", "--tokenizer", "t.json", "--file", folder.appendingPathComponent("absent.txt").path], ["--file", "absent.txt", "No such file or directory"]),
+            (["tokenize", "--image-tokenizer", "x.safetensors", "--image", "x.png", "--diffusion-presets", try file("p.json", #"{"p": 3}"#)],
+             ["p.json", "key 'p' is number 3", "expected a preset object"]),
+            (["tokenize", "--image-tokenizer", "x.safetensors", "--image", "x.png", "--diffusion-presets", try file("p.json", #"{"p": {},}"#)],
+             ["p.json", "invalid JSON", "at byte 9"]),
+            // Checkpoints.
+            (["inspect", subfolder], ["a-folder.json", "directory"]),
+            (["inspect", folder.appendingPathComponent("absent.safetensors").path], ["absent.safetensors", "No such file"]),
+        ]
+        for (arguments, mentions) in table {
+            let result = try cli.run(arguments)
+            let line = firstLine(result)
+            #expect(result.status != 0, "\(arguments): exit 0")
+            for part in mentions { #expect(line.contains(part), "\(arguments): '\(part)' missing from: \(result.stderr)") }
+            for generic in ["NSCocoaErrorDomain", "The operation could not be completed", "not in the correct format", "Missing value"] {
+                #expect(!result.stderr.contains(generic), "\(arguments): generic text in: \(result.stderr)")
+            }
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import CZlib
 import Foundation
+import FourMTensor
 
 /// One array of an `.npz` archive, in C order, as `Double` (integer dtypes are exact below 2^53).
 package struct NPYArray: Sendable, Equatable {
@@ -339,14 +340,6 @@ package struct NPZArchive: Sendable {
         return UInt64(low) | UInt64(high) << 32
     }
 
-    static func reason(_ error: any Error) -> String {
-        if let posix = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain,
-            let code = POSIXErrorCode(rawValue: Int32(posix.code))
-        {
-            return String(cString: strerror(code.rawValue))
-        }
-        let ns = error as NSError
-        if ns.domain == NSCocoaErrorDomain && (ns.code == NSFileReadNoSuchFileError || ns.code == NSFileNoSuchFileError) { return "no such file" }
-        return ns.localizedDescription
-    }
+    /// The POSIX reason of a file error ("Is a directory"), as every FourM file error gives it.
+    static func reason(_ error: any Error) -> String { fileErrorReason(error) }
 }

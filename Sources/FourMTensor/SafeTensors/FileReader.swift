@@ -33,7 +33,8 @@ final class FileReader: @unchecked Sendable {
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
-            throw .unreadable(file: path, reason: "not a regular file")
+            let found = (info.st_mode & S_IFMT) == S_IFDIR ? "a directory" : "another kind of file (a device, socket or pipe)"
+            throw .unreadable(file: path, reason: "is \(found), expected a regular file")
         }
         descriptor = fd
         size = Int(info.st_size)

@@ -125,7 +125,7 @@ public struct SafeTensorsWriter: Sendable {
             try handle.synchronize()
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw .writeFailed(file: path, reason: error.localizedDescription)
+            throw .writeFailed(file: path, reason: fileErrorReason(error))
         }
         guard rename(temporary.path, url.path) == 0 else {
             let reason = String(cString: strerror(errno))

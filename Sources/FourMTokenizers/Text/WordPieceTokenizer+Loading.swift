@@ -27,7 +27,7 @@ extension WordPieceTokenizer {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw .unreadable(file: url.lastPathComponent, reason: error.localizedDescription)
+            throw .unreadable(file: url.lastPathComponent, reason: fileErrorReason(error))
         }
         try self.init(json: data, file: url.lastPathComponent)
     }
