@@ -103,37 +103,51 @@ import Testing
         let generate = ["generate", "--input", "caption=a cube", "--target", "depth", "--out", out]
         let subfolder = folder.appendingPathComponent("a-folder.json").path
         try FileManager.default.createDirectory(atPath: subfolder, withIntermediateDirectories: true)
-        let table: [(arguments: [String], mentions: [String])] = [
+        let badYAML = try file("s1.yaml", "targets: [\n")
+        let noTargets = try file("s2.json", #"{"top_p": 0.5}"#)
+        let negativeSteps = try file("s3.json", #"{"targets": [{"modality": "depth", "steps": -5}]}"#)
+        let badJSON = try file("s4.json", #"{"targets": [{"modality": "depth",}]}"#)
+        let presetNumber = try file("p1.json", #"{"p": 3}"#)
+        let presetSyntax = try file("p2.json", #"{"p": {},}"#)
+        let tokenizer = try file("t.json", #"{"model": {"type": "WordPiece", "unk_token": "[UNK]", "vocab": {"[UNK]": 0, "a": 1}}}"#)
+        let table: [(arguments: [String], exit: Int32, mentions: [String])] = [
             // Negative numbers parse (`.unconditional`) and are explained, never "Missing value".
-            (generate + ["--diffusion-steps", "-2"], ["--diffusion-steps must be at least 1, got -2"]),
-            (generate + ["--sam-dense", "-1"], ["--sam-dense must be at least 1, got -1"]),
-            (generate + ["--sequence-tokens", "-3"], ["--sequence-tokens must be at least 2, got -3"]),
-            (generate + ["--seed", "-1"], ["'-1'", "--seed"]),
-            (["synth", "--count", "-3", "--out", out], ["--count: got -3, expected 1...1000000"]),
-            (["synth", "--count", "1", "--size", "-8", "--out", out], ["--size: got -8, expected 8...4096"]),
-            (["eval", "--count", "-1"], ["--count: got -1, expected 2...100000"]),
-            (["retrieve", "--images", folder.path, "--k", "-2"], ["--k must be at least 1, got -2"]),
-            (["tokenize", "--tokenizer", "t.json", "--diffusion-steps", "-1", "a"], ["--diffusion-steps must be at least 1, got -1"]),
+            (generate + ["--diffusion-steps", "-2"], 64, ["--diffusion-steps must be at least 1, got -2"]),
+            (generate + ["--sam-dense", "-1"], 64, ["--sam-dense must be at least 1, got -1"]),
+            (generate + ["--sequence-tokens", "-3"], 64, ["--sequence-tokens must be at least 2, got -3"]),
+            (generate + ["--seed", "-1"], 64, ["'-1'", "--seed"]),
+            (["synth", "--count", "-3", "--out", out], 1, ["--count: got -3, expected 1...1000000"]),
+            (["synth", "--count", "1", "--size", "-8", "--out", out], 1, ["--size: got -8, expected 8...4096"]),
+            (["eval", "--count", "-1"], 64, ["--count: got -1, expected 2...100000"]),
+            (["retrieve", "--bundle", folder.path, "--images", folder.path, "--k", "-2"], 64, ["--k must be at least 1, got -2"]),
+            (["tokenize", "--tokenizer", "t.json", "--diffusion-steps", "-1", "a"], 64, ["--diffusion-steps must be at least 1, got -1"]),
             // Schedule files.
-            (generate + ["--schedule", try file("s.yaml", "targets: [\n")], ["s.yaml", "invalid YAML", "at line"]),
-            (generate + ["--schedule", try file("s.json", #"{"top_p": 0.5}"#)], ["s.json", "schedule.targets is missing", "expected a non-empty array"]),
-            (generate + ["--schedule", try file("s.json", #"{"targets": [{"modality": "depth", "steps": -5}]}"#)], ["s.json", "targets[0].steps is -5", "expected a whole number from 1"]),
-            (generate + ["--schedule", try file("s.json", #"{"targets": [{"modality": "depth",}]}"#)], ["s.json", "invalid JSON", "at byte 34"]),
-            (generate + ["--schedule", subfolder], ["a-folder.json", "Is a directory"]),
+            (generate + ["--schedule", badYAML], 1, ["s1.yaml", "invalid YAML", "at line"]),
+            (generate + ["--schedule", noTargets], 1, ["s2.json", "schedule.targets is missing", "expected a non-empty array"]),
+            (generate + ["--schedule", negativeSteps], 1, ["s3.json", "targets[0].steps is -5", "expected a whole number from 1"]),
+            (generate + ["--schedule", badJSON], 1, ["s4.json", "invalid JSON", "at byte 34"]),
+            (generate + ["--schedule", subfolder], 1, ["a-folder.json", "Is a directory"]),
             // Files the tokenize command reads itself.
-            (["tokenize", "--tokenizer", "t.json", "--file", folder.appendingPathComponent("absent.txt").path], ["--file", "absent.txt", "No such file or directory"]),
-            (["tokenize", "--image-tokenizer", "x.safetensors", "--image", "x.png", "--diffusion-presets", try file("p.json", #"{"p": 3}"#)],
-             ["p.json", "key 'p' is number 3", "expected a preset object"]),
-            (["tokenize", "--image-tokenizer", "x.safetensors", "--image", "x.png", "--diffusion-presets", try file("p.json", #"{"p": {},}"#)],
-             ["p.json", "invalid JSON", "at byte 9"]),
+            (["tokenize", "--tokenizer", tokenizer, "--file", folder.appendingPathComponent("absent.txt").path], 1, ["--file", "absent.txt", "No such file or directory"]),
+            (["tokenize", "--image-tokenizer", "x.safetensors", "--image", "x.png", "--diffusion-presets", presetNumber], 1,
+             ["p1.json", "key 'p' is number 3", "expected a preset object"]),
+            (["tokenize", "--image-tokenizer", "x.safetensors", "--image", "x.png", "--diffusion-presets", presetSyntax], 1,
+             ["p2.json", "invalid JSON", "at byte 9"]),
+            // Output files are checked before any compute (folders by the existing tests above).
+            (generate + ["--grid", "/nonexistent-fourm-folder/g.png"], 1, ["--grid", "/nonexistent-fourm-folder/g.png", "does not exist"]),
+            (["convert", "--precision", "bf16", "in.safetensors", "/nonexistent-fourm-folder/o.safetensors"], 1, ["OUT", "/nonexistent-fourm-folder", "does not exist"]),
+            (["retrieve", "--bundle", folder.path, "--images", folder.path, "--save-index", "/nonexistent-fourm-folder/i.safetensors"], 1, ["--save-index", "does not exist"]),
+            (["tokenize", "--image-tokenizer", "x.safetensors", "--image", "x.png", "--reconstruct", subfolder], 1, ["--reconstruct", "is a folder, expected a file path"]),
             // Checkpoints.
-            (["inspect", subfolder], ["a-folder.json", "directory"]),
-            (["inspect", folder.appendingPathComponent("absent.safetensors").path], ["absent.safetensors", "No such file"]),
+            (["inspect", subfolder], 1, ["a-folder.json", "directory"]),
+            (["inspect", folder.appendingPathComponent("absent.safetensors").path], 1, ["absent.safetensors", "No such file"]),
         ]
-        for (arguments, mentions) in table {
+        // Exit codes: 64 (EX_USAGE) for an option ArgumentParser or `validate()` rejects, 1 for
+        // an input found bad while running.
+        for (arguments, exit, mentions) in table {
             let result = try cli.run(arguments)
             let line = firstLine(result)
-            #expect(result.status != 0, "\(arguments): exit 0")
+            #expect(result.status == exit, "\(arguments): exit \(result.status), expected \(exit): \(result.stderr)")
             for part in mentions { #expect(line.contains(part), "\(arguments): '\(part)' missing from: \(result.stderr)") }
             for generic in ["NSCocoaErrorDomain", "The operation could not be completed", "not in the correct format", "Missing value"] {
                 #expect(!result.stderr.contains(generic), "\(arguments): generic text in: \(result.stderr)")

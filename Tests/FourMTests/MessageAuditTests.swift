@@ -51,6 +51,17 @@ import Testing
         return url
     }
 
+    /// The `config.json` of a small valid model with `changes` (JSON texts; nil removes the key).
+    static func config(_ changes: [String: String?]) -> Data {
+        var values: [String: String] = [
+            "domains_in": #"["rgb@224", "caption"]"#, "domains_out": #"["caption"]"#, "image_size": "224", "patch_size": "16",
+            "norm_bias": "false", "act_layer": #""SiLU""#, "dim": "8", "encoder_depth": "1", "decoder_depth": "1",
+            "num_heads": "2", "mlp_ratio": "4.0",
+        ]
+        for (key, value) in changes { values[key] = value }
+        return Data(("{" + values.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ") + "}").utf8)
+    }
+
     /// `bundle.json` holding `json` beside an (empty) `model.safetensors`, which the manifest
     /// only needs to exist for these checks.
     static func bundle(_ folder: URL, _ json: String) throws -> URL {
@@ -61,7 +72,7 @@ import Testing
 
     static let cases: [Case] = [
         // Safetensors.
-        Case("safetensors: JSON syntax error", mentions: ["m.safetensors", "at byte 9", "expected a string key"]) { folder in
+        Case("safetensors: JSON syntax error", mentions: ["m.safetensors", "at byte 15", "expected a string key"]) { folder in
             let url = try safetensors(folder, "m.safetensors", header: #"{"a":1,,}"#)
             return message { _ = try FourMTensor.SafeTensorsFile(path: url.path) }
         },
@@ -87,12 +98,14 @@ import Testing
             return message { _ = try FourMTensor.SafeTensorsFile(path: url.path) }
         },
         // Model configuration (config.json; checkpoint metadata goes through the same reader).
-        Case("config: wrong type", mentions: ["config.json", "'dim'", "string", "expected"]) { _ in
-            message { _ = try FourMModels.FourMConfiguration(jsonData: Data(#"{"dim": "wide", "depth": 2}"#.utf8), file: "config.json") }
+        Case("config: wrong type", mentions: ["config.json", "'dim'", "wide", "expected"]) { _ in
+            message { _ = try FourMModels.FourMConfiguration(jsonData: config(["dim": #""wide""#]), file: "config.json") }
         },
         Case("config: unknown modality", mentions: ["config.json", "domains_in", "'warp@224'"]) { _ in
-            let json = #"{"dim": 64, "encoder_depth": 1, "decoder_depth": 1, "num_heads": 2, "domains_in": "warp@224", "domains_out": "tok_depth@224"}"#
-            return message { _ = try FourMModels.FourMConfiguration(jsonData: Data(json.utf8), file: "config.json") }
+            message { _ = try FourMModels.FourMConfiguration(jsonData: config(["domains_in": #"["warp@224"]"#]), file: "config.json") }
+        },
+        Case("config: missing key", mentions: ["config.json", "'num_heads'"]) { _ in
+            message { _ = try FourMModels.FourMConfiguration(jsonData: config(["num_heads": nil]), file: "config.json") }
         },
         Case("config: JSON syntax error", mentions: ["config.json", "at byte 10"]) { _ in
             message { _ = try FourMModels.FourMConfiguration(jsonData: Data(#"{"dim": 8,}"#.utf8), file: "config.json") }
@@ -171,8 +184,13 @@ import Testing
             return message { _ = try ModelBundle(directory: folder) }
         },
         // Diffusion presets (bundle.json's diffusion_presets, fourm tokenize --diffusion-presets).
-        Case("diffusion preset: zero head channels", mentions: ["preset p", "num_head_channels", "0", "expected"]) { _ in
-            message { _ = try FourMDiffusion.DiffusionPresets.decoderPreset(name: "p", description: ["num_head_channels": 0]) }
+        Case("diffusion preset: list of the wrong length", mentions: ["preset 'p'", "'layers_per_block'", "is [1]", "expected 2 positive entries"]) { _ in
+            let uvit: [String: Any] = [
+                "cls": "UViT", "patch_size": 4, "block_out_channels": [32, 64], "layers_per_block": [1], "downsample_before_mid": true,
+                "mid_layers": 2, "mid_num_heads": 4, "mid_dim": 64, "mid_mlp_ratio": 4, "mid_qkv_bias": true, "mid_hw_posemb": 32,
+                "mid_use_long_skip": false, "norm_num_groups": 32, "norm_eps": 1e-05, "time_embedding_dim": 128,
+            ]
+            return message { _ = try FourMDiffusion.DiffusionPresets.decoderPreset(name: "p", description: uvit) }
         },
         // SMPL .npz.
         Case("npz: not a zip", mentions: ["s.npz", "zip"]) { folder in
