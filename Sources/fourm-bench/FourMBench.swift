@@ -313,6 +313,10 @@ struct FourMBench: ParsableCommand {
                 }
                 let timings = try measureInterleaved(warmup: 1, repeats: 5, budget: 4, bodies)
                 for (name, timing) in zip(names, timings) { rows.append(Row(name: name, timing: timing, flops: flops)) }
+                // What the NCHW ↔ blocked reorders cost: the f32 primitive alone.
+                if names.count > 1, let seconds = f32.primitiveSeconds(batch: 1, height: side, width: side, repeats: 5) {
+                    rows.append(Row(name: "\(label) oneDNN f32 primitive alone (blocked in/out, no reorders)", timing: Timing(samples: seconds), flops: flops))
+                }
                 if bf16Runs, let seconds = bf16.primitiveSeconds(batch: 1, height: side, width: side, repeats: 5) {
                     let timing = Timing(samples: seconds)
                     rows.append(Row(name: "\(label) oneDNN bf16 primitive alone (conv ceiling)", timing: timing, flops: flops))
@@ -326,20 +330,30 @@ struct FourMBench: ParsableCommand {
             (.unet, "unet_patched", "DiVAE UNet step 224 (unet_patched, RGB)", 3), (.uvit, "uvit_b_p4_f16", "DiVAE UViT step 224 (uvit_b_p4_f16, edges)", 1),
         ]
         for (benchCase, preset, label, channels) in diffusionCases where wanted(benchCase) {
-            let steps = precisions.map { DiffusionStepBenchmarkCase(name: preset, imageSize: 224, channels: channels, precision: $0) }
+            // fp32 twice when oneDNN makes f32 convolutions: im2col + sgemm, then oneDNN f32.
+            var variants: [(String, ComputePrecision, Conv2d.FP32Backend)] = []
+            for p in precisions {
+                if p == .fp32 {
+                    variants.append(("fp32, convs im2col+sgemm", .fp32, .im2col))
+                    if OneDNNConvolution.isAvailable(.f32) { variants.append(("fp32, convs oneDNN f32", .fp32, .oneDNN)) }
+                } else {
+                    variants.append(("\(p.resolved.rawValue), convs + linears " + (p.resolved == .bf16 ? "oneDNN bf16" : "fp32 (bf16 unsupported here)"), p, .im2col))
+                }
+            }
+            let steps = variants.map { variant in
+                Conv2d.$fp32Backend.withValue(variant.2) {
+                    DiffusionStepBenchmarkCase(name: preset, imageSize: 224, channels: channels, precision: variant.1)
+                }
+            }
             var t = 600
             let timings = try measureInterleaved(warmup: 1, repeats: 3, budget: 30, steps.map { step in { t -= 1; _ = step.call(t) } })
-            for (step, timing) in zip(steps, timings) {
+            for (variant, (step, timing)) in zip(variants, zip(steps, timings)) {
                 let rate = step.flops / timing.min / 1e9
                 var note = step.precision == .bf16
-                    ? "convs + linears oneDNN bf16" + (convCeiling.isFinite ? String(format: "; %.0f%% of the bf16 conv ceiling (min)", rate / convCeiling * 100) : "")
-                    : "convs im2col+sgemm" + (sgemmRate.isFinite ? String(format: "; %.0f%% of sgemm rate", step.flops / timing.mean / 1e9 / sgemmRate * 100) : "")
-                note += String(format: "; 25-step decode ≈ %.1f s", 25 * timing.mean)
-                rows.append(Row(name: "\(label) [\(step.precision.rawValue)]", timing: timing, flops: step.flops, note: note))
-            }
-            if timings.count == 2 {
-                print(String(format: "%@: bf16 / fp32 = %.2f (minima %.3f s / %.3f s), %.2f (means)", label, timings[1].min / timings[0].min,
-                             timings[1].min, timings[0].min, timings[1].mean / timings[0].mean))
+                    ? (convCeiling.isFinite ? String(format: "%.0f%% of the bf16 conv ceiling (min); ", rate / convCeiling * 100) : "")
+                    : (sgemmRate.isFinite ? String(format: "%.0f%% of sgemm rate; ", step.flops / timing.mean / 1e9 / sgemmRate * 100) : "")
+                note += String(format: "%.2f× the first row (minima); 25-step decode ≈ %.1f s", timing.min / timings[0].min, 25 * timing.mean)
+                rows.append(Row(name: "\(label) [\(variant.0)]", timing: timing, flops: step.flops, note: note))
             }
         }
         if convCeiling.isFinite {

@@ -61,3 +61,51 @@ import Testing
         #expect(maxAbs <= 0.05, "\(name): bf16 decode differs from fp32 by \(maxAbs)")
     }
 }
+
+/// The fp32 DiVAE decoders with their convolutions on oneDNN's f32 primitive instead of
+/// im2col + sgemm, against the golden fixtures at each case's UNCHANGED tolerance (the same
+/// checks as `DiVAEParityTests`: every step's model output from the recorded input, and the
+/// whole chain). Only accumulation order differs from the im2col path.
+@Suite struct DiVAEOneDNNFP32ParityTests {
+    @Test(.enabled(if: OneDNNConvolution.isAvailable(.f32), "oneDNN makes no f32 convolution here"),
+          arguments: DiVAEBFloat16Tests.chainCases)
+    func oneDNNF32ChainMatchesReference(_ name: String) throws {
+        let fixture = try CaseTensors(name)
+        let decoder = try Conv2d.$fp32Backend.withValue(.oneDNN) { try FixtureModels.decoder(for: fixture) }
+        let report = ParityReport("\(name) (convs on oneDNN f32)", tolerance: fixture.tolerance)
+        defer { report.summary() }
+        let settings = fixture.settings
+        let scheduler = try FixtureModels.scheduler(settings: settings)
+        let spacing = try FixtureModels.spacing(settings: settings, kind: scheduler.kind)
+        let steps = try FixtureModels.int(settings["num_inference_steps"], "settings.num_inference_steps")
+        let condition = try fixture.float("quantized")
+        let timesteps = try fixture.int("timesteps").scalars.map(Int.init)
+        for (i, t) in timesteps.enumerated() {
+            let output = try decoder.denoise(sample: try fixture.float("step\(i).sample"), timestep: t, condition: condition)
+            report.check(output, try fixture.float("step\(i).model_output"), "step\(i).model_output (from recorded sample)")
+        }
+        let varianceNoise = try fixture.keys.filter { $0.hasSuffix(".variance_noise") }.sorted().map { try fixture.float($0) }
+        var rng = SeededGenerator(seed: 0)
+        let output = try decoder.decode(condition: condition, steps: steps, scheduler: scheduler, spacing: spacing,
+                                        noise: try fixture.float("initial_noise"), varianceNoise: varianceNoise, rng: &rng)
+        report.check(output, try fixture.float("output"), "output")
+    }
+
+    @Test(.enabled(if: OneDNNConvolution.isAvailable(.f32), "oneDNN makes no f32 convolution here"),
+          arguments: DiVAEParityTests.forwardCases)
+    func oneDNNF32UViTCallsMatchReference(_ name: String) throws {
+        let fixture = try CaseTensors(name)
+        let decoder = try Conv2d.$fp32Backend.withValue(.oneDNN) { try FixtureModels.decoder(for: fixture) }
+        let report = ParityReport("\(name) (convs on oneDNN f32)", tolerance: fixture.tolerance)
+        defer { report.summary() }
+        let condition = try fixture.float("condition")
+        var call = 0
+        while fixture.has("t\(call).timestep") {
+            let t = Int(try fixture.int("t\(call).timestep").scalars[0])
+            let output = try decoder.denoise(sample: try fixture.float("t\(call).sample"), timestep: t, condition: condition)
+            report.check(output, try fixture.float("t\(call).output"), "t\(call).output")
+            call += 1
+        }
+        #expect(call > 0)
+    }
+}

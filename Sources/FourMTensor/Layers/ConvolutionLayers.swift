@@ -12,7 +12,8 @@ package struct Conv2d: Sendable {
     package let bias: Tensor<Float>?
     package let stride: Int
     package let padding: Int
-    /// The oneDNN bf16 convolution, when the layer was loaded in bf16; nil in fp32.
+    /// The oneDNN convolution: bf16 when the layer was loaded in bf16, f32 when fp32 layers
+    /// use oneDNN (``fp32Backend``); nil for im2col + sgemm.
     package let oneDNN: OneDNNConvolution?
 
     /// Loads `weight` `[outputs, inputs, kernel, kernel]` and `bias` `[outputs]`, in the source's `precision`.
@@ -30,14 +31,32 @@ package struct Conv2d: Sendable {
         self.bias = bias
         self.stride = stride
         self.padding = padding
-        oneDNN = precision.resolved == .bf16
-            ? OneDNNConvolution(weight: weight, bias: bias, stride: stride, padding: padding, type: .bf16) : nil
+        if precision.resolved == .bf16 {
+            oneDNN = OneDNNConvolution(weight: weight, bias: bias, stride: stride, padding: padding, type: .bf16)
+        } else if Conv2d.fp32Backend == .oneDNN {
+            oneDNN = OneDNNConvolution(weight: weight, bias: bias, stride: stride, padding: padding, type: .f32)
+        } else {
+            oneDNN = nil
+        }
     }
+
+    /// How fp32 convolutions compute.
+    package enum FP32Backend: Sendable {
+        /// im2col + OpenBLAS sgemm (the parity path).
+        case im2col
+        /// oneDNN's f32 convolution primitive.
+        case oneDNN
+    }
+
+    /// The backend fp32 layers built in this task scope use (read at init), default
+    /// ``FP32Backend/im2col``: `Conv2d.$fp32Backend.withValue(.oneDNN) { load }` builds a
+    /// network on oneDNN f32 (the bench times both; tests check its parity).
+    @TaskLocal package static var fp32Backend: FP32Backend = .im2col
 
     package var outputs: Int { weight.shape[0] }
 
     /// The precision the layer computes in.
-    package var precision: ComputePrecision { oneDNN == nil ? .fp32 : .bf16 }
+    package var precision: ComputePrecision { oneDNN?.type == .bf16 ? .bf16 : .fp32 }
 
     /// x: `[B, C, H, W]` → `[B, O, H', W']`.
     package func callAsFunction(_ x: Tensor<Float>, _ scratch: ConvolutionScratch) -> Tensor<Float> {
