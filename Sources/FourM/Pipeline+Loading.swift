@@ -24,8 +24,9 @@ extension Pipeline {
     ///     each must have a tokenizer in the bundle.
     ///   - preloaded: the bundle's model when the caller already loaded it (it is not loaded
     ///     again, and keeps the precision it was loaded with).
-    ///   - precision: the arithmetic of the model's linear layers when it is loaded here
-    ///     (default fp32, the parity path); see ``ComputePrecision``. Tokenizers stay fp32.
+    ///   - precision: the arithmetic of the model's linear layers when it is loaded here, and of
+    ///     the diffusion decoders' convolutions and linear layers (default fp32, the parity
+    ///     path); see ``ComputePrecision``. Other tokenizers stay fp32.
     /// - Throws: `.missingTokenizers` naming every output the bundle cannot decode, or the
     ///   error of the file that failed to load.
     public init(bundle: ModelBundle, outputs: [Modality]? = nil, model preloaded: FourMModel? = nil, precision: ComputePrecision = .fp32) throws(FourMError) {
@@ -58,7 +59,8 @@ extension Pipeline {
         }
         var tokenizers: [Modality: any ImageTokenizer] = [:]
         for (m, url) in bundle.tokenizers where model.configuration.info(m)?.kind == .imageTokens {
-            let tokenizer = try ImageTokenizerFactory.load(path: url.path, presets: bundle.tokenizerPresets, diffusionPresets: bundle.diffusionPresets)
+            let tokenizer = try ImageTokenizerFactory.load(
+                path: url.path, presets: bundle.tokenizerPresets, diffusionPresets: bundle.diffusionPresets, precision: precision)
             if let vocabulary = model.configuration.info(m)?.vocabularySize, tokenizer.vocabularySize != vocabulary {
                 throw .bundle(path: url.path, reason: "tokenizer has \(tokenizer.vocabularySize) codes, the model's \(m.rawValue) vocabulary has \(vocabulary)")
             }

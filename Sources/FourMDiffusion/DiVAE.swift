@@ -38,11 +38,15 @@ public struct DiVAE: Sendable {
     ///   - path: the `model.safetensors` of the tokenizer.
     ///   - presets: ViT presets the `enc_type` may name beyond the released ones.
     ///   - diffusionPresets: decoder presets the `dec_type` may name beyond the released ones.
+    ///   - precision: the arithmetic of the diffusion decoder's convolutions and linear layers
+    ///     (default fp32, the parity path); the encoder always runs in fp32.
     /// - Throws: `.encoder` / `.decoder` naming the file, key, expected and actual values.
-    public init(path: String, presets: [String: VQViTPreset] = [:], diffusionPresets: [String: DecoderPreset] = [:]) throws(DiVAEError) {
+    public init(
+        path: String, presets: [String: VQViTPreset] = [:], diffusionPresets: [String: DecoderPreset] = [:], precision: ComputePrecision = .fp32
+    ) throws(DiVAEError) {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: path) } catch { throw .decoder(.weights(error)) }
-        try self.init(file: file, presets: presets, diffusionPresets: diffusionPresets)
+        try self.init(file: file, presets: presets, diffusionPresets: diffusionPresets, precision: precision)
     }
 
     /// Loads a DiVAE from an already opened checkpoint (the header is not read again).
@@ -50,11 +54,18 @@ public struct DiVAE: Sendable {
     ///   - file: the opened `model.safetensors` of the tokenizer.
     ///   - presets: ViT presets the `enc_type` may name beyond the released ones.
     ///   - diffusionPresets: decoder presets the `dec_type` may name beyond the released ones.
-    /// - Throws: as ``init(path:presets:diffusionPresets:)``.
-    public init(file: SafeTensorsFile, presets: [String: VQViTPreset] = [:], diffusionPresets: [String: DecoderPreset] = [:]) throws(DiVAEError) {
+    ///   - precision: the arithmetic of the diffusion decoder (default fp32); the encoder
+    ///     always runs in fp32.
+    /// - Throws: as ``init(path:presets:diffusionPresets:precision:)``.
+    public init(
+        file: SafeTensorsFile, presets: [String: VQViTPreset] = [:], diffusionPresets: [String: DecoderPreset] = [:],
+        precision: ComputePrecision = .fp32
+    ) throws(DiVAEError) {
         let path = file.path
         let store = WeightStore(file)
+        store.precision = precision
         do { decoder = try DiVAEDecoder(store: store, presets: diffusionPresets) } catch { throw .decoder(error) }
+        store.precision = .fp32
         do {
             configuration = try VQConfiguration(metadata: file.metadata, file: path)
             encoder = try VQEncoderStack(store, configuration: configuration, presets: presets)

@@ -48,26 +48,34 @@ public struct DiVAEDecoder: Sendable {
     public let scheduler: NoiseScheduler
     /// Keys of the file this decoder did not take, sorted: the encoder side of the tokenizer.
     public let unusedKeys: [String]
+    /// The arithmetic the network's convolutions and linear layers run in: the precision it was
+    /// loaded with, after `ComputePrecision.resolved` (bf16 falls back to fp32 where the CPU
+    /// lacks AVX-512). Norms, attention products and the sampler stay fp32.
+    public let precision: ComputePrecision
     let network: Network
 
     /// Opens a DiVAE checkpoint and loads its decoder.
     /// - Parameters:
     ///   - path: a `.safetensors` file with `__metadata__` config.
     ///   - presets: decoder presets the `dec_type` may name beyond ``DiffusionPresets/released``.
+    ///   - precision: the arithmetic of the network's convolutions and linear layers (default
+    ///     fp32, the parity path; bf16 runs them through oneDNN with f32 accumulation).
     /// - Throws: `.weights` for file, key or shape problems (including unused `decoder.*`
     ///   keys), `.invalidValue` / `.unsupported` / `.unknownPreset` naming the config key.
-    public init(path: String, presets: [String: DecoderPreset] = [:]) throws(DiffusionError) {
+    public init(path: String, presets: [String: DecoderPreset] = [:], precision: ComputePrecision = .fp32) throws(DiffusionError) {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: path) } catch { throw .weights(error) }
-        try self.init(store: WeightStore(file), presets: presets)
+        let store = WeightStore(file)
+        store.precision = precision
+        try self.init(store: store, presets: presets)
     }
 
     /// Loads the decoder from a store (a tokenizer wrapper then takes the encoder keys from
-    /// the same store and calls `finish()`).
+    /// the same store and calls `finish()`), in the store's `precision`.
     /// - Parameters:
     ///   - store: the opened checkpoint; its `decoder.*` keys are marked used.
     ///   - presets: decoder presets the `dec_type` may name beyond ``DiffusionPresets/released``.
-    /// - Throws: as ``init(path:presets:)``.
+    /// - Throws: as ``init(path:presets:precision:)``.
     public init(store: WeightStore, presets: [String: DecoderPreset] = [:]) throws(DiffusionError) {
         let file = store.file.path
         let config = try DiVAEConfiguration(metadata: store.file.metadata, file: file)
@@ -101,6 +109,7 @@ public struct DiVAEDecoder: Sendable {
         }
         configuration = config
         self.preset = preset
+        precision = store.precision.resolved
         scheduler = config.defaultScheduler
         unusedKeys = store.unusedKeys
     }

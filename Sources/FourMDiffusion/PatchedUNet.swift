@@ -26,10 +26,10 @@ struct UNetAttentionBlock: Sendable {
             weight = weight.gatherRows(index)
             bias = bias.reshaped([3 * channels, 1]).gatherRows(index).reshaped([3 * channels])
         }
-        qkv = Linear(weight: weight, bias: bias)
+        qkv = Linear(weight: weight, bias: bias, precision: source.precision)
         proj = Linear(
             weight: try source.tensor("proj_out.weight", shape: [channels, channels, 1]).reshaped([channels, channels]),
-            bias: try source.tensor("proj_out.bias", shape: [channels]))
+            bias: try source.tensor("proj_out.bias", shape: [channels]), precision: source.precision)
         self.heads = heads
     }
 

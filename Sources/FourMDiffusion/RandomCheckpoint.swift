@@ -69,9 +69,13 @@ package enum RandomDiVAE {
         return out
     }
 
-    /// A decoder network with random weights, built in memory (no file, no strict loading).
-    static func network(preset: DecoderPreset, channels: Int, latentDim: Int, seed: UInt64) -> DiVAEDecoder.Network {
+    /// A decoder network with random weights, built in memory (no file, no strict loading),
+    /// its convolutions and linear layers in `precision`.
+    static func network(preset: DecoderPreset, channels: Int, latentDim: Int, seed: UInt64, precision: ComputePrecision = .fp32)
+        -> DiVAEDecoder.Network
+    {
         let source = RandomTensorSource(seed: seed)
+        source.precision = precision
         do {
             switch preset {
             case .patchedUNet(let p):
@@ -119,21 +123,73 @@ package struct DiffusionStepBenchmark: Sendable, CustomStringConvertible {
 /// - Parameters:
 ///   - imageSize: image side (a multiple of 32).
 ///   - iterations: timed calls after `warmup` untimed ones.
-package func benchmarkUNetStep(imageSize: Int = 224, iterations: Int = 3, warmup: Int = 1, seed: UInt64 = 0) -> DiffusionStepBenchmark {
-    benchmarkDiffusionStep(name: "unet_patched", imageSize: imageSize, channels: 3, iterations: iterations, warmup: warmup, seed: seed)
+///   - precision: the arithmetic of the convolutions and linear layers.
+package func benchmarkUNetStep(
+    imageSize: Int = 224, iterations: Int = 3, warmup: Int = 1, seed: UInt64 = 0, precision: ComputePrecision = .fp32
+) -> DiffusionStepBenchmark {
+    benchmarkDiffusionStep(
+        name: "unet_patched", imageSize: imageSize, channels: 3, iterations: iterations, warmup: warmup, seed: seed, precision: precision)
 }
 
 /// Times one UViT denoiser call of the released edge decoder's shapes (`uvit_b_p4_f16`, C = 1)
 /// at `imageSize` (spec 5.7: ~65 GFLOP at 224).
-package func benchmarkUViTStep(imageSize: Int = 224, iterations: Int = 3, warmup: Int = 1, seed: UInt64 = 0) -> DiffusionStepBenchmark {
-    benchmarkDiffusionStep(name: "uvit_b_p4_f16", imageSize: imageSize, channels: 1, iterations: iterations, warmup: warmup, seed: seed)
+package func benchmarkUViTStep(
+    imageSize: Int = 224, iterations: Int = 3, warmup: Int = 1, seed: UInt64 = 0, precision: ComputePrecision = .fp32
+) -> DiffusionStepBenchmark {
+    benchmarkDiffusionStep(
+        name: "uvit_b_p4_f16", imageSize: imageSize, channels: 1, iterations: iterations, warmup: warmup, seed: seed, precision: precision)
 }
 
-func benchmarkDiffusionStep(name: String, imageSize: Int, channels: Int, iterations: Int, warmup: Int, seed: UInt64)
-    -> DiffusionStepBenchmark
-{
+/// The networks ``benchmarkDiffusionStep(name:imageSize:channels:iterations:warmup:seed:precision:)``
+/// times, one per precision, so a caller can interleave them.
+package struct DiffusionStepBenchmarkCase {
+    let name: String
+    let network: DiVAEDecoder.Network
+    let sample: Tensor<Float>
+    let condition: Tensor<Float>
+    package let flops: Double
+    /// The precision the network runs in.
+    package let precision: ComputePrecision
+
+    /// A released preset (`unet_patched`, `uvit_b_p4_f16`) with random weights in `precision`.
+    package init(name: String, imageSize: Int, channels: Int, seed: UInt64 = 0, precision: ComputePrecision) {
+        guard let preset = DiffusionPresets.released[name] else { preconditionFailure("no released preset \(name)") }
+        self.name = name
+        network = RandomDiVAE.network(preset: preset, channels: channels, latentDim: 32, seed: seed, precision: precision)
+        var rng = SeededGenerator(seed: seed &+ 1)
+        sample = Tensor<Float>.randomNormal(shape: [1, channels, imageSize, imageSize], using: &rng)
+        condition = Tensor<Float>.randomNormal(shape: [1, 32, imageSize / 16, imageSize / 16], using: &rng)
+        switch network {
+        case .unet(let u): flops = u.forwardFLOPs(height: imageSize, width: imageSize)
+        case .uvit(let u): flops = u.forwardFLOPs(height: imageSize, width: imageSize)
+        }
+        self.precision = precision.resolved
+    }
+
+    /// One denoiser call at timestep `t`.
+    package func call(_ t: Int) -> Tensor<Float> {
+        switch network {
+        case .unet(let u): return u(sample, timestep: t, condition: condition)
+        case .uvit(let u): return u(sample, timestep: t, condition: condition)
+        }
+    }
+
+    /// Wall and CPU seconds of one call.
+    package func timedCall(_ t: Int) -> (seconds: Double, cpuSeconds: Double) {
+        let cpuStart = clock()
+        let start = DispatchTime.now().uptimeNanoseconds
+        let out = call(t)
+        let end = DispatchTime.now().uptimeNanoseconds
+        precondition(out.count == sample.count)
+        return (Double(end - start) / 1e9, Double(clock() - cpuStart) / Double(CLOCKS_PER_SEC))
+    }
+}
+
+func benchmarkDiffusionStep(
+    name: String, imageSize: Int, channels: Int, iterations: Int, warmup: Int, seed: UInt64, precision: ComputePrecision = .fp32
+) -> DiffusionStepBenchmark {
     guard let preset = DiffusionPresets.released[name] else { preconditionFailure("no released preset \(name)") }
-    let network = RandomDiVAE.network(preset: preset, channels: channels, latentDim: 32, seed: seed)
+    let network = RandomDiVAE.network(preset: preset, channels: channels, latentDim: 32, seed: seed, precision: precision)
     var rng = SeededGenerator(seed: seed &+ 1)
     let sample = Tensor<Float>.randomNormal(shape: [1, channels, imageSize, imageSize], using: &rng)
     let condition = Tensor<Float>.randomNormal(shape: [1, 32, imageSize / 16, imageSize / 16], using: &rng)

@@ -146,7 +146,7 @@ struct UViT: Sendable {
         let groups = p.normGroups, eps = p.normEps
         let inWeight = try source.tensor("conv_in.weight", shape: [c0, channels, patch, patch])
         convIn = Conv2d(weight: inWeight.reshaped([c0, channels * patch * patch, 1, 1]),
-                        bias: try source.tensor("conv_in.bias", shape: [c0]), stride: 1, padding: 0)
+                        bias: try source.tensor("conv_in.bias", shape: [c0]), stride: 1, padding: 0, precision: source.precision)
         timeLinear1 = try Linear(source.scoped("time_embedding.linear_1"), inputs: c0, outputs: e, bias: true)
         timeLinear2 = try Linear(source.scoped("time_embedding.linear_2"), inputs: e, outputs: e, bias: true)
 

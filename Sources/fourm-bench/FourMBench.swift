@@ -27,7 +27,7 @@ struct FourMBench: ParsableCommand {
     @Option(help: ArgumentHelp("Run only these cases, comma-separated (see the list below); default: all.", valueName: "case[,case]"))
     var only: String?
 
-    @Option(help: "The 4M-21_B cases' linear layers: fp32 (default), bf16, or both (fp32 and bf16 interleaved, with their ratio).")
+    @Option(help: "The 4M-21_B cases' linear layers and the DiVAE cases' convolutions: fp32 (default), bf16, or both (fp32 and bf16 interleaved, with their ratio).")
     var precision: PrecisionChoice = .fp32
 
     /// `--precision`'s values.
@@ -284,16 +284,80 @@ struct FourMBench: ParsableCommand {
         }
 
         // MARK: diffusion decoders (one denoiser call with the released shapes, random weights).
+        // The conv ceiling first: the UNet's largest convolutions at 224 (the 56×56 and 28×28
+        // levels, 3×3 pad 1), fp32 im2col + sgemm vs oneDNN f32 vs oneDNN bf16 (both NCHW in and
+        // out, reorders included) vs the bf16 primitive alone (input already blocked bf16).
+        var convCeiling = Double.nan
         if wanted(.unet) {
-            let step = benchmarkUNetStep(imageSize: 224, iterations: 3)
-            rows.append(Row(name: "DiVAE UNet step 224 (unet_patched, RGB)", timing: Timing(samples: step.seconds), flops: step.flops,
-                            note: (sgemmRate.isFinite ? String(format: "%.0f%% of sgemm rate; ", step.flops / step.mean / 1e9 / sgemmRate * 100) : "")
-                                + String(format: "25-step decode ≈ %.1f s", 25 * step.mean)))
+            let convShapes: [(Int, Int, Int)] = [(256, 256, 56), (512, 256, 56), (512, 512, 28), (1024, 512, 28)]
+            var ceilingFlops = 0.0, ceilingSeconds = 0.0
+            for (c, o, side) in convShapes {
+                let x = Tensor<Float>.randomNormal(shape: [1, c, side, side], using: &rng)
+                let weight = Tensor<Float>.randomNormal(shape: [o, c, 3, 3], std: 0.02, using: &rng)
+                let bias = Tensor<Float>.randomNormal(shape: [o], using: &rng)
+                let flops = 2.0 * Double(o * c * 9 * side * side)
+                let label = "conv 3×3 \(c)→\(o) @\(side)×\(side)"
+                let scratch = ConvolutionScratch()
+                var bodies: [() throws -> Void] = [{ _ = conv2d(x, weight: weight, bias: bias, padding: 1, scratch: scratch) }]
+                var names = ["\(label) fp32 im2col+sgemm"]
+                let f32 = OneDNNConvolution(weight: weight, bias: bias, stride: 1, padding: 1, type: .f32)
+                if f32(x) != nil {
+                    bodies.append { _ = f32(x) }
+                    names.append("\(label) oneDNN f32 (\(f32.implementation(batch: 1, height: side, width: side) ?? "?"), NCHW reorders incl.)")
+                }
+                let bf16 = OneDNNConvolution(weight: weight, bias: bias, stride: 1, padding: 1, type: .bf16)
+                let bf16Runs = precisions.contains(.bf16) && ComputePrecision.bf16Supported && bf16(x) != nil
+                if bf16Runs {
+                    bodies.append { _ = bf16(x) }
+                    names.append("\(label) oneDNN bf16 (\(bf16.implementation(batch: 1, height: side, width: side) ?? "?"), NCHW reorders incl.)")
+                }
+                let timings = try measureInterleaved(warmup: 1, repeats: 5, budget: 4, bodies)
+                for (name, timing) in zip(names, timings) { rows.append(Row(name: name, timing: timing, flops: flops)) }
+                // What the NCHW ↔ blocked reorders cost: the f32 primitive alone.
+                if names.count > 1, let seconds = f32.primitiveSeconds(batch: 1, height: side, width: side, repeats: 5) {
+                    rows.append(Row(name: "\(label) oneDNN f32 primitive alone (blocked in/out, no reorders)", timing: Timing(samples: seconds), flops: flops))
+                }
+                if bf16Runs, let seconds = bf16.primitiveSeconds(batch: 1, height: side, width: side, repeats: 5) {
+                    let timing = Timing(samples: seconds)
+                    rows.append(Row(name: "\(label) oneDNN bf16 primitive alone (conv ceiling)", timing: timing, flops: flops))
+                    ceilingFlops += flops
+                    ceilingSeconds += timing.min
+                }
+            }
+            if ceilingSeconds > 0 { convCeiling = ceilingFlops / ceilingSeconds / 1e9 }
         }
-        if wanted(.uvit) {
-            let step = benchmarkUViTStep(imageSize: 224, iterations: 3)
-            rows.append(Row(name: "DiVAE UViT step 224 (uvit_b_p4_f16, edges)", timing: Timing(samples: step.seconds), flops: step.flops,
-                            note: String(format: "25-step decode ≈ %.1f s", 25 * step.mean)))
+        let diffusionCases: [(BenchCase, String, String, Int)] = [
+            (.unet, "unet_patched", "DiVAE UNet step 224 (unet_patched, RGB)", 3), (.uvit, "uvit_b_p4_f16", "DiVAE UViT step 224 (uvit_b_p4_f16, edges)", 1),
+        ]
+        for (benchCase, preset, label, channels) in diffusionCases where wanted(benchCase) {
+            // fp32 twice when oneDNN makes f32 convolutions: im2col + sgemm, then oneDNN f32.
+            var variants: [(String, ComputePrecision, Conv2d.FP32Backend)] = []
+            for p in precisions {
+                if p == .fp32 {
+                    variants.append(("fp32, convs im2col+sgemm", .fp32, .im2col))
+                    if OneDNNConvolution.isAvailable(.f32) { variants.append(("fp32, convs oneDNN f32", .fp32, .oneDNN)) }
+                } else {
+                    variants.append(("\(p.resolved.rawValue), convs + linears " + (p.resolved == .bf16 ? "oneDNN bf16" : "fp32 (bf16 unsupported here)"), p, .im2col))
+                }
+            }
+            let steps = variants.map { variant in
+                Conv2d.$fp32Backend.withValue(variant.2) {
+                    DiffusionStepBenchmarkCase(name: preset, imageSize: 224, channels: channels, precision: variant.1)
+                }
+            }
+            var t = 600
+            let timings = try measureInterleaved(warmup: 1, repeats: 3, budget: 30, steps.map { step in { t -= 1; _ = step.call(t) } })
+            for (variant, (step, timing)) in zip(variants, zip(steps, timings)) {
+                let rate = step.flops / timing.min / 1e9
+                var note = step.precision == .bf16
+                    ? (convCeiling.isFinite ? String(format: "%.0f%% of the bf16 conv ceiling (min); ", rate / convCeiling * 100) : "")
+                    : (sgemmRate.isFinite ? String(format: "%.0f%% of sgemm rate; ", step.flops / timing.mean / 1e9 / sgemmRate * 100) : "")
+                note += String(format: "%.2f× the first row (minima); 25-step decode ≈ %.1f s", timing.min / timings[0].min, 25 * timing.mean)
+                rows.append(Row(name: "\(label) [\(variant.0)]", timing: timing, flops: step.flops, note: note))
+            }
+        }
+        if convCeiling.isFinite {
+            print(String(format: "bf16 conv ceiling (oneDNN primitive alone, UNet's largest 3×3 shapes, from the minima): %.1f GFLOP/s", convCeiling))
         }
 
         print("| case | mean s ± std | min s | GFLOP/s | note |")
@@ -312,7 +376,7 @@ struct FourMBench: ParsableCommand {
                 "threads": blasThreadCount(), "openblas_core": openBLASCoreName(), "build": buildConfiguration, "commit": gitCommit(), "cpu": cpuName(),
                 "sgemm_rate_gflops": jsonNumber(sgemmRate), "cases": rows.map(\.json),
                 "precisions": precisions.map { $0.resolved.rawValue }, "backends": precisions.map { backendName($0) },
-                "bf16_matmul_rate_gflops": jsonNumber(bf16Rate),
+                "bf16_matmul_rate_gflops": jsonNumber(bf16Rate), "bf16_conv_ceiling_gflops": jsonNumber(convCeiling),
             ]
             do {
                 try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: jsonPath), options: .atomic)

@@ -10,7 +10,7 @@ extension GenerateCommand {
         do { model = try FourMModel(path: files.model.path, precision: precision, modalities: files.modalities) } catch { throw FourMError.model(error) }
         let probe = try Pipeline(bundle: files, outputs: [], model: model)
         let targets = probe.superResolutionTargets(after: base)
-        let sr = try Pipeline(bundle: files, outputs: targets, model: model)
+        let sr = try Pipeline(bundle: files, outputs: targets, model: model, precision: precision)
         let bar = ProgressBar(total: targets.count * 8)
         let high = try sr.superResolve(base, seed: seed.map { $0 &+ 1 }, filter: filter) { report in
             bar.update(done: report.index + 1, label: report.step.target.rawValue)

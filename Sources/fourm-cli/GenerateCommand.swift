@@ -89,7 +89,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Also write one composite PNG of every input and output to this file (the demo's plot_modalities).")
     var grid: String?
 
-    @Option(help: "Arithmetic of the model's linear layers: fp32 (default, the parity path) or bf16 (oneDNN; falls back to fp32 on CPUs without AVX-512).")
+    @Option(help: "Arithmetic of the model's linear layers and of the diffusion decoders: fp32 (default, the parity path) or bf16 (oneDNN; falls back to fp32 on CPUs without AVX-512).")
     var precision: ComputePrecision = .fp32
 
     @Option(help: "Your SMPL model as .npz (Documentation/HumanPoseMeshes.md says how to make it from SMPL_NEUTRAL.pkl): also write human_poses_mesh.png, the poses' SMPL meshes over the input.")
@@ -208,7 +208,8 @@ struct GenerateCommand: AsyncParsableCommand {
             defer { downloads.finish() }
             decoders = try await hub.modelBundle(id, revision: revision, outputs: needed, textTokenizer: textTokenizer.map { URL(fileURLWithPath: $0) }, progress: downloads.handler)
         }
-        var pipelineForTargets = try Pipeline(bundle: decoders, outputs: samDense == nil || needed.contains(.samInstance) ? needed : needed + [.samInstance], model: model)
+        var pipelineForTargets = try Pipeline(bundle: decoders, outputs: samDense == nil || needed.contains(.samInstance) ? needed : needed + [.samInstance], model: model,
+                                              precision: precision)
         if let diffusionSteps { pipelineForTargets.diffusionSteps = diffusionSteps }
         let total = (try? chainedSchedule(conditions: Array(conditions.keys), targets: chosen.targets, growConditioning: chosen.growConditioning).count) ?? 0
         let bar = ProgressBar(total: total)

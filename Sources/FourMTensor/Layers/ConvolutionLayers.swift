@@ -1,34 +1,67 @@
 /// A PyTorch `nn.Conv2d` with bias and zero padding (spec/tokenizers.md 5.5–5.6); weight
 /// `[O, C, k, k]` kept in PyTorch layout (it is already the `[O, C·k·k]` matrix the im2col
 /// product wants).
+///
+/// In ``ComputePrecision/bf16`` (where supported) the layer also holds a ``OneDNNConvolution``:
+/// oneDNN's convolution primitive with the weight rounded to bf16 and reordered once into the
+/// primitive's blocked layout (on the first call), inputs rounded to bf16 per call, f32
+/// accumulation, bias and output. fp32 stays im2col + sgemm (the parity path); a geometry
+/// oneDNN refuses falls back to it.
 package struct Conv2d: Sendable {
     package let weight: Tensor<Float>
     package let bias: Tensor<Float>?
     package let stride: Int
     package let padding: Int
+    /// The oneDNN convolution: bf16 when the layer was loaded in bf16, f32 when fp32 layers
+    /// use oneDNN (``fp32Backend``); nil for im2col + sgemm.
+    package let oneDNN: OneDNNConvolution?
 
-    /// Loads `weight` `[outputs, inputs, kernel, kernel]` and `bias` `[outputs]`.
+    /// Loads `weight` `[outputs, inputs, kernel, kernel]` and `bias` `[outputs]`, in the source's `precision`.
     package init(_ source: some TensorSource, inputs: Int, outputs: Int, kernel: Int, stride: Int = 1, padding: Int = 0)
         throws(WeightError)
     {
-        weight = try source.tensor("weight", shape: [outputs, inputs, kernel, kernel])
-        bias = try source.tensor("bias", shape: [outputs])
-        self.stride = stride
-        self.padding = padding
+        let weight = try source.tensor("weight", shape: [outputs, inputs, kernel, kernel])
+        let bias = try source.tensor("bias", shape: [outputs])
+        self.init(weight: weight, bias: bias, stride: stride, padding: padding, precision: source.precision)
     }
 
-    package init(weight: Tensor<Float>, bias: Tensor<Float>?, stride: Int, padding: Int) {
+    /// A convolution of in-memory tensors in `precision` (default fp32).
+    package init(weight: Tensor<Float>, bias: Tensor<Float>?, stride: Int, padding: Int, precision: ComputePrecision = .fp32) {
         self.weight = weight
         self.bias = bias
         self.stride = stride
         self.padding = padding
+        if precision.resolved == .bf16 {
+            oneDNN = OneDNNConvolution(weight: weight, bias: bias, stride: stride, padding: padding, type: .bf16)
+        } else if Conv2d.fp32Backend == .oneDNN {
+            oneDNN = OneDNNConvolution(weight: weight, bias: bias, stride: stride, padding: padding, type: .f32)
+        } else {
+            oneDNN = nil
+        }
     }
+
+    /// How fp32 convolutions compute.
+    package enum FP32Backend: Sendable {
+        /// im2col + OpenBLAS sgemm (the parity path).
+        case im2col
+        /// oneDNN's f32 convolution primitive.
+        case oneDNN
+    }
+
+    /// The backend fp32 layers built in this task scope use (read at init), default
+    /// ``FP32Backend/im2col``: `Conv2d.$fp32Backend.withValue(.oneDNN) { load }` builds a
+    /// network on oneDNN f32 (the bench times both; tests check its parity).
+    @TaskLocal package static var fp32Backend: FP32Backend = .im2col
 
     package var outputs: Int { weight.shape[0] }
 
+    /// The precision the layer computes in.
+    package var precision: ComputePrecision { oneDNN?.type == .bf16 ? .bf16 : .fp32 }
+
     /// x: `[B, C, H, W]` → `[B, O, H', W']`.
     package func callAsFunction(_ x: Tensor<Float>, _ scratch: ConvolutionScratch) -> Tensor<Float> {
-        conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, scratch: scratch)
+        if let oneDNN, let y = oneDNN(x) { return y }
+        return conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, scratch: scratch)
     }
 }
 
