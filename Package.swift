@@ -23,7 +23,9 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "FourMTensor", dependencies: ["CBLAS", "CDNNL"]),
+        // Few-row bf16/int8 products: AVX2+FMA through `target` attributes, chosen at run time.
+        .target(name: "CFourMKernels"),
+        .target(name: "FourMTensor", dependencies: ["CBLAS", "CDNNL", "CFourMKernels"]),
         .target(name: "FourMModels", dependencies: ["FourMTensor"]),
         .target(name: "FourMImage", dependencies: ["FourMTensor", "CPNG", "CTurboJPEG"]),
         .target(name: "FourMTokenizers", dependencies: ["FourMTensor", "FourMImage"]),

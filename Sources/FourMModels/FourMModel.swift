@@ -102,6 +102,9 @@ public struct FourMModel: Sendable {
     /// The precision the model's linear layers compute in: the one asked for at load, after
     /// `ComputePrecision.resolved` (bf16 falls back to fp32 where the CPU lacks AVX-512).
     public let precision: ComputePrecision
+    /// Compact (bf16/int8) copies of the decoder's weights for autoregressive steps; nil
+    /// unless made by `withCompactDecoderWeights(_:)` (SequenceDecoder.swift).
+    package var compactDecoderWeights: CompactWeightTable? = nil
 
     /// Loads a checkpoint: the config from its `__metadata__` (or a sibling `config.json`
     /// when the header has none), every tensor checked, every tensor used.

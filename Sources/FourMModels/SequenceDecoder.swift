@@ -67,16 +67,48 @@ public final class SequenceDecoder {
         try validateTokens(ids, vocabulary: embedding.info.vocabularySize, modality: target)
         let rows = Tensor(shape: [batch], scalars: (0..<batch).map { Int32($0 * slots + count) })
         let positionEmbedding = targetEmbeddings.reshaped([batch * slots, d]).gatherRows(rows).reshaped([batch, 1, d])
-        var y = embedding.tokenEmbedding.gatherRows(ids) + positionEmbedding
-        for (i, block) in model.decoderBlocks.enumerated() {
-            y = block(step: y, cache: &caches[i], contextKV: contextKV[i], crossMask: crossMask)
+        // With compact decoder weights, every few-row product below streams them (bf16/int8).
+        let logits = CompactWeights.withTable(model.compactDecoderWeights) { () -> Tensor<Float> in
+            var y = embedding.tokenEmbedding.gatherRows(ids) + positionEmbedding
+            for (i, block) in model.decoderBlocks.enumerated() {
+                y = block(step: y, cache: &caches[i], contextKV: contextKV[i], crossMask: crossMask)
+            }
+            return embedding.logitsHead(model.decoderNorm(y).reshaped([batch, d]))
         }
         count += 1
-        return embedding.logitsHead(model.decoderNorm(y).reshaped([batch, d]))
+        return logits
     }
 }
 
 extension FourMModel {
+    /// The linear layers an autoregressive step reads per token: per decoder block the
+    /// self-attention `qkv` and `proj`, the cross-attention `q` and `proj` (its `kv` runs once
+    /// per generation, over the context) and the MLP; then the logits heads of the targets
+    /// `heads` selects (default: the sequence targets).
+    package func autoregressiveLayers(heads: (ModalityInfo) -> Bool = { $0.kind == .sequence }) -> [Linear] {
+        var layers: [Linear] = []
+        for block in decoderBlocks {
+            layers += [block.selfAttn.qkv, block.selfAttn.proj, block.crossAttn.q, block.crossAttn.proj, block.mlp.fc1, block.mlp.fc2]
+            if let fc3 = block.mlp.fc3 { layers.append(fc3) }
+        }
+        for (_, embedding) in decoderEmbeddings.sorted(by: { $0.key.rawValue < $1.key.rawValue })
+        where heads(embedding.info) {
+            layers.append(embedding.logitsHead)
+        }
+        return layers
+    }
+
+    /// This model with compact copies of the decoder weights an autoregressive step reads
+    /// (``autoregressiveLayers(heads:)``; every head when `allHeads`), made once here: its sequence decoders' steps
+    /// stream them instead of the fp32 (or bf16) weights. Everything else (the encoder, the
+    /// cross-attention keys/values, MaskGIT/ROAR passes) is unchanged. `nil` removes them.
+    /// Accuracy and speed: `Documentation/Performance.md` (autoregressive decoding).
+    package func withCompactDecoderWeights(_ format: CompactWeightFormat?, allHeads: Bool = false) -> FourMModel {
+        var model = self
+        model.compactDecoderWeights = format.map { CompactWeightTable(autoregressiveLayers { allHeads || $0.kind == .sequence }, format: $0) }
+        return model
+    }
+
     /// Prepares incremental decoding of the sequence target `target`: runs the encoder over
     /// `states` (the target's own input positions, e.g. its leading `[S_1]`, included) and
     /// gathers the target slots (positions with `targetMask == false`, ascending).

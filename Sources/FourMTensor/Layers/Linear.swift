@@ -30,6 +30,7 @@ package struct Linear: Sendable {
     package var precision: ComputePrecision { weightBF16 == nil ? .fp32 : .bf16 }
 
     package func callAsFunction(_ x: Tensor<Float>) -> Tensor<Float> {
+        if let y = smallRowProduct(x) { return y }  // compact weights (autoregressive steps), see Linear+SmallRows.swift
         if let weightBF16, let y = linearBFloat16(x, weight: weightBF16, bias: bias) { return y }
         return linear(x, weight: weight, bias: bias)
     }
