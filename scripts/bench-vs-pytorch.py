@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""FourM vs PyTorch on the 4M-21_B encoder + decoder pass, fp32 and bf16, in one run.
+"""FourM vs PyTorch on the 4M-21_B encoder + decoder pass (and rgb2depth_1step), fp32 and bf16, in one run.
 
 The PyTorch side is a 4M-21_B-shaped encoder-decoder written with plain torch ops in the
 4M reference's style (LayerNorm without bias, qkv/proj/MLP without bias, SwiGLU MLP of
@@ -7,8 +7,14 @@ width 2048, explicit q·kᵀ softmax ·v attention, 12 heads), random weights: 1
 tokens in, 196 decoder queries over the 196-token context out, 8192-way logits. bf16 is
 `torch.autocast('cpu', dtype=torch.bfloat16)`.
 
-The FourM side is `fourm-bench --only pass --precision both --json …` (its own interleaved
-fp32/bf16 measurement on the random 4M-21_B checkpoint). Rounds alternate PyTorch and FourM,
+`--cases pass,rgb2depth` adds rgb2depth_1step: on the PyTorch side the same pass preceded by
+cutting a 224×224 image into 196 16×16 patches and followed by a softmax over the 8192-way logits
+and one multinomial draw per position (MaskGIT with one step decodes all 196 tokens at once,
+temperature 1), which is the work of FourM's `rgb2depth_1step` case.
+
+The FourM side is `fourm-bench --only <cases> --precision both --json …` (its own interleaved
+fp32/bf16 measurement on the random 4M-21_B checkpoint); `--precision fp32` where bf16 is not
+supported (FourM would fall back to fp32, so a bf16 column would measure nothing). Rounds alternate PyTorch and FourM,
 so load changes of a shared machine hit both; each figure is the minimum over all rounds.
 
 Run it with OMP_WAIT_POLICY=passive exported so that both sides' OpenMP threads behave alike
@@ -16,6 +22,7 @@ Run it with OMP_WAIT_POLICY=passive exported so that both sides' OpenMP threads 
 The PyTorch model is a shape-equivalent stand-in, not the 4M reference code.
 
 usage: OMP_WAIT_POLICY=passive python3 scripts/bench-vs-pytorch.py [--rounds 3] [--threads 2] [--bench .build/release/fourm-bench]
+                                                                     [--cases pass,rgb2depth] [--precisions fp32,bf16]
 """
 import argparse, json, subprocess, tempfile, time, os
 import torch
@@ -103,22 +110,37 @@ class FourMB(nn.Module):
         return self.to_logits(self.decoder_norm(y))
 
 
-def torch_times(model, patches, queries, repeats):
+def rgb2depth(model, pixels, queries):
+    """rgb2depth_1step's work: patchify, one pass, sample every position once."""
+    b = pixels.shape[0]
+    patches = pixels.reshape(b, 3, 14, 16, 14, 16).permute(0, 2, 4, 1, 3, 5).reshape(b, N, 768)
+    logits = model(patches, queries)
+    probs = logits.float().softmax(dim=-1).reshape(-1, VOCAB)
+    return torch.multinomial(probs, 1)
+
+
+def torch_times(model, inputs, repeats, cases, precisions):
+    patches, queries, pixels = inputs
     out = {}
-    for name, ctx in [("fp32", None), ("bf16", torch.bfloat16)]:
-        samples = []
-        for i in range(repeats + 1):
-            t0 = time.perf_counter()
-            with torch.inference_mode():
-                if ctx is None:
-                    model(patches, queries)
-                else:
-                    with torch.autocast("cpu", dtype=ctx):
-                        model(patches, queries)
-            if i > 0:  # the first call is a warm-up
-                samples.append(time.perf_counter() - t0)
-        out[name] = min(samples)
+    for case in cases:
+        run = (lambda: model(patches, queries)) if case == "pass" else (lambda: rgb2depth(model, pixels, queries))
+        for name in precisions:
+            samples = []
+            for i in range(repeats + 1):
+                t0 = time.perf_counter()
+                with torch.inference_mode():
+                    if name == "fp32":
+                        run()
+                    else:
+                        with torch.autocast("cpu", dtype=torch.bfloat16):
+                            run()
+                if i > 0:  # the first call is a warm-up
+                    samples.append(time.perf_counter() - t0)
+            out[(case, name)] = min(samples)
     return out
+
+
+CASE_NAMES = {"pass": "encoder + decoder pass", "rgb2depth": "rgb2depth_1step"}
 
 
 def main():
@@ -126,33 +148,40 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--bench", default=".build/release/fourm-bench")
+    parser.add_argument("--cases", default="pass", help="comma-separated: pass, rgb2depth")
+    parser.add_argument("--precisions", default="fp32,bf16", help="comma-separated: fp32, bf16")
     args = parser.parse_args()
+    cases = [c for c in args.cases.split(",") if c]
+    precisions = [p for p in args.precisions.split(",") if p]
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = FourMB().eval()
     for p in model.parameters():
         nn.init.uniform_(p, -0.035, 0.035)
-    patches, queries = torch.randn(1, N, 768), torch.randn(1, M, D)
+    inputs = (torch.randn(1, N, 768), torch.randn(1, M, D), torch.randn(1, 3, 224, 224))
+    bench_precision = "both" if len(precisions) == 2 else precisions[0]
     best = {}
     for r in range(args.rounds):
-        t = torch_times(model, patches, queries, repeats=3)
-        for k, v in t.items():
-            best["torch " + k] = min(best.get("torch " + k, 1e9), v)
+        for key, v in torch_times(model, inputs, 3, cases, precisions).items():
+            best[("torch",) + key] = min(best.get(("torch",) + key, 1e9), v)
         with tempfile.NamedTemporaryFile(suffix=".json") as f:
-            subprocess.run([args.bench, "--only", "pass", "--precision", "both", "--json", f.name], check=True, stdout=subprocess.DEVNULL)
-            cases = json.load(open(f.name))["cases"]
-        for c in cases:
-            if "encoder + decoder pass" in c["name"]:
-                key = "fourm " + ("bf16" if "[bf16]" in c["name"] else "fp32")
-                best[key] = min(best.get(key, 1e9), c["min_s"])
-        print(f"round {r + 1}: " + ", ".join(f"{k} {v:.3f} s" for k, v in sorted(best.items())), flush=True)
+            subprocess.run([args.bench, "--only", ",".join(cases), "--precision", bench_precision, "--json", f.name], check=True, stdout=subprocess.DEVNULL)
+            rows = json.load(open(f.name))["cases"]
+        for c in rows:
+            for case in cases:
+                if CASE_NAMES[case] in c["name"]:
+                    key = ("fourm", case, "bf16" if "[bf16]" in c["name"] else "fp32")
+                    best[key] = min(best.get(key, 1e9), c["min_s"])
+        print(f"round {r + 1}: " + ", ".join(f"{' '.join(k)} {v:.3f} s" for k, v in sorted(best.items())), flush=True)
     print(f"\nminimum over {args.rounds} interleaved rounds, {args.threads} threads, torch {torch.__version__}")
-    print("| 4M-21_B encoder + decoder pass | fp32 | bf16 | bf16/fp32 |")
-    print("|---|---|---|---|")
-    for who in ["fourm", "torch"]:
-        a, b = best[who + " fp32"], best[who + " bf16"]
-        print(f"| {'FourM' if who == 'fourm' else 'PyTorch (autocast for bf16)'} | {a:.3f} s | {b:.3f} s | {b / a:.2f} |")
-    print(f"| FourM / PyTorch | {best['fourm fp32'] / best['torch fp32']:.2f} | {best['fourm bf16'] / best['torch bf16']:.2f} | |")
+    for case in cases:
+        print(f"\n| 4M-21_B {CASE_NAMES[case]} | " + " | ".join(precisions) + (" | bf16/fp32 |" if len(precisions) == 2 else ""))
+        print("|---" * (len(precisions) + 1 + (len(precisions) == 2)) + "|")
+        for who, label in [("fourm", "FourM"), ("torch", "PyTorch (autocast for bf16)")]:
+            values = [best[(who, case, p)] for p in precisions]
+            ratio = f" {values[1] / values[0]:.2f} |" if len(values) == 2 else ""
+            print(f"| {label} | " + " | ".join(f"{v:.3f} s" for v in values) + " |" + ratio)
+        print("| FourM / PyTorch | " + " | ".join(f"{best[('fourm', case, p)] / best[('torch', case, p)]:.2f}" for p in precisions) + " |" + (" |" if len(precisions) == 2 else ""))
 
 
 if __name__ == "__main__":

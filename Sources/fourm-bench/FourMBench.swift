@@ -90,16 +90,42 @@ struct FourMBench: ParsableCommand {
         ]
         var rng = SeededGenerator(seed: 1)
         var bShapeFlops = 0.0, bShapeSeconds = 0.0, bShapeMinSeconds = 0.0
+        // oneDNN's f32 matmul on the same shapes, interleaved with sgemm: FourM's fp32 path stays
+        // on OpenBLAS (the parity path); these rows are the measurement behind that choice.
+        var dnnlFlops = 0.0, dnnlMinSeconds = 0.0
         for (label, m, k, n) in gemmShapes where wanted(.sgemm) {
             let a = Tensor<Float>.randomUniform(shape: [m, k], using: &rng)
             let w = Tensor<Float>.randomUniform(shape: [n, k], using: &rng)
-            let timing = measure(warmup: 2, repeats: 20, budget: 2) { _ = linear(a, weight: w) }
+            var bodies: [() throws -> Void] = [{ _ = linear(a, weight: w) }]
+            if let runtime = OneDNNRuntime.shared {
+                var out = [Float](repeating: 0, count: m * n)
+                bodies.append {
+                    a.withUnsafeBufferPointer { pa in
+                        w.withUnsafeBufferPointer { pw in
+                            out.withUnsafeMutableBufferPointer { po in
+                                guard let x = pa.baseAddress, let weight = pw.baseAddress, let y = po.baseAddress else { return }
+                                _ = runtime.linearF32(x, rows: m, weight: weight, outputs: n, inputs: k, bias: nil, out: y)
+                            }
+                        }
+                    }
+                }
+            }
+            let timings = try measureInterleaved(warmup: 2, repeats: 20, budget: 4, bodies)
+            let timing = timings[0]
             let flops = 2.0 * Double(m * n * k)
             rows.append(Row(name: "sgemm \(label) \(m)×\(k)·\(k)×\(n)", timing: timing, flops: flops))
+            if timings.count == 2 {
+                rows.append(Row(name: "f32 matmul (oneDNN) \(label) \(m)×\(k)·\(k)×\(n)", timing: timings[1], flops: flops,
+                                note: String(format: "oneDNN/sgemm time %.2f (minima, interleaved)", timings[1].min / timing.min)))
+            }
             if label.hasPrefix("B ") && !label.contains("logits") {
                 bShapeFlops += flops
                 bShapeSeconds += timing.mean
                 bShapeMinSeconds += timing.min
+                if timings.count == 2 {
+                    dnnlFlops += flops
+                    dnnlMinSeconds += timings[1].min
+                }
             }
         }
         let sgemmRate = bShapeSeconds > 0 ? bShapeFlops / bShapeSeconds / 1e9 : .nan
@@ -376,6 +402,9 @@ struct FourMBench: ParsableCommand {
         for row in rows { print(row.markdown) }
         if sgemmRate.isFinite {
             print(String(format: "\nsgemm rate over the 4M-B block shapes: %.1f GFLOP/s (from the minima: %.1f)", sgemmRate, bShapeFlops / bShapeMinSeconds / 1e9))
+        }
+        if dnnlMinSeconds > 0 {
+            print(String(format: "oneDNN f32 matmul over the 4M-B block shapes (minima, interleaved with sgemm): %.1f GFLOP/s, %.2f× sgemm's time", dnnlFlops / dnnlMinSeconds / 1e9, dnnlMinSeconds / bShapeMinSeconds))
         }
         if bf16Rate.isFinite {
             print(String(format: "bf16 matmul rate (oneDNN) over the 4M-B block shapes: %.1f GFLOP/s, %.2f× sgemm (from the minima: %.1f, %.2f×)", bf16Rate,

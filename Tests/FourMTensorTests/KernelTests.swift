@@ -59,6 +59,67 @@ import Testing
         expectClose(swiglu(x, y).scalars, swigluReference(x.scalars, y.scalars), atol: 1e-5, "swiglu")
     }
 
+    /// ``polynomialExp`` (behind softmax, SiLU and SwiGLU) against `Foundation.exp` in Double
+    /// on a dense sweep of its whole working range. Bound: 2·10⁻⁷ relative, i.e. within about
+    /// two float ulps (2⁻²³ ≈ 1.2·10⁻⁷), which is what `expf` itself promises; measured 8·10⁻⁸.
+    /// Then its edges: under −87.3 → 0, NaN → NaN, large x capped at e^88.
+    @Test func polynomialExpMatchesExp() {
+        var xs: [Float] = []
+        var v: Float = -87.3
+        while v <= 88 {
+            xs.append(v)
+            v += 0.00173
+        }
+        var fast = xs
+        fast.withUnsafeMutableBufferPointer { expKernel($0.baseAddress!, count: $0.count) }
+        var worst = 0.0
+        for (x, y) in zip(xs, fast) {
+            let reference = Foundation.exp(Double(x))
+            worst = max(worst, abs(Double(y) - reference) / reference)
+        }
+        #expect(worst <= 2e-7, "max relative error \(worst)")
+        var edges: [Float] = [-Float.greatestFiniteMagnitude, -.infinity, -88, .nan, 0, 100]
+        edges.withUnsafeMutableBufferPointer { expKernel($0.baseAddress!, count: $0.count) }
+        #expect(edges[0] == 0 && edges[1] == 0 && edges[2] == 0)
+        #expect(edges[3].isNaN)
+        #expect(edges[4] == 1)
+        #expect(edges[5].isFinite && edges[5] > 1e38)
+    }
+
+    /// The residual add writes `branch + x` into the branch: bit-identical to `x + branch`.
+    @Test(arguments: [1, 7, 70_001])
+    func residualAddEqualsPlus(count: Int) {
+        var rng = SeededGenerator(seed: UInt64(count) + 3)
+        let x = Tensor<Float>.randomNormal(shape: [count], using: &rng)
+        let branch = Tensor<Float>.randomNormal(shape: [count], using: &rng)
+        let expected = x + branch
+        #expect(residual(branch, plus: x).scalars == expected.scalars)
+    }
+
+    /// oneDNN's f32 matmul (measured against sgemm by `fourm-bench --only sgemm`) against the
+    /// plain twin, with the tolerance of ``gemmMatchesReference`` (f32 vs Double accumulation).
+    @Test(arguments: sizes)
+    func oneDNNF32MatchesReference(m: Int, k: Int) throws {
+        let runtime = try #require(OneDNNRuntime.shared)
+        var rng = SeededGenerator(seed: UInt64(m * 977 + k))
+        let n = k + 3
+        let a = Tensor<Float>.randomNormal(shape: [m, k], using: &rng)
+        let w = Tensor<Float>.randomNormal(shape: [n, k], using: &rng)
+        let bias = Tensor<Float>.randomNormal(shape: [n], using: &rng)
+        var fast = [Float](repeating: .nan, count: m * n), slow = fast
+        let ok = a.withUnsafeBufferPointer { pa in
+            w.withUnsafeBufferPointer { pw in
+                bias.withUnsafeBufferPointer { pb in
+                    gemmReference(pa.baseAddress!, pw.baseAddress!, &slow, m: m, n: n, k: k, lda: k, ldb: k, ldc: n, transposeB: true)
+                    addBiasRows(&slow, pb.baseAddress!, rows: m, cols: n)
+                    return runtime.linearF32(pa.baseAddress!, rows: m, weight: pw.baseAddress!, outputs: n, inputs: k, bias: pb.baseAddress, out: &fast)
+                }
+            }
+        }
+        #expect(ok)
+        expectClose(fast, slow, atol: 1e-4, "oneDNN f32 linear")
+    }
+
     @Test(arguments: [(1, 1, 1, 1), (2, 7, 5, 3), (3, 33, 17, 2), (1, 4, 0, 2)])
     func attentionMatchesReference(batch: Int, queries: Int, keys: Int, heads: Int) {
         let headDim = 5

@@ -103,6 +103,8 @@ package final class OneDNNRuntime: @unchecked Sendable {
 
     private struct Key: Hashable {
         let m: Int, n: Int, k: Int, bias: Bool
+        /// bf16 source and weights (the bf16 path); false: f32 throughout (``linearF32``).
+        var bf16 = true
     }
 
     private let engine: dnnl_engine_t
@@ -138,10 +140,11 @@ package final class OneDNNRuntime: @unchecked Sendable {
 
     private func memoryDescriptors(_ key: Key) -> (src: dnnl_memory_desc_t, weights: dnnl_memory_desc_t, bias: dnnl_memory_desc_t?, dst: dnnl_memory_desc_t)? {
         let (m, n, k) = (Int64(key.m), Int64(key.n), Int64(key.k))
-        // src [M, K] bf16 row-major; weights [K, N] bf16 stored as the Linear's [N, K] (strides 1, K);
-        // dst [M, N] f32 row-major; bias [1, N] f32.
-        guard let src = Self.descriptor([m, k], dnnl_bf16, [k, 1]),
-            let weights = Self.descriptor([k, n], dnnl_bf16, [1, k]),
+        // src [M, K] bf16 (or f32) row-major; weights [K, N] bf16 (or f32) stored as the Linear's
+        // [N, K] (strides 1, K); dst [M, N] f32 row-major; bias [1, N] f32.
+        let type = key.bf16 ? dnnl_bf16 : dnnl_f32
+        guard let src = Self.descriptor([m, k], type, [k, 1]),
+            let weights = Self.descriptor([k, n], type, [1, k]),
             let dst = Self.descriptor([m, n], dnnl_f32, [n, 1])
         else { return nil }
         var bias: dnnl_memory_desc_t?
@@ -187,7 +190,25 @@ package final class OneDNNRuntime: @unchecked Sendable {
         _ x: UnsafePointer<UInt16>, rows m: Int, weight: BFloat16Matrix, bias: UnsafePointer<Float>?,
         out: UnsafeMutablePointer<Float>
     ) -> Bool {
-        let key = Key(m: m, n: weight.rows, k: weight.columns, bias: bias != nil)
+        guard let weightBase = weight.storage.baseAddress else { return false }
+        return execute(Key(m: m, n: weight.rows, k: weight.columns, bias: bias != nil), x, weightBase, bias, out)
+    }
+
+    /// `out[M, N] = x[M, K] · weightᵀ + bias` in f32 through oneDNN's f32 matmul (`weight` a
+    /// Linear's `[N, K]`). FourM's fp32 path does not use it (OpenBLAS is the parity path;
+    /// `fourm-bench --only sgemm` compares the two at the 4M shapes); false when oneDNN refuses.
+    package func linearF32(
+        _ x: UnsafePointer<Float>, rows m: Int, weight: UnsafePointer<Float>, outputs n: Int, inputs k: Int,
+        bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>
+    ) -> Bool {
+        if m == 0 || n == 0 { return true }
+        return execute(Key(m: m, n: n, k: k, bias: bias != nil, bf16: false), x, weight, bias, out)
+    }
+
+    private func execute(
+        _ key: Key, _ x: UnsafeRawPointer, _ weightBase: UnsafeRawPointer, _ bias: UnsafePointer<Float>?,
+        _ out: UnsafeMutablePointer<Float>
+    ) -> Bool {
         // Created (JIT-compiled, the expensive part) under the cache lock only, so a new shape
         // never holds the BLAS gate that every other caller's products wait on.
         guard let primitive = primitive(key), let mds = memoryDescriptors(key) else { return false }
@@ -204,8 +225,7 @@ package final class OneDNNRuntime: @unchecked Sendable {
                 memories.append(memory)
                 return memory
             }
-            guard let weightBase = weight.storage.baseAddress,
-                let src = memory(mds.src, x), let wts = memory(mds.weights, weightBase), let dst = memory(mds.dst, out)
+            guard let src = memory(mds.src, x), let wts = memory(mds.weights, weightBase), let dst = memory(mds.dst, out)
             else { return false }
             var args = [
                 dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: src), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: wts),
@@ -219,6 +239,37 @@ package final class OneDNNRuntime: @unchecked Sendable {
             return dnnl_stream_wait(stream) == dnnl_success
         }
     }
+}
+
+// MARK: - fp32 linear through oneDNN (measurement switch)
+
+/// True when `FOURM_FP32_MATMUL=onednn` was set at launch: fp32 `Linear` layers then multiply
+/// through oneDNN's f32 matmul instead of OpenBLAS sgemm. A measurement switch only (the
+/// default, and the parity path that `scripts/parity-all-kernels.sh` checks per OpenBLAS
+/// kernel family, stays OpenBLAS); see `Documentation/Performance.md` for the measured ratio.
+package let fp32LinearUsesOneDNN: Bool = ProcessInfo.processInfo.environment["FOURM_FP32_MATMUL"] == "onednn"
+
+/// `x · Wᵀ + b` in f32 through oneDNN, or nil when oneDNN cannot run it (the caller uses sgemm).
+package func linearOneDNNF32(_ x: Tensor<Float>, weight: Tensor<Float>, bias: Tensor<Float>?) -> Tensor<Float>? {
+    guard let runtime = OneDNNRuntime.shared, weight.rank == 2 else { return nil }
+    let k = weight.shape[1], n = weight.shape[0]
+    guard x.shape.last == k else { return nil }
+    let rows = x.count / max(k, 1)
+    var outShape = x.shape
+    outShape[outShape.count - 1] = n
+    var ok = false
+    let y = Tensor<Float>(shape: outShape) { out in
+        guard let dst = out.baseAddress else { return }
+        x.withUnsafeBufferPointer { px in
+            weight.withUnsafeBufferPointer { pw in
+                guard let src = px.baseAddress, let w = pw.baseAddress else { return }
+                withOptionalPointer(bias) { pb in
+                    ok = runtime.linearF32(src, rows: rows, weight: w, outputs: n, inputs: k, bias: pb, out: dst)
+                }
+            }
+        }
+    }
+    return ok ? y : nil
 }
 
 // MARK: - bf16 linear

@@ -51,19 +51,19 @@ package func layerNormReference(
 
 // MARK: - Softmax
 
-/// In-place softmax over each row of x: [rows, cols] (max subtracted first).
+/// In-place softmax over each row of x: [rows, cols] (max subtracted first; e^x by
+/// ``polynomialExp``).
 package func softmaxRowsKernel(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
     guard cols > 0 else { return }
     for r in 0..<rows {
         let row = x + r * cols
         var maxValue = row[0]
         for j in 1..<cols where row[j] > maxValue { maxValue = row[j] }
+        // Exponentials in their own loop (``polynomialExp`` vectorises), then the sum in the
+        // same sequential order as before.
+        for j in 0..<cols { row[j] = polynomialExp(row[j] - maxValue) }
         var sum: Float = 0
-        for j in 0..<cols {
-            let e = expf(row[j] - maxValue)
-            row[j] = e
-            sum += e
-        }
+        for j in 0..<cols { sum += row[j] }
         let inv = 1 / sum
         for j in 0..<cols { row[j] *= inv }
     }

@@ -41,8 +41,8 @@ package struct TransformerBlock: Sendable {
     }
 
     package func callAsFunction(_ x: Tensor<Float>, mask: AttentionMask) -> Tensor<Float> {
-        let h = x + attn(norm1(x), mask: mask)
-        return h + mlp(norm2(h))
+        let h = residual(attn(norm1(x), mask: mask), plus: x)
+        return residual(mlp(norm2(h)), plus: h)
     }
 }
 
@@ -76,8 +76,24 @@ package struct DecoderBlock: Sendable {
     package func callAsFunction(
         _ x: Tensor<Float>, contextKV: (k: Tensor<Float>, v: Tensor<Float>), selfMask: AttentionMask, crossMask: AttentionMask
     ) -> Tensor<Float> {
-        var h = x + selfAttn(norm1(x), mask: selfMask)
-        h = h + crossAttn.attend(queryNorm(h), k: contextKV.k, v: contextKV.v, mask: crossMask)
-        return h + mlp(norm2(h))
+        var h = residual(selfAttn(norm1(x), mask: selfMask), plus: x)
+        h = residual(crossAttn.attend(queryNorm(h), k: contextKV.k, v: contextKV.v, mask: crossMask), plus: h)
+        return residual(mlp(norm2(h)), plus: h)
     }
+}
+
+/// `branch + x` for a block's residual connection, written into `branch` (a fresh result of
+/// the block's sub-layer, so no copy) and split over threads: the same values as `x + branch`
+/// (float addition is commutative), without the copy and the serial loop of `+`.
+package func residual(_ branch: consuming Tensor<Float>, plus x: Tensor<Float>) -> Tensor<Float> {
+    precondition(branch.shape == x.shape, "residual: shapes \(branch.shape) and \(x.shape) differ")
+    var y = branch
+    y.withUnsafeMutableBufferPointer { out in
+        x.withUnsafeBufferPointer { px in
+            guard let base = px.baseAddress else { return }
+            let other = SendableConstPointer(base)
+            elementwise(out) { start, count, offset in addKernel(start, other.base + offset, count: count) }
+        }
+    }
+    return y
 }

@@ -32,6 +32,12 @@ package struct Linear: Sendable {
     package func callAsFunction(_ x: Tensor<Float>) -> Tensor<Float> {
         if let y = smallRowProduct(x) { return y }  // compact weights (autoregressive steps), see Linear+SmallRows.swift
         if let weightBF16, let y = linearBFloat16(x, weight: weightBF16, bias: bias) { return y }
+        // Measurement switch (FOURM_FP32_MATMUL=onednn); a few rows stay on sgemv either way.
+        if fp32LinearUsesOneDNN && x.count / max(inputs, 1) > gemvRowLimit,
+            let y = linearOneDNNF32(x, weight: weight, bias: bias)
+        {
+            return y
+        }
         return linear(x, weight: weight, bias: bias)
     }
 }
