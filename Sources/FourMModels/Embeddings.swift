@@ -209,7 +209,7 @@ struct DecoderEmbedding: Sendable {
             return
         }
         let headKey = hasLogits ? logitsKey : tokensKey
-        guard store.precision.resolved == .bf16 else {
+        guard store.precision.holdsBFloat16Weights else {
             // fp32 (the parity path): floats, as always.
             let head = try store.tensor(headKey, shape: shape)
             logitsHead = Linear(weight: head, bias: nil)

@@ -40,6 +40,41 @@ import Testing
         #expect(fp32(x).scalars == linear(x, weight: w, bias: b).scalars)
     }
 
+    /// On any CPU: a layer holding only a bf16 matrix gives the oneDNN bf16 product where
+    /// oneDNN runs it, and otherwise (this fallback is every call on a CPU without AVX-512) the
+    /// fp32 product of the widened weight, bit for bit.
+    @Test func bf16OnlyLayerFallsBackToTheWidenedWeight() {
+        var rng = SeededGenerator(seed: 22)
+        let w = Tensor<Float>.randomNormal(shape: [20, 33], std: 0.05, using: &rng)
+        let b = Tensor<Float>.randomNormal(shape: [20], using: &rng)
+        let x = Tensor<Float>.randomNormal(shape: [5, 33], using: &rng)
+        let matrix = BFloat16Matrix(w)
+        let layer = Linear(bfloat16Weight: matrix, bias: b)
+        #expect(layer.precision == .bf16 && layer.weightBytes == 20 * 33 * 2 && layer.inputs == 33 && layer.outputs == 20)
+        let expected = linearBFloat16(x, weight: matrix, bias: b) ?? linear(x, weight: matrix.widened(), bias: b)
+        #expect(layer(x).scalars == expected.scalars)
+    }
+
+    /// A BF16 entry is read straight into a bf16 matrix (bits as stored); an F32 one is rounded.
+    @Test func bfloat16MatrixReadsStoredBitsOrRounds() throws {
+        var rng = SeededGenerator(seed: 23)
+        let w = Tensor<Float>.randomNormal(shape: [7, 9], using: &rng)
+        var writer = SafeTensorsWriter()
+        writer.add("a", w, as: .bf16)
+        writer.add("b", w)
+        let path = temporaryPath("matrix")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try writer.write(to: path)
+        let store = WeightStore(try SafeTensorsFile(path: path))
+        for key in ["a", "b"] {
+            let matrix = try store.bfloat16Matrix(key, shape: [7, 9])
+            #expect((0..<63).allSatisfy { matrix.storage[$0] == bfloat16Bits(of: w.scalars[$0]) }, "\(key)")
+        }
+        #expect(store.unusedKeys.isEmpty)
+        #expect(throws: WeightError.self) { try store.bfloat16Matrix("a", shape: [9, 7]) }
+        #expect(throws: WeightError.self) { try store.bfloat16Matrix("missing", shape: [7, 9]) }
+    }
+
     /// Widening is exact for every bit pattern class (normals, subnormals, zeros, infinities).
     @Test func widenedMatchesTheScalarConversion() {
         let bits: [UInt16] = [0x0000, 0x8000, 0x0001, 0x807F, 0x3F80, 0xBF81, 0x7F7F, 0x7F80, 0xFF80, 0x4049]

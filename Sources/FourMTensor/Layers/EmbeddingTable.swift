@@ -1,3 +1,5 @@
+import Foundation
+
 /// A `[rows, dim]` lookup table (a token embedding) held as fp32, or as the bf16 values a BF16
 /// checkpoint stores.
 ///
@@ -28,7 +30,7 @@ package struct EmbeddingTable: Sendable {
     /// bf16 and stores the tensor as BF16 (exact), otherwise as floats.
     /// - Throws: the source's `WeightError`s (`.missingTensor`, `.shapeMismatch`, …).
     package init(_ source: some TensorSource, key: String, shape: [Int]) throws(WeightError) {
-        if source.precision.resolved == .bf16, source.dtype(of: key) == .bf16 {
+        if source.precision.holdsBFloat16Weights, source.dtype(of: key) == .bf16 {
             storage = .bf16(try source.bfloat16Matrix(key, shape: shape))
         } else {
             let table = try source.tensor(key, shape: shape)
@@ -100,4 +102,20 @@ package struct EmbeddingTable: Sendable {
             }
         }
     }
+}
+
+extension ComputePrecision {
+    /// True when weights loaded in this precision are held as bf16: where bf16 runs
+    /// (``resolved`` is bf16), or, for a ``bf16`` request on a CPU without bf16 products, when
+    /// the process was started with `FOURM_BF16_WEIGHTS_ANY_CPU=1`. In that second case the
+    /// weights take half the memory but every product widens its bf16 weight to fp32 and runs
+    /// in fp32 (slower; results are those of the bf16-rounded weights with fp32 arithmetic),
+    /// and a model still reports ``resolved`` (fp32). Meant for memory measurements of big
+    /// models on such machines (`fourm-bench --size XL`).
+    package var holdsBFloat16Weights: Bool {
+        resolved == .bf16 || (self == .bf16 && Self.bfloat16WeightsOnAnyCPU)
+    }
+
+    /// `FOURM_BF16_WEIGHTS_ANY_CPU=1` in the environment at first use.
+    private static let bfloat16WeightsOnAnyCPU: Bool = ProcessInfo.processInfo.environment["FOURM_BF16_WEIGHTS_ANY_CPU"] == "1"
 }

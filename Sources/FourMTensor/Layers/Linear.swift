@@ -33,7 +33,7 @@ package struct Linear: Sendable {
 
     /// A layer of `weight`; in bf16 only the weight rounded to bf16 (nearest even) is kept.
     package init(weight: Tensor<Float>, bias: Tensor<Float>?, precision: ComputePrecision = .fp32) {
-        storage = precision.resolved == .bf16 ? .bf16(BFloat16Matrix(weight)) : .fp32(weight)
+        storage = precision.holdsBFloat16Weights ? .bf16(BFloat16Matrix(weight)) : .fp32(weight)
         self.bias = bias
     }
 
@@ -47,7 +47,7 @@ package struct Linear: Sendable {
     /// the layer, in the source's `precision`. In bf16 a BF16 weight is read as stored, straight
     /// into the bf16 matrix, and any other dtype is read as floats, rounded and dropped.
     package init(_ source: some TensorSource, inputs: Int, outputs: Int, bias: Bool) throws(WeightError) {
-        if source.precision.resolved == .bf16 {
+        if source.precision.holdsBFloat16Weights {
             storage = .bf16(try source.bfloat16Matrix("weight", shape: [outputs, inputs]))
         } else {
             storage = .fp32(try source.tensor("weight", shape: [outputs, inputs]))
