@@ -66,7 +66,7 @@ func validateTokens(_ tokens: Tensor<Int32>, vocabulary: Int, modality: Modality
 struct EncoderEmbedding: Sendable {
     enum Content: Sendable {
         case pixels(proj: Linear)
-        case tokens(table: Tensor<Float>)
+        case tokens(table: EmbeddingTable)
         case vectors(proj: Linear)
     }
 
@@ -86,7 +86,7 @@ struct EncoderEmbedding: Sendable {
         case .pixels:
             content = .pixels(proj: try Linear(store.scoped("proj"), inputs: info.patchSize * info.patchSize * info.channels, outputs: dim, bias: false))
         case .imageTokens, .sequence:
-            content = .tokens(table: try store.tensor("token_emb.weight", shape: [info.vocabularySize, dim]))
+            content = .tokens(table: try EmbeddingTable(store, key: "token_emb.weight", shape: [info.vocabularySize, dim]))
         case .sequenceEmbedding:
             content = .vectors(proj: try Linear(store.scoped("emb_proj"), inputs: info.embeddingWidth, outputs: dim, bias: true))
         }
@@ -181,7 +181,9 @@ struct DecoderEmbedding: Sendable {
     let positions: Tensor<Float>  // [P, D]
     let modalityEmbedding: Tensor<Float>  // [D]
     /// Embeds previously generated tokens (sequences); loaded but unused for image tokens.
-    let tokenEmbedding: Tensor<Float>  // [V, D]
+    /// In bf16 with a BF16 file it holds the stored bf16 values, and shares the head's matrix
+    /// when the file's `token_emb` and `to_logits` are the same (tied) bits.
+    let tokenEmbedding: EmbeddingTable  // [V, D]
     /// Output head, no bias, in the store's precision (bf16 copy of the weight when bf16).
     let logitsHead: Linear  // weight [V, D]
     /// The output head's weight `[V, D]`.
@@ -195,11 +197,52 @@ struct DecoderEmbedding: Sendable {
         positions = try loadPositionTable(store, "pos_emb", info: info, dim: dim)
         let shape = [info.vocabularySize, dim]
         // spec/model.md 1.6: either of the tied pair may stand in for the other.
-        let tokens = try store.optionalTensor("token_emb.weight", shape: shape)
-        let logits = try store.optionalTensor("to_logits.weight", shape: shape)
-        guard let head = logits ?? tokens else { throw .missingTensor(file: store.name, key: store.key("to_logits.weight")) }
-        logitsHead = Linear(weight: head, bias: nil, precision: store.precision)
-        tokenEmbedding = tokens ?? head
+        let (tokensKey, logitsKey) = ("token_emb.weight", "to_logits.weight")
+        let (hasTokens, hasLogits) = (store.contains(tokensKey), store.contains(logitsKey))
+        guard hasTokens || hasLogits else {
+            // A source that makes tensors on demand (random weights) answers neither `contains`.
+            let tokens = try store.optionalTensor(tokensKey, shape: shape)
+            let logits = try store.optionalTensor(logitsKey, shape: shape)
+            guard let head = logits ?? tokens else { throw .missingTensor(file: store.name, key: store.key(logitsKey)) }
+            logitsHead = Linear(weight: head, bias: nil, precision: store.precision)
+            tokenEmbedding = EmbeddingTable(tokens ?? head)
+            return
+        }
+        let headKey = hasLogits ? logitsKey : tokensKey
+        guard store.precision.holdsBFloat16Weights else {
+            // fp32 (the parity path): floats, as always.
+            let head = try store.tensor(headKey, shape: shape)
+            logitsHead = Linear(weight: head, bias: nil)
+            tokenEmbedding = EmbeddingTable(hasLogits && hasTokens ? try store.tensor(tokensKey, shape: shape) : head)
+            return
+        }
+        // bf16: the head keeps only its bf16 matrix. The token table is the stored BF16 values
+        // (the head's own matrix when the tied pair holds the same bits), else the file's floats.
+        let head = try store.bfloat16Matrix(headKey, shape: shape)
+        logitsHead = Linear(bfloat16Weight: head, bias: nil)
+        let tableKey = hasTokens ? tokensKey : logitsKey
+        if store.dtype(of: tableKey) == .bf16 {
+            var tied = tableKey == headKey
+            if !tied { tied = try Self.sameBits(store, tableKey, head) }
+            if tied {
+                tokenEmbedding = EmbeddingTable(bfloat16: head)
+            } else {
+                tokenEmbedding = try EmbeddingTable(store, key: tableKey, shape: shape)
+            }
+        } else {
+            tokenEmbedding = EmbeddingTable(try store.tensor(tableKey, shape: shape))
+        }
+    }
+
+    /// True when the BF16 tensor `key` holds exactly `matrix`'s bits (marks `key` used).
+    private static func sameBits(_ store: some TensorSource, _ key: String, _ matrix: BFloat16Matrix) throws(WeightError) -> Bool {
+        let count = matrix.rows * matrix.columns
+        let scratch = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: max(1, count))
+        defer { scratch.deallocate() }
+        let bits = UnsafeMutableBufferPointer(rebasing: scratch[0..<count])
+        try store.readStoredBytes(key, shape: [matrix.rows, matrix.columns], into: UnsafeMutableRawBufferPointer(bits))
+        for i in 0..<count where bits[i] != matrix.storage[i] { return false }
+        return true
     }
 
     /// pos_emb rows at `positions` (−1 → zero) + mod_emb: `[B, M, D]`.

@@ -145,8 +145,10 @@ public struct FourMModel: Sendable {
         let c = (try? base.adoptingTensorShapes(of: file)) ?? base
         configuration = c
         let store = WeightStore(file)
-        store.precision = precision.resolved
-        self.precision = store.precision
+        // The store gets the precision asked for: its layers hold bf16 weights where
+        // `holdsBFloat16Weights` says so; the model reports the arithmetic it runs.
+        store.precision = precision
+        self.precision = precision.resolved
         let d = c.dim
         var encoders: [Modality: EncoderEmbedding] = [:]
         var decoders: [Modality: DecoderEmbedding] = [:]

@@ -35,22 +35,48 @@ package enum RandomCheckpoint {
         return try? FourMConfiguration(values: values, file: "random", modalities: modalities)
     }
 
-    /// Every tensor of a checkpoint for `c`, drawn from N(0, 0.02²) (norm weights 1 + noise);
-    /// `fast` draws U(−0.035, 0.035) instead (same spread, much quicker for large models).
-    package static func writer(for c: FourMConfiguration, seed: UInt64 = 0, fast: Bool = false) -> SafeTensorsWriter {
-        var rng = SeededGenerator(seed: seed)
-        var w = SafeTensorsWriter(metadata: metadata(c))
+    /// One tensor of a random checkpoint: its name and shape, and how to draw it. Producers
+    /// share one generator and must run in plan order (the writers do).
+    package struct PlannedTensor {
+        /// The tensor name.
+        package let name: String
+        /// The shape.
+        package let shape: [Int]
+        /// Draws the tensor (call once, in plan order).
+        package let make: () -> Tensor<Float>
+    }
+
+    /// The generator and the tensors later entries repeat (shared `mod_emb`s, the tied
+    /// `to_logits` table), shared by a plan's producers.
+    private final class Draws {
+        var rng: SeededGenerator
+        var modalityEmbeddings: [Modality: Tensor<Float>] = [:]
+        var lastTable: Tensor<Float>?
+        init(seed: UInt64) { rng = SeededGenerator(seed: seed) }
+    }
+
+    /// Every tensor of a checkpoint for `c`, in file order, drawn from N(0, 0.02²) (norm
+    /// weights 1 + noise); `fast` draws U(−0.035, 0.035) instead (same spread, much quicker for
+    /// large models). Only the producer running holds its tensor (and the tied table it reuses).
+    package static func plan(for c: FourMConfiguration, seed: UInt64 = 0, fast: Bool = false) -> [PlannedTensor] {
+        let draws = Draws(seed: seed)
+        var plan: [PlannedTensor] = []
         let d = c.dim, hidden = c.mlpHiddenWidth, hd = c.headDim
         func random(_ shape: [Int]) -> Tensor<Float> {
-            fast ? Tensor.randomUniform(shape: shape, low: -0.035, high: 0.035, using: &rng) : Tensor.randomNormal(shape: shape, std: 0.02, using: &rng)
+            fast
+                ? Tensor.randomUniform(shape: shape, low: -0.035, high: 0.035, using: &draws.rng)
+                : Tensor.randomNormal(shape: shape, std: 0.02, using: &draws.rng)
+        }
+        func add(_ name: String, _ shape: [Int], _ make: @escaping () -> Tensor<Float>) {
+            plan.append(PlannedTensor(name: name, shape: shape, make: make))
         }
         func norm(_ prefix: String, _ dim: Int) {
-            w.add("\(prefix).weight", Tensor(shape: [dim], scalars: (0..<dim).map { _ in 1 + 0.1 * rng.nextNormal() }))
-            w.add("\(prefix).bias", c.normBias ? random([dim]) : Tensor(zeros: [dim]))
+            add("\(prefix).weight", [dim]) { Tensor(shape: [dim], scalars: (0..<dim).map { _ in 1 + 0.1 * draws.rng.nextNormal() }) }
+            add("\(prefix).bias", [dim]) { c.normBias ? random([dim]) : Tensor(zeros: [dim]) }
         }
         func lin(_ prefix: String, _ inputs: Int, _ outputs: Int, bias: Bool) {
-            w.add("\(prefix).weight", random([outputs, inputs]))
-            if bias { w.add("\(prefix).bias", random([outputs])) }
+            add("\(prefix).weight", [outputs, inputs]) { random([outputs, inputs]) }
+            if bias { add("\(prefix).bias", [outputs]) { random([outputs]) } }
         }
         func attention(_ prefix: String, cross: Bool) {
             if cross {
@@ -70,37 +96,52 @@ package enum RandomCheckpoint {
             lin("\(prefix).fc2", hidden, d, bias: c.mlpBias)
             if c.gatedMLP { lin("\(prefix).fc3", d, hidden, bias: c.mlpBias) }
         }
-        func positions(_ info: ModalityInfo) -> Tensor<Float> {
+        func positions(_ info: ModalityInfo) -> (shape: [Int], make: () -> Tensor<Float>) {
             switch info.kind {
             case .pixels, .imageTokens:
-                if info.learnedPositions { return random([1, info.tokenCount, d]) }
-                return sinCosTable2D(gridHeight: info.gridSize, gridWidth: info.gridSize, dim: d).reshaped([1, info.tokenCount, d])
+                if info.learnedPositions { return ([1, info.tokenCount, d], { random([1, info.tokenCount, d]) }) }
+                return ([1, info.tokenCount, d], {
+                    sinCosTable2D(gridHeight: info.gridSize, gridWidth: info.gridSize, dim: d).reshaped([1, info.tokenCount, d])
+                })
             case .sequence, .sequenceEmbedding:
-                return sinCosTable1D(rows: ModalityInfo.sequencePositionRows, dim: d).reshaped([1, ModalityInfo.sequencePositionRows, d])
+                let rows = ModalityInfo.sequencePositionRows
+                return ([1, rows, d], { sinCosTable1D(rows: rows, dim: d).reshaped([1, rows, d]) })
             }
         }
-        var modEmb: [Modality: Tensor<Float>] = [:]
         for m in c.domainsIn {
             guard let info = c.info(m) else { continue }
             let p = "encoder_embeddings.\(m.rawValue)"
             switch info.kind {
             case .pixels: lin("\(p).proj", info.patchSize * info.patchSize * info.channels, d, bias: false)
-            case .imageTokens, .sequence: w.add("\(p).token_emb.weight", random([info.vocabularySize, d]))
+            case .imageTokens, .sequence: add("\(p).token_emb.weight", [info.vocabularySize, d]) { random([info.vocabularySize, d]) }
             case .sequenceEmbedding: lin("\(p).emb_proj", info.embeddingWidth, d, bias: true)
             }
-            w.add("\(p).pos_emb", positions(info))
-            let emb = random([1, 1, d])
-            modEmb[m] = emb
-            w.add("\(p).mod_emb", emb)
+            let pos = positions(info)
+            add("\(p).pos_emb", pos.shape, pos.make)
+            add("\(p).mod_emb", [1, 1, d]) {
+                let emb = random([1, 1, d])
+                draws.modalityEmbeddings[m] = emb
+                return emb
+            }
         }
         for m in c.domainsOut {
             guard let info = c.info(m) else { continue }
             let p = "decoder_embeddings.\(m.rawValue)"
-            w.add("\(p).pos_emb", positions(info))
-            w.add("\(p).mod_emb", c.shareModalityEmbeddings ? (modEmb[m] ?? random([1, 1, d])) : random([1, 1, d]))
-            let table = random([info.vocabularySize, d])
-            w.add("\(p).token_emb.weight", table)
-            w.add("\(p).to_logits.weight", table)
+            let pos = positions(info)
+            add("\(p).pos_emb", pos.shape, pos.make)
+            add("\(p).mod_emb", [1, 1, d]) {
+                c.shareModalityEmbeddings ? (draws.modalityEmbeddings[m] ?? random([1, 1, d])) : random([1, 1, d])
+            }
+            let shape = [info.vocabularySize, d]
+            add("\(p).token_emb.weight", shape) {
+                let table = random(shape)
+                draws.lastTable = table
+                return table
+            }
+            add("\(p).to_logits.weight", shape) {
+                defer { draws.lastTable = nil }
+                return draws.lastTable ?? random(shape)
+            }
         }
         for i in 0..<c.encoderDepth {
             norm("encoder.\(i).norm1", d)
@@ -120,8 +161,52 @@ package enum RandomCheckpoint {
             mlp("decoder.\(i).mlp")
         }
         norm("decoder_norm", d)
-        w.add("mask_token", random([1, 1, d]))
+        add("mask_token", [1, 1, d]) { random([1, 1, d]) }
+        return plan
+    }
+
+    /// Every tensor of a checkpoint for `c` in memory (see ``plan(for:seed:fast:)``), floats
+    /// stored as F32.
+    package static func writer(for c: FourMConfiguration, seed: UInt64 = 0, fast: Bool = false) -> SafeTensorsWriter {
+        var w = SafeTensorsWriter(metadata: metadata(c))
+        for tensor in plan(for: c, seed: seed, fast: fast) { w.add(tensor.name, tensor.make()) }
         return w
+    }
+
+    /// Streams a checkpoint for `c` to `path` with floats stored as `dtype` (F32 or BF16), one
+    /// tensor at a time: memory stays one tensor (the largest embedding table), whatever the
+    /// model's size. Same values as ``writer(for:seed:fast:)`` (rounded when BF16).
+    /// - Throws: `WeightError.writeFailed` naming the path.
+    package static func write(_ c: FourMConfiguration, to path: String, seed: UInt64 = 0, fast: Bool = false, dtype: DType = .f32) throws(WeightError) {
+        let plan = plan(for: c, seed: seed, fast: fast)
+        let layout = plan.map { SafeTensorsLayoutEntry(name: $0.name, dtype: dtype, shape: $0.shape) }
+        let writer = try SafeTensorsStreamWriter(path: path, layout: layout, metadata: metadata(c))
+        for tensor in plan { try writer.write(tensor.name, tensor.make()) }
+        try writer.finish()
+    }
+
+    /// The 4M-21 sizes of spec/model.md 1.4 (`fm_{base,large,xlarge}` with 4M-21's domains).
+    package enum Size: String, CaseIterable, Sendable {
+        /// 4M-21_B: dim 768, 12 + 12 blocks, 12 heads.
+        case B
+        /// 4M-21_L: dim 1024, 24 + 24 blocks, 16 heads.
+        case L
+        /// 4M-21_XL: dim 2048, 24 + 24 blocks, 32 heads.
+        case XL
+
+        /// (dim, depth per side, heads).
+        package var shape: (dim: Int, depth: Int, heads: Int) {
+            switch self {
+            case .B: return (768, 12, 12)
+            case .L: return (1024, 24, 16)
+            case .XL: return (2048, 24, 32)
+            }
+        }
+
+        /// The configuration with every 4M-21 domain.
+        package var configuration: FourMConfiguration? {
+            RandomCheckpoint.configuration(dim: shape.dim, depth: shape.depth, heads: shape.heads, domainsIn: fourM21In, domainsOut: fourM21Out)
+        }
     }
 
     /// The 4M-21 domain lists (spec/model.md 1.3).

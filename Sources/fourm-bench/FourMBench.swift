@@ -27,6 +27,9 @@ struct FourMBench: ParsableCommand {
     @Option(help: ArgumentHelp("Run only these cases, comma-separated (see the list below); default: all.", valueName: "case[,case]"))
     var only: String?
 
+    @Option(help: "The 4M-21 size of the model cases (pass, rgb2depth, caption2rgb, rgb2caption, load): B (default), L or XL. Random checkpoints are written once to the temp directory (B in F32, L and XL in BF16: 3.1 and 9.1 GB), streamed tensor by tensor.")
+    var size: RandomCheckpoint.Size = .B
+
     @Option(help: "The 4M-21_B cases' linear layers and the DiVAE cases' convolutions: fp32 (default), bf16, or both (fp32 and bf16 interleaved, with their ratio).")
     var precision: PrecisionChoice = .fp32
 
@@ -171,24 +174,60 @@ struct FourMBench: ParsableCommand {
             rows.append(Row(name: "swiglu 196×2048", timing: measure(repeats: 50, budget: 1) { _ = swiglu(gate, gate) }, flops: nil))
         }
 
-        // MARK: one encoder + decoder pass of a random 4M-21_B model (rgb@224 → tok_depth@224).
-        if !quick && [BenchCase.pass, .rgb2depth, .caption2rgb, .rgb2caption].contains(where: wanted) {
-            guard let config = RandomCheckpoint.configuration(dim: 768, depth: 12, heads: 12, domainsIn: RandomCheckpoint.fourM21In, domainsOut: RandomCheckpoint.fourM21Out) else {
-                throw BenchError("internal error: the 4M-21_B configuration is invalid")
-            }
+        // MARK: one encoder + decoder pass of a random 4M-21 model (rgb@224 → tok_depth@224).
+        let sizeName = "4M-21_\(size.rawValue)"
+        let modelCases: [BenchCase] = [.load, .pass, .rgb2depth, .caption2rgb, .rgb2caption]
+        if !quick && modelCases.contains(where: wanted) {
+            guard let config = size.configuration else { throw BenchError("internal error: the \(sizeName) configuration is invalid") }
             // Kept between runs (same seed, same bytes); FOURM_BENCH_REWRITE=1 writes it again.
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("fourm-bench-4M-21_B-seed7.safetensors").path
+            // B in F32 (as before), L and XL in BF16 (XL in F32 would be 18 GB); streamed.
+            let fileType: DType = size == .B ? .f32 : .bf16
+            let fileName = size == .B ? "fourm-bench-4M-21_B-seed7.safetensors" : "fourm-bench-\(sizeName)-seed7-bf16.safetensors"
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent(fileName).path
             let writeStart = Date()
             if !FileManager.default.fileExists(atPath: path) || ProcessInfo.processInfo.environment["FOURM_BENCH_REWRITE"] != nil {
-                try RandomCheckpoint.writer(for: config, seed: 7, fast: true).write(to: path)
+                try RandomCheckpoint.write(config, to: path, seed: 7, fast: true, dtype: fileType)
             }
             let writeSeconds = Date().timeIntervalSince(writeStart)
+            let fileBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            print(String(format: "%@ random checkpoint %@ (%@, %.2f GB): ready in %.1f s; peak RSS before loading %.2f GiB", sizeName, path, fileType.rawValue,
+                         Double(fileBytes) / 1e9, writeSeconds, peakRSSGiB()))
+
+            // MARK: load: model init to the first forward (issue 14: ≤ 1 s, peak RSS ≤ file + 400 MB).
+            if wanted(.load) {
+                let precision = precisions[0]
+                let loadStart = Date()
+                let model = try FourMModel(path: path, precision: precision)
+                let loadSeconds = Date().timeIntervalSince(loadStart)
+                var depth = ModalityState(tokens: Tensor(zeros: [1, 196]))
+                depth.inputMask = Tensor(repeating: true, shape: [1, 196])
+                depth.targetMask = Tensor(repeating: false, shape: [1, 196])
+                let pixels = Tensor<Float>.randomNormal(shape: [1, 3, 224, 224], using: &rng)
+                let forwardStart = Date()
+                _ = try model.maskedTargetPass([.rgb224: ModalityState(pixels: pixels), .tokDepth224: depth], target: .tokDepth224)
+                let forwardSeconds = Date().timeIntervalSince(forwardStart)
+                let rss = peakRSSGiB()
+                let budget = Double(fileBytes) / 1_073_741_824 + 400e6 / 1_073_741_824
+                print(String(format: "load %@ [%@]: init %.3f s + first forward %.3f s = %.3f s (goal ≤ 1 s); peak RSS %.2f GiB = file %.2f GiB %+.0f MB (goal ≤ file + 400 MB: %@)",
+                             sizeName, model.precision.rawValue, loadSeconds, forwardSeconds, loadSeconds + forwardSeconds, rss,
+                             Double(fileBytes) / 1_073_741_824, (rss * 1_073_741_824 - Double(fileBytes)) / 1e6, rss <= budget ? "met" : "missed"))
+                print("  weights held: \(model.weightMemory)")
+                rows.append(Row(name: "load \(sizeName) [\(model.precision.rawValue)]: init + first forward", timing: Timing(samples: [loadSeconds + forwardSeconds]), flops: nil,
+                                note: String(format: "init %.3f s, forward %.3f s, peak RSS %.2f GiB", loadSeconds, forwardSeconds, rss)))
+            }
+        }
+        if !quick && [BenchCase.pass, .rgb2depth, .caption2rgb, .rgb2caption].contains(where: wanted) {
+            guard let config = size.configuration else { throw BenchError("internal error: the \(sizeName) configuration is invalid") }
+            let fileName = size == .B ? "fourm-bench-4M-21_B-seed7.safetensors" : "fourm-bench-\(sizeName)-seed7-bf16.safetensors"
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent(fileName).path
             var models: [FourMModel] = []
             for precision in precisions {
                 let loadStart = Date()
                 models.append(try FourMModel(path: path, precision: precision))
                 let loadSeconds = Date().timeIntervalSince(loadStart)
-                print(String(format: "4M-21_B random checkpoint (%@): written in %.1f s, loaded (read, strict) in %.3f s", models[models.count - 1].precision.rawValue, writeSeconds, loadSeconds))
+                print(String(format: "%@ random checkpoint (%@): loaded (read, strict) in %.3f s; peak RSS %.2f GiB", sizeName, models[models.count - 1].precision.rawValue,
+                             loadSeconds, peakRSSGiB()))
+                print("  weights held: \(models[models.count - 1].weightMemory)")
             }
             print("")
             /// Rows of one case, one per precision (measured interleaved), plus the bf16/fp32 ratio of the minima.
@@ -202,6 +241,7 @@ struct FourMBench: ParsableCommand {
                 if timings.count == 2 {
                     print(String(format: "%@: bf16/fp32 time ratio %.3f (min %.4f s / %.4f s, interleaved)", name, timings[1].min / timings[0].min, timings[1].min, timings[0].min))
                 }
+                print(String(format: "%@: peak RSS so far %.2f GiB (%@)", name, peakRSSGiB(), models.map(\.precision.rawValue).joined(separator: " + ")))
             }
 
             let pixels = Tensor<Float>.randomNormal(shape: [1, 3, 224, 224], using: &rng)
@@ -211,18 +251,18 @@ struct FourMBench: ParsableCommand {
             let states: ModalityDictionary = [.rgb224: ModalityState(pixels: pixels), .tokDepth224: depth]
             let timings = wanted(.pass) ? try measureInterleaved(warmup: 1, repeats: 5, budget: 10 * Double(models.count), models.map { m in { _ = try m.maskedTargetPass(states, target: .tokDepth224) } }) : []
             // FLOPs (2 per multiply-add): encoder N=196, decoder M=196 over N=196 context.
-            let d = 768.0, f = Double(config.mlpHiddenWidth), n = 196.0, mm = 196.0
+            let d = Double(config.dim), f = Double(config.mlpHiddenWidth), n = 196.0, mm = 196.0
             let encoderBlock = 2 * n * (d * 3 * d + d * d + 3 * d * f) + 4 * n * n * d
             let decoderBlock = 2 * mm * (d * 3 * d + d * d) + 4 * mm * mm * d + 2 * mm * (d * d + d * d) + 2 * n * 2 * d * d + 4 * mm * n * d + 2 * mm * 3 * d * f
-            let flops = 12 * encoderBlock + 12 * decoderBlock + 2 * n * d * 768 + 2 * n * d * d + 2 * mm * d * 8192
-            if wanted(.pass) { addRows("4M-21_B encoder + decoder pass (196 rgb patches → 196 tok_depth)", timings, flops: flops, note: "reference PyTorch 0.567 s") }
+            let flops = Double(config.encoderDepth) * encoderBlock + Double(config.decoderDepth) * decoderBlock + 2 * n * d * 768 + 2 * n * d * d + 2 * mm * d * 8192
+            if wanted(.pass) { addRows("\(sizeName) encoder + decoder pass (196 rgb patches → 196 tok_depth)", timings, flops: flops, note: size == .B ? "reference PyTorch 0.567 s" : "") }
 
             // Generation cases (spec/generation.md; same settings as the reference measurements).
             let rgb: ModalityDictionary = [.rgb224: ModalityState(pixels: pixels), .tokDepth224: .emptyImageTarget(batch: 1, tokens: 196)]
             let oneStep = [GenerationStep(target: .tokDepth224, scheme: .maskGIT, tokenCount: 196, temperature: 1)]
             if wanted(.rgb2depth) { addRows("rgb2depth_1step (MaskGIT, 1 step)", try measureInterleaved(repeats: 3, budget: 10 * Double(models.count), models.map { m in {
                 _ = try generate(m, dictionary: rgb, schedule: oneStep, options: GenerationOptions(seed: 1))
-            } }), note: "reference 0.567 s, target ≤ 0.42 s") }
+            } }), note: size == .B ? "reference 0.567 s, target ≤ 0.42 s" : "\(sizeName)") }
 
             let captionIDs: [Int32] = [4321, 5050, 6261, 4321, 8545, 4926, 5122, 4925, 4321, 4269]
             let text: ModalityDictionary = [.caption: .textCondition(captionIDs), .tokRGB224: .emptyImageTarget(batch: 1, tokens: 196)]
@@ -232,7 +272,7 @@ struct FourMBench: ParsableCommand {
                 growConditioning: false)
             if wanted(.caption2rgb) { addRows("caption2rgb_8step (MaskGIT 8 linear, guidance 3, τ 3)", try measureInterleaved(warmup: 0, repeats: 2, budget: 20 * Double(models.count), models.map { m in {
                 _ = try generate(m, dictionary: text, schedule: caption2rgb, options: GenerationOptions(seed: 1))
-            } }), note: "reference 6.17 s, target ≤ 3.1 s") }
+            } }), note: size == .B ? "reference 6.17 s, target ≤ 3.1 s" : "\(sizeName)") }
 
             let toCaption: ModalityDictionary = [.rgb224: ModalityState(pixels: pixels), .caption: .emptySequenceTarget(batch: 1, tokens: 33)]
             let ar = [GenerationStep(target: .caption, scheme: .autoregressive, tokenCount: nil, temperature: 0)]
@@ -431,7 +471,7 @@ struct FourMBench: ParsableCommand {
 enum BenchCase: String, CaseIterable, ExpressibleByArgument {
     case sgemm
     case bf16Matmul = "bf16-matmul"
-    case bandwidth, gemv, kernels, pass, rgb2depth, caption2rgb, rgb2caption, demo, concurrent, text, vqvae, unet, uvit
+    case bandwidth, gemv, kernels, load, pass, rgb2depth, caption2rgb, rgb2caption, demo, concurrent, text, vqvae, unet, uvit
 
     /// One line for `--help`.
     var summary: String {
@@ -441,6 +481,7 @@ enum BenchCase: String, CaseIterable, ExpressibleByArgument {
         case .bandwidth: return "memory read bandwidth: 1 GiB summed once with the configured threads"
         case .gemv: return "one token's 4M-21_B decoder products (M = 1): fp32 sgemv, oneDNN bf16, compact bf16/int8"
         case .kernels: return "attention, layer norm, softmax, SwiGLU of one 4M-B block"
+        case .load: return "model init to first forward of the --size file (run alone: peak RSS is the process's)"
         case .pass: return "one 4M-21_B encoder + decoder pass (random checkpoint)"
         case .rgb2depth: return "4M-21_B rgb → tok_depth, MaskGIT 1 step"
         case .caption2rgb: return "4M-21_B caption → tok_rgb, MaskGIT 8 steps, guidance 3"
@@ -463,3 +504,12 @@ struct BenchError: Error, CustomStringConvertible {
 
 /// A JSON number, or null for NaN and infinities (JSONSerialization rejects those).
 func jsonNumber(_ value: Double) -> Any { value.isFinite ? value : NSNull() }
+
+extension RandomCheckpoint.Size: ExpressibleByArgument {}
+
+/// The process's peak resident set size so far (getrusage `ru_maxrss`, KiB on Linux), in GiB.
+func peakRSSGiB() -> Double {
+    var usage = rusage()
+    guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return .nan }
+    return Double(usage.ru_maxrss) / 1_048_576
+}

@@ -11,7 +11,8 @@ struct ConvertCommand: AsyncParsableCommand {
         discussion: """
             Every floating-point tensor is stored in the chosen dtype (BF16: rounded to nearest even), \
             integer and boolean tensors keep theirs; tensor names and the header's __metadata__ are kept. \
-            The file is written next to OUT and renamed over it in one step. A BF16 file loads in either \
+            The file is streamed tensor by tensor (memory ≈ the largest tensor, not the file) next to OUT \
+            and renamed over it in one step. A BF16 file loads in either \
             precision: with --precision bf16 its linear weights are used as stored, without rounding again.
             """)
 
@@ -35,19 +36,10 @@ struct ConvertCommand: AsyncParsableCommand {
         let started = Date()
         do {
             let file = try SafeTensorsFile(path: input)
-            var writer = SafeTensorsWriter(metadata: file.metadata)
             let floatType: DType = precision == .bf16 ? .bf16 : .f32
-            for name in file.names {
-                guard let entry = file.entries[name] else { continue }
-                switch entry.dtype {
-                case .f32, .f16, .bf16: writer.add(name, try file.floatTensor(name), as: floatType)
-                case .i64, .i32, .u8: writer.add(name, try file.intTensor(name), as: entry.dtype)
-                case .bool: writer.add(name, try file.boolTensor(name), as: .bool)
-                }
-            }
-            try writer.write(to: output)
+            let count = try SafeTensorsConversion.convert(file, to: output, floatsAs: floatType)
             let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
-            print(String(format: "wrote %@ (%d tensors, floats as %@, %.1f MB, %.1f s)", output, file.names.count, floatType.rawValue,
+            print(String(format: "wrote %@ (%d tensors, floats as %@, %.1f MB, %.1f s)", output, count, floatType.rawValue,
                          Double(size) / 1e6, Date().timeIntervalSince(started)))
         } catch {
             throw CLIError(error.description)

@@ -64,8 +64,7 @@ package enum CompactWeights {
 extension Linear {
     /// The key of this layer's weight in a ``CompactWeightTable``.
     var compactKey: CompactWeightTable.Key {
-        let address = weight.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
-        return CompactWeightTable.Key(address: address, rows: outputs, columns: inputs)
+        CompactWeightTable.Key(address: weightAddress, rows: outputs, columns: inputs)
     }
 
     /// `x · Wᵀ + b` over the compact copy of the weight when a ``CompactWeightTable`` is active,

@@ -246,6 +246,19 @@ public final class SafeTensorsFile: @unchecked Sendable {
         return body(UnsafeRawPointer(bytes.base))
     }
 
+    /// Reads an entry's raw little-endian bytes, as stored, into `destination`, which must be
+    /// exactly the entry's byte count.
+    /// - Throws: `.missingTensor`, `.sizeMismatch` for a wrong destination size, `.truncated`
+    ///   when the file has become shorter than the entry's end.
+    package func readRawBytes(of name: String, into destination: UnsafeMutableRawBufferPointer) throws(WeightError) {
+        let entry = try entry(name)
+        guard destination.count == entry.byteRange.count else {
+            throw .sizeMismatch(file: path, key: name, expectedBytes: entry.byteRange.count, actualBytes: destination.count)
+        }
+        guard let base = destination.baseAddress, !destination.isEmpty else { return }
+        try reader.read(into: base, count: destination.count, at: dataOffset + entry.byteRange.lowerBound)
+    }
+
     /// A floating-point tensor. F32 data is read straight into the tensor's storage; F16/BF16
     /// are converted to `Float` once.
     /// - Throws: `.missingTensor`, `.dtypeMismatch` for integer dtypes, `.truncated` when the

@@ -81,13 +81,18 @@ public struct SafeTensorsWriter: Sendable {
 
     /// The header bytes: 8-byte length, then JSON padded with spaces to a multiple of 8.
     private func headerBytes() -> [UInt8] {
+        Self.headerBytes(items.map { ($0.name, $0.dtype, $0.shape, $0.bytes.count) }, metadata: metadata)
+    }
+
+    /// The header of tensors laid out back to back in the given order.
+    static func headerBytes(_ layout: [(name: String, dtype: DType, shape: [Int], byteCount: Int)], metadata: [String: String]) -> [UInt8] {
         var header: [String: Any] = [:]
         var offset = 0
-        for item in items {
+        for item in layout {
             header[item.name] = [
-                "dtype": item.dtype.rawValue, "shape": item.shape, "data_offsets": [offset, offset + item.bytes.count],
+                "dtype": item.dtype.rawValue, "shape": item.shape, "data_offsets": [offset, offset + item.byteCount],
             ]
-            offset += item.bytes.count
+            offset += item.byteCount
         }
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         // JSONSerialization of plain strings, numbers, arrays and dictionaries cannot fail.

@@ -91,6 +91,11 @@ package protocol TensorSource {
     /// The tensor in its stored dtype, not converted, marked as used.
     /// - Throws: `.missingTensor`, `.shapeMismatch`.
     func storedTensor(_ key: String, shape: [Int]) throws(WeightError) -> StoredTensor
+    /// Copies the stored bytes of `key` (its dtype, not converted) into `destination`, whose
+    /// size must be the stored byte count, and marks the key as used. The default goes through
+    /// ``storedTensor(_:shape:)``; a file reads straight into `destination`.
+    /// - Throws: `.missingTensor`, `.shapeMismatch`, `.sizeMismatch` for a wrong destination size.
+    func readStoredBytes(_ key: String, shape: [Int], into destination: UnsafeMutableRawBufferPointer) throws(WeightError)
     /// Marks keys as used without loading them (aliases, buffers the model recomputes).
     func markUsed(_ keys: [String])
     /// A view of this source whose keys are `prefix.key`.
@@ -110,20 +115,37 @@ extension TensorSource {
     /// A view of this source whose keys are `prefix.key` (an empty prefix is the source itself).
     package func scoped(_ prefix: String) -> ScopedTensorSource { ScopedTensorSource(base: self, prefix: prefix) }
 
-    /// The bf16 bits of a weight matrix for a bf16 linear layer: a BF16 tensor's bits as
-    /// stored (no rounding), otherwise `fallback` (the same tensor, already loaded as floats)
-    /// rounded to nearest even.
-    package func bfloat16Matrix(_ key: String, fallback: Tensor<Float>) throws(WeightError) -> BFloat16Matrix {
-        guard fallback.rank == 2 else {
-            throw .shapeMismatch(file: name, key: key, expected: [-1, -1], actual: fallback.shape)
+    /// Copies the stored bytes through ``storedTensor(_:shape:)`` (one temporary copy).
+    package func readStoredBytes(_ key: String, shape: [Int], into destination: UnsafeMutableRawBufferPointer) throws(WeightError) {
+        let stored = try storedTensor(key, shape: shape)
+        guard stored.bytes.count == destination.count else {
+            throw .sizeMismatch(file: name, key: key, expectedBytes: destination.count, actualBytes: stored.bytes.count)
         }
-        if dtype(of: key) == .bf16 {
-            let stored = try storedTensor(key, shape: fallback.shape)
-            return BFloat16Matrix(rows: fallback.shape[0], columns: fallback.shape[1]) { out in
-                for i in 0..<out.count { out[i] = stored.halfWord(at: i) }
+        stored.bytes.withUnsafeBytes { destination.copyMemory(from: $0) }
+    }
+
+    /// The bf16 bits of a weight matrix `shape` (`[rows, columns]`) for a bf16 linear layer: a
+    /// BF16 tensor's bits as stored (no rounding, read straight into the matrix, no float
+    /// copy), any other float dtype read as floats and rounded to nearest even (the float copy
+    /// is dropped on return).
+    /// - Throws: `.missingTensor`, `.shapeMismatch` (also for a shape that is not rank 2),
+    ///   `.dtypeMismatch`, `.truncated`.
+    package func bfloat16Matrix(_ key: String, shape: [Int]) throws(WeightError) -> BFloat16Matrix {
+        guard shape.count == 2 else {
+            throw .shapeMismatch(file: name, key: key, expected: [-1, -1], actual: shape)
+        }
+        guard dtype(of: key) == .bf16 else { return BFloat16Matrix(try tensor(key, shape: shape)) }
+        try checkedShape(key, shape)
+        var failure: WeightError?
+        let matrix = BFloat16Matrix(rows: shape[0], columns: shape[1]) { out in
+            do throws(WeightError) {
+                try readStoredBytes(key, shape: shape, into: UnsafeMutableRawBufferPointer(out))
+            } catch {
+                failure = error
             }
         }
-        return BFloat16Matrix(fallback)
+        if let failure { throw failure }
+        return matrix
     }
 
     /// Checks a stored shape against the expected one.
@@ -168,6 +190,10 @@ package struct ScopedTensorSource: TensorSource {
     /// The stored tensor `prefix.key`.
     package func storedTensor(_ key: String, shape: [Int]) throws(WeightError) -> StoredTensor {
         try base.storedTensor(self.key(key), shape: shape)
+    }
+    /// The stored bytes of `prefix.key`, copied into `destination`.
+    package func readStoredBytes(_ key: String, shape: [Int], into destination: UnsafeMutableRawBufferPointer) throws(WeightError) {
+        try base.readStoredBytes(self.key(key), shape: shape, into: destination)
     }
     /// Marks `prefix.key` for each key as used.
     package func markUsed(_ keys: [String]) { base.markUsed(keys.map { self.key($0) }) }

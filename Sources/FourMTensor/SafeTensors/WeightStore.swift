@@ -51,6 +51,16 @@ public final class WeightStore: TensorSource {
         return StoredTensor(unchecked: entry.dtype, shape: entry.shape, bytes: bytes)
     }
 
+    /// The tensor's stored bytes read from the file straight into `destination` (no
+    /// intermediate copy), marked as used.
+    /// - Throws: `.missingTensor`, `.shapeMismatch`, `.sizeMismatch` when `destination` is not
+    ///   the entry's byte count, `.truncated`.
+    package func readStoredBytes(_ key: String, shape: [Int], into destination: UnsafeMutableRawBufferPointer) throws(WeightError) {
+        try checkedShape(key, shape)
+        try file.readRawBytes(of: key, into: destination)
+        used.insert(key)
+    }
+
     /// Marks keys as used without loading them (aliases, buffers the model recomputes).
     public func markUsed(_ keys: [String]) {
         for key in keys where contains(key) { used.insert(key) }
