@@ -19,6 +19,8 @@ public typealias SeededGenerator = FourMTensor.SeededGenerator
 public typealias ComputeOptions = FourMTensor.ComputeOptions
 /// The arithmetic of a model's linear layers: fp32 (default) or bf16 through oneDNN.
 public typealias ComputePrecision = FourMTensor.ComputePrecision
+/// How compact decoder weights are stored for autoregressive decoding: bf16 or int8.
+public typealias CompactWeightFormat = FourMTensor.CompactWeightFormat
 /// A strictly validated safetensors file.
 public typealias SafeTensorsFile = FourMTensor.SafeTensorsFile
 /// Upper bounds on every size FourM reads from outside (`FourMTensor.InputLimits`).

@@ -1,13 +1,15 @@
-/// The arithmetic FourM uses for a model's linear layers.
+/// The arithmetic FourM uses for a model's linear layers and a diffusion decoder's
+/// convolutions.
 ///
 /// - ``fp32``: the default and the parity path: every product in 32-bit floats through
 ///   OpenBLAS; the fixture tolerances of `Documentation/Parity.md` hold for it.
 /// - ``bf16``: linear layers round their inputs and weights to bfloat16 (8 significant bits)
 ///   and accumulate in 32-bit floats through oneDNN; weights are rounded once, at load (a BF16
-///   file's weights are taken as stored). Attention products, norms and softmax stay in
-///   fp32. About twice as fast on CPUs with native bf16 dot products (`avx512_bf16`, AMX);
-///   logits differ from fp32 by about 1% (see `Documentation/Performance.md` for the
-///   measured error).
+///   file's weights are taken as stored), and a bf16 layer keeps only its bf16 weight. The
+///   DiVAE decoders' convolutions run in bf16 through oneDNN too (weights reordered once).
+///   Attention products, norms and softmax stay in fp32. About twice as fast on CPUs with
+///   native bf16 dot products (`avx512_bf16`, AMX); logits differ from fp32 by about 1%
+///   (see `Documentation/Performance.md` for the measured error).
 ///
 /// Where bf16 is unsupported (oneDNN's effective ISA lacks AVX-512), a model asked for
 /// ``bf16`` loads in ``fp32``: ``resolved`` is the rule, and a loaded model reports the

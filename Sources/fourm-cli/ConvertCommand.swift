@@ -3,6 +3,7 @@ import Foundation
 import FourMTensor
 
 extension ComputePrecision: ExpressibleByArgument {}
+extension CompactWeightFormat: ExpressibleByArgument {}
 
 struct ConvertCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -223,3 +223,26 @@ import Testing
         #expect(none.status != 0 && none.stderr.contains("no PNG or JPEG images"), "\(none.stderr)")
     }
 }
+
+/// `fourm generate --decoder-weights bf16|int8` decodes sequences over compact decoder weights
+/// (the model's `withCompactDecoderWeights`), on the shipped demo model; a bad value is refused
+/// before anything runs.
+@Suite struct DecoderWeightsCLITests {
+    let cli = CLITests()
+
+    @Test(arguments: ["bf16", "int8"])
+    func captionsWithCompactDecoderWeights(_ format: String) throws {
+        let scene = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Examples/Assets/scene.png").path
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("decoder-weights-\(format)-\(UUID())").path
+        let result = try cli.run(["generate", "--input", "rgb=\(scene)", "--target", "caption", "--decoder-weights", format, "--seed", "1", "--out", out])
+        #expect(result.status == 0, "\(result.stderr)")
+        let caption = try String(contentsOfFile: "\(out)/caption.txt", encoding: .utf8)
+        #expect(!caption.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
+    }
+
+    @Test func refusesAnUnknownFormat() throws {
+        let result = try cli.run(["generate", "--input", "caption=a red cube", "--decoder-weights", "int4", "--out", FileManager.default.temporaryDirectory.path])
+        #expect(result.status == 64 && result.stderr.contains("--decoder-weights") && result.stderr.contains("int4"), "\(result.status) \(result.stderr)")
+    }
+}

@@ -12,9 +12,13 @@ import Foundation
 ///   `scale / 2`.
 ///
 /// Activations stay fp32 in both (the products accumulate in fp32), so only the weights lose
-/// precision.
-package enum CompactWeightFormat: String, Sendable, CaseIterable {
-    case bf16, int8
+/// precision. Choose one with `FourMModel.withCompactDecoderWeights(_:)` or
+/// `fourm generate --decoder-weights`; accuracy and speed are in `Documentation/Performance.md`.
+public enum CompactWeightFormat: String, Sendable, CaseIterable {
+    /// bfloat16 weights (2 bytes each).
+    case bf16
+    /// Per-output-row symmetric int8 weights with an fp32 scale per row (1 byte each).
+    case int8
 
     /// Bytes per weight.
     package var bytesPerWeight: Int { self == .bf16 ? 2 : 1 }
