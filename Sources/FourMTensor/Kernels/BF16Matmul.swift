@@ -241,13 +241,27 @@ package final class OneDNNRuntime: @unchecked Sendable {
     }
 }
 
-// MARK: - fp32 linear through oneDNN (measurement switch)
+// MARK: - fp32 linear through oneDNN
 
-/// True when `FOURM_FP32_MATMUL=onednn` was set at launch: fp32 `Linear` layers then multiply
-/// through oneDNN's f32 matmul instead of OpenBLAS sgemm. A measurement switch only (the
-/// default, and the parity path that `scripts/parity-all-kernels.sh` checks per OpenBLAS
-/// kernel family, stays OpenBLAS); see `Documentation/Performance.md` for the measured ratio.
-package let fp32LinearUsesOneDNN: Bool = ProcessInfo.processInfo.environment["FOURM_FP32_MATMUL"] == "onednn"
+/// True when fp32 `Linear` layers of more than a few rows multiply through oneDNN's f32 matmul
+/// rather than OpenBLAS sgemm, decided once at launch:
+/// - `FOURM_FP32_MATMUL=onednn` or `=openblas` chooses;
+/// - otherwise oneDNN when libgomp's threads sleep between calls (`OMP_WAIT_POLICY=passive`,
+///   which FourM's executables set for themselves), OpenBLAS when they may spin: spinning
+///   OpenMP threads would take the cores of the OpenBLAS calls that follow each product.
+///
+/// Both pass every parity suite at the same tolerances (`scripts/parity-all-kernels.sh` runs
+/// the OpenBLAS families with `openblas` and a separate `onednn` run). Measured on a quiet
+/// 2-core AVX2 machine, the 4M-21_B pass took 0.66× the time with oneDNN
+/// (`Documentation/Performance.md`).
+package let fp32LinearUsesOneDNN: Bool = {
+    let environment = ProcessInfo.processInfo.environment
+    switch environment["FOURM_FP32_MATMUL"]?.lowercased() {
+    case "onednn": return OneDNNRuntime.shared != nil
+    case "openblas": return false
+    default: return environment["OMP_WAIT_POLICY"]?.lowercased() == "passive" && OneDNNRuntime.shared != nil
+    }
+}()
 
 /// `x · Wᵀ + b` in f32 through oneDNN, or nil when oneDNN cannot run it (the caller uses sgemm).
 package func linearOneDNNF32(_ x: Tensor<Float>, weight: Tensor<Float>, bias: Tensor<Float>?) -> Tensor<Float>? {

@@ -93,7 +93,7 @@ package struct Linear: Sendable {
         if let y = smallRowProduct(x) { return y }  // compact weights (autoregressive steps), see Linear+SmallRows.swift
         switch storage {
         case let .fp32(weight):
-            // Measurement switch (FOURM_FP32_MATMUL=onednn); a few rows stay on sgemv either way.
+            // oneDNN f32 when chosen at launch (fp32LinearUsesOneDNN); a few rows stay on sgemv either way.
             if fp32LinearUsesOneDNN && x.count / max(inputs, 1) > gemvRowLimit,
                 let y = linearOneDNNF32(x, weight: weight, bias: bias)
             {
