@@ -21,9 +21,11 @@ import Testing
         return (server, cache)
     }
 
+    /// The lock timeout is generous: a test that shares a blob waits for the other download,
+    /// which on a starved CPU (the whole suite on two cores) once took more than 30 s.
     static func client(_ server: HubStandIn, _ cache: URL, token: String? = nil, offline: Bool = false, attempts: Int = 4) -> HubClient {
         HubClient(endpoint: server.endpoint, token: token, cache: HubCache(root: cache), offline: offline,
-                  retry: RetryPolicy(attempts: attempts, initialDelay: 0.02, maxDelay: 0.1), timeout: 10, lockTimeout: 30)
+                  retry: RetryPolicy(attempts: attempts, initialDelay: 0.02, maxDelay: 0.1), timeout: 10, lockTimeout: 300)
     }
 
     static func blobs(_ cache: URL, _ repo: String = repo) -> [String] {
