@@ -3,7 +3,7 @@ import Foundation
 
 // MARK: - compact weights for few-row products (autoregressive decoding)
 
-/// How a ``CompactMatrix`` stores a weight.
+/// How a compact matrix stores a weight.
 ///
 /// - `bf16`: the weight rounded to bfloat16 (nearest even): half the bytes of fp32, 8
 ///   significant bits.
