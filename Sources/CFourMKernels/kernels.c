@@ -7,7 +7,12 @@
 
 #include "fourm_kernels.h"
 
+// Never fuse a multiply and an add the source writes apart: the exact twins below must round
+// like FourM's Swift kernels.
+#pragma STDC FP_CONTRACT OFF
+
 #include <stddef.h>
+#include <math.h>
 #include <string.h>
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
@@ -177,6 +182,275 @@ AVX2 static double sum_avx2(const float *p, long count) {
     return sum;
 }
 #endif
+
+// MARK: - f32 → bf16
+
+static uint16_t f32_to_bf16_plain(float value) {
+    uint32_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    if (value != value) return (uint16_t)((bits >> 16) | 0x40);
+    return (uint16_t)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
+}
+
+#ifdef FOURM_X86
+// Eight floats at a time: the same integer rounding as f32_to_bf16_plain.
+AVX2 static void f32_to_bf16_avx2(const float *src, uint16_t *dst, long count, float scale) {
+    const __m256 factor = _mm256_set1_ps(scale);
+    const __m256i bias = _mm256_set1_epi32(0x7FFF), one = _mm256_set1_epi32(1), quiet = _mm256_set1_epi32(0x40);
+    long i = 0;
+    for (; i + 16 <= count; i += 16) {
+        __m256i packed[2];
+        for (int half = 0; half < 2; half++) {
+            __m256 v = _mm256_mul_ps(_mm256_loadu_ps(src + i + 8 * half), factor);
+            __m256i bits = _mm256_castps_si256(v);
+            __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(bits, 16), one);
+            __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(bits, _mm256_add_epi32(bias, lsb)), 16);
+            __m256i nan = _mm256_or_si256(_mm256_srli_epi32(bits, 16), quiet);
+            __m256i isNaN = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+            packed[half] = _mm256_blendv_epi8(rounded, nan, isNaN);
+        }
+        // Pack the two 8 × 32-bit halves into 16 × 16-bit (values fit: no saturation) in order.
+        __m256i words = _mm256_packus_epi32(packed[0], packed[1]);
+        words = _mm256_permute4x64_epi64(words, 0xD8);
+        _mm256_storeu_si256((__m256i *)(dst + i), words);
+    }
+    for (; i < count; i++) dst[i] = f32_to_bf16_plain(src[i] * scale);
+}
+#endif
+
+void fourm_f32_to_bf16(const float *src, uint16_t *dst, long count, float scale) {
+#ifdef FOURM_X86
+    if (fourm_kernels_isa() == 2) {
+        f32_to_bf16_avx2(src, dst, count, scale);
+        return;
+    }
+#endif
+    for (long i = 0; i < count; i++) dst[i] = f32_to_bf16_plain(src[i] * scale);
+}
+
+// MARK: - softmax
+
+// e^x: clamp, split x·log2(e) into an integer n and a remainder r, a degree-7 polynomial in r,
+// times 2^n (the constants of FourM's Swift polynomialExp).
+static float exp_plain(float x) {
+    if (x != x) return x;
+    int low = x < -87.33654f;
+    float c = low ? -87.33654f : x;
+    c = c > 88.0f ? 88.0f : c;
+    const float magic = 12582912.0f;
+    float shifted = c * 1.44269504f + magic;
+    float n = shifted - magic;
+    float r = c - n * 0.693359375f;
+    r = r - n * -2.1219444e-4f;
+    float p = 1.98756915e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    int32_t shiftedBits, magicBits;
+    memcpy(&shiftedBits, &shifted, sizeof shiftedBits);
+    memcpy(&magicBits, &magic, sizeof magicBits);
+    int32_t scaleBits = (int32_t)((uint32_t)(shiftedBits - magicBits + 127) << 23);
+    float scale;
+    memcpy(&scale, &scaleBits, sizeof scale);
+    return low ? 0.0f : p * scale;
+}
+
+static void softmax_rows_plain(float *x, long rows, long cols) {
+    for (long r = 0; r < rows; r++) {
+        float *row = x + r * cols;
+        float m = row[0];
+        for (long j = 1; j < cols; j++) if (row[j] > m) m = row[j];
+        float sum = 0;
+        for (long j = 0; j < cols; j++) { row[j] = exp_plain(row[j] - m); sum += row[j]; }
+        float inv = 1.0f / sum;
+        for (long j = 0; j < cols; j++) row[j] *= inv;
+    }
+}
+
+#ifdef FOURM_X86
+AVX2 static inline __m256 exp_avx2(__m256 x) {
+    const __m256 lowBound = _mm256_set1_ps(-87.33654f), magic = _mm256_set1_ps(12582912.0f);
+    __m256 low = _mm256_cmp_ps(x, lowBound, _CMP_LT_OQ);
+    __m256 c = _mm256_min_ps(_mm256_max_ps(x, lowBound), _mm256_set1_ps(88.0f));
+    __m256 shifted = _mm256_fmadd_ps(c, _mm256_set1_ps(1.44269504f), magic);
+    __m256 n = _mm256_sub_ps(shifted, magic);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), c);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.1219444e-4f), r);
+    __m256 p = _mm256_set1_ps(1.98756915e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
+    __m256i nBits = _mm256_sub_epi32(_mm256_castps_si256(shifted), _mm256_castps_si256(magic));
+    __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(nBits, _mm256_set1_epi32(127)), 23));
+    __m256 result = _mm256_andnot_ps(low, _mm256_mul_ps(p, scale));
+    // NaN in, NaN out (the clamps above would have replaced it).
+    __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+    return _mm256_blendv_ps(result, x, nan);
+}
+
+AVX2 static void softmax_rows_avx2(float *x, long rows, long cols) {
+    for (long r = 0; r < rows; r++) {
+        float *row = x + r * cols;
+        long j = 0;
+        __m256 m8 = _mm256_set1_ps(row[0]);
+        for (; j + 8 <= cols; j += 8) m8 = _mm256_max_ps(m8, _mm256_loadu_ps(row + j));
+        float lanes[8];
+        _mm256_storeu_ps(lanes, m8);
+        float m = lanes[0];
+        for (int l = 1; l < 8; l++) if (lanes[l] > m) m = lanes[l];
+        for (; j < cols; j++) if (row[j] > m) m = row[j];
+        const __m256 mv = _mm256_set1_ps(m);
+        __m256 s8 = _mm256_setzero_ps();
+        float sum = 0;
+        for (j = 0; j + 8 <= cols; j += 8) {
+            __m256 e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(row + j), mv));
+            _mm256_storeu_ps(row + j, e);
+            s8 = _mm256_add_ps(s8, e);
+        }
+        for (; j < cols; j++) { row[j] = exp_plain(row[j] - m); sum += row[j]; }
+        sum += hsum256(s8);
+        const __m256 inv = _mm256_set1_ps(1.0f / sum);
+        for (j = 0; j + 8 <= cols; j += 8) _mm256_storeu_ps(row + j, _mm256_mul_ps(_mm256_loadu_ps(row + j), inv));
+        for (; j < cols; j++) row[j] *= 1.0f / sum;
+    }
+}
+#endif
+
+void fourm_softmax_rows(float *x, long rows, long cols) {
+    if (cols <= 0) return;
+#ifdef FOURM_X86
+    if (fourm_kernels_isa() == 2) {
+        softmax_rows_avx2(x, rows, cols);
+        return;
+    }
+#endif
+    softmax_rows_plain(x, rows, cols);
+}
+
+// MARK: - SwiGLU and LayerNorm
+
+static void swiglu_plain(float *gate, const float *linear, long count) {
+    for (long i = 0; i < count; i++) {
+        float v = gate[i];
+        float e = exp_plain(-v);
+        float denominator = 1.0f + e;
+        float s = v / denominator;
+        gate[i] = s * linear[i];
+    }
+}
+
+static void layer_norm_plain(const float *x, float *out, long rows, long dim, const float *weight, const float *bias,
+                             float eps) {
+    float n = (float)dim;
+    for (long r = 0; r < rows; r++) {
+        const float *src = x + r * dim;
+        float *dst = out + r * dim;
+        float sum = 0;
+        for (long j = 0; j < dim; j++) sum += src[j];
+        float mean = sum / n;
+        float squares = 0;
+        for (long j = 0; j < dim; j++) { float d = src[j] - mean; squares += d * d; }
+        float inv = 1.0f / sqrtf(squares / n + eps);
+        for (long j = 0; j < dim; j++) {
+            float v = (src[j] - mean) * inv;
+            if (weight) v *= weight[j];
+            if (bias) v += bias[j];
+            dst[j] = v;
+        }
+    }
+}
+
+#ifdef FOURM_X86
+// The Swift polynomialExp operation for operation: separate multiplies and adds, no FMA.
+AVX2 static inline __m256 exp_avx2_exact(__m256 x) {
+    const __m256 lowBound = _mm256_set1_ps(-87.33654f), magic = _mm256_set1_ps(12582912.0f);
+    __m256 low = _mm256_cmp_ps(x, lowBound, _CMP_LT_OQ);
+    __m256 c = _mm256_blendv_ps(x, lowBound, low);
+    c = _mm256_blendv_ps(c, _mm256_set1_ps(88.0f), _mm256_cmp_ps(c, _mm256_set1_ps(88.0f), _CMP_GT_OQ));
+    __m256 shifted = _mm256_add_ps(_mm256_mul_ps(c, _mm256_set1_ps(1.44269504f)), magic);
+    __m256 n = _mm256_sub_ps(shifted, magic);
+    __m256 r = _mm256_sub_ps(c, _mm256_mul_ps(n, _mm256_set1_ps(0.693359375f)));
+    r = _mm256_sub_ps(r, _mm256_mul_ps(n, _mm256_set1_ps(-2.1219444e-4f)));
+    __m256 p = _mm256_set1_ps(1.98756915e-4f);
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(p, _mm256_mul_ps(r, r)), r), _mm256_set1_ps(1.0f));
+    __m256i nBits = _mm256_sub_epi32(_mm256_castps_si256(shifted), _mm256_castps_si256(magic));
+    __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(nBits, _mm256_set1_epi32(127)), 23));
+    __m256 result = _mm256_andnot_ps(low, _mm256_mul_ps(p, scale));
+    return _mm256_blendv_ps(result, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+AVX2 static void swiglu_avx2(float *gate, const float *linear, long count) {
+    const __m256 one = _mm256_set1_ps(1.0f), signBit = _mm256_set1_ps(-0.0f);
+    long i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 v = _mm256_loadu_ps(gate + i);
+        __m256 e = exp_avx2_exact(_mm256_xor_ps(v, signBit));
+        __m256 s = _mm256_div_ps(v, _mm256_add_ps(one, e));
+        _mm256_storeu_ps(gate + i, _mm256_mul_ps(s, _mm256_loadu_ps(linear + i)));
+    }
+    swiglu_plain(gate + i, linear + i, count - i);
+}
+
+AVX2 static void layer_norm_avx2(const float *x, float *out, long rows, long dim, const float *weight, const float *bias,
+                                 float eps) {
+    if (dim % 8 != 0) {
+        layer_norm_plain(x, out, rows, dim, weight, bias, eps);
+        return;
+    }
+    const float n = (float)dim;
+    for (long r = 0; r < rows; r++) {
+        const float *src = x + r * dim;
+        float *dst = out + r * dim;
+        __m256 s8 = _mm256_setzero_ps();
+        for (long j = 0; j < dim; j += 8) s8 = _mm256_add_ps(s8, _mm256_loadu_ps(src + j));
+        const float mean = hsum256(s8) / n;
+        const __m256 mv = _mm256_set1_ps(mean);
+        __m256 q8 = _mm256_setzero_ps();
+        for (long j = 0; j < dim; j += 8) {
+            __m256 d = _mm256_sub_ps(_mm256_loadu_ps(src + j), mv);
+            q8 = _mm256_fmadd_ps(d, d, q8);
+        }
+        const __m256 inv = _mm256_set1_ps(1.0f / sqrtf(hsum256(q8) / n + eps));
+        for (long j = 0; j < dim; j += 8) {
+            __m256 v = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(src + j), mv), inv);
+            if (weight) v = _mm256_mul_ps(v, _mm256_loadu_ps(weight + j));
+            if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + j));
+            _mm256_storeu_ps(dst + j, v);
+        }
+    }
+}
+#endif
+
+void fourm_swiglu(float *gate, const float *linear, long count) {
+#ifdef FOURM_X86
+    if (fourm_kernels_isa() == 2) {
+        swiglu_avx2(gate, linear, count);
+        return;
+    }
+#endif
+    swiglu_plain(gate, linear, count);
+}
+
+void fourm_layer_norm(const float *x, float *out, long rows, long dim, const float *weight, const float *bias, float eps) {
+#ifdef FOURM_X86
+    if (fourm_kernels_isa() == 2) {
+        layer_norm_avx2(x, out, rows, dim, weight, bias, eps);
+        return;
+    }
+#endif
+    layer_norm_plain(x, out, rows, dim, weight, bias, eps);
+}
 
 // MARK: - entry points
 

@@ -1,3 +1,4 @@
+import CFourMKernels
 import Foundation
 
 // MARK: - Whole-tensor math. Every scalar loop lives in Kernels/.
@@ -58,6 +59,12 @@ public func linear(_ x: Tensor<Float>, weight: Tensor<Float>, bias: Tensor<Float
 
 /// Layer normalisation over the last axis (population variance), spec/model.md 4.1.
 public func layerNorm(_ x: Tensor<Float>, weight: Tensor<Float>?, bias: Tensor<Float>?, eps: Float = 1e-6) -> Tensor<Float> {
+    layerNorm(x, weight: weight, bias: bias, eps: eps, vectorised: false)
+}
+
+/// ``layerNorm(_:weight:bias:eps:)`` with the kernel chosen: `vectorised` takes the C kernel
+/// (interleaved sums; bf16 models), else the sequential Swift kernel (the fp32 parity path).
+package func layerNorm(_ x: Tensor<Float>, weight: Tensor<Float>?, bias: Tensor<Float>?, eps: Float, vectorised: Bool) -> Tensor<Float> {
     let dim = x.shape.last ?? 1
     let rows = x.count / max(dim, 1)
     return Tensor(shape: x.shape) { out in
@@ -67,8 +74,13 @@ public func layerNorm(_ x: Tensor<Float>, weight: Tensor<Float>?, bias: Tensor<F
                     let (src, dst) = (SendableConstPointer(px.baseAddress!), SendablePointer(out.baseAddress!))
                     let (w, b) = (pw.map(SendableConstPointer.init), pb.map(SendableConstPointer.init))
                     parallelChunks(rows, minimumPerChunk: max(1, 16_384 / max(dim, 1))) { range in
-                        layerNormKernel(src.base + range.lowerBound * dim, dst.base + range.lowerBound * dim, rows: range.count, dim: dim,
-                                        weight: w?.base, bias: b?.base, eps: eps)
+                        if vectorised {
+                            fourm_layer_norm(src.base + range.lowerBound * dim, dst.base + range.lowerBound * dim, range.count, dim,
+                                             w?.base, b?.base, eps)
+                        } else {
+                            layerNormKernel(src.base + range.lowerBound * dim, dst.base + range.lowerBound * dim, rows: range.count, dim: dim,
+                                            weight: w?.base, bias: b?.base, eps: eps)
+                        }
                     }
                 }
             }
@@ -149,8 +161,14 @@ public func + (lhs: Tensor<Float>, rhs: Tensor<Float>) -> Tensor<Float> {
 ///   - mask: blocked pairs; blocked scores become −FLT_MAX. With `Lk = 0` the output is zero;
 ///     a query with every key blocked gets zero, or with ``AttentionMask/fullReference(_:)`` the
 ///     mean of the values.
+///   - precision: ``ComputePrecision/bf16`` runs the two products (q·kᵀ and weights·v) in bf16
+///     with f32 accumulation through oneDNN, as a bf16 model's layers do (the softmax stays
+///     f32), when more than a few queries attend and the CPU supports it; otherwise, and by
+///     default, fp32.
 /// - Returns: `[B, Lq, H·hd]`, heads concatenated.
-public func attention(q: Tensor<Float>, k: Tensor<Float>, v: Tensor<Float>, heads: Int, mask: AttentionMask = .none) -> Tensor<Float> {
+public func attention(
+    q: Tensor<Float>, k: Tensor<Float>, v: Tensor<Float>, heads: Int, mask: AttentionMask = .none, precision: ComputePrecision = .fp32
+) -> Tensor<Float> {
     precondition(q.rank == 3 && k.rank == 3 && v.rank == 3 && k.shape == v.shape, "attention: bad shapes \(q.shape) \(k.shape) \(v.shape)")
     let (batch, queries, dim) = (q.shape[0], q.shape[1], q.shape[2])
     let keys = k.shape[1]
@@ -161,6 +179,14 @@ public func attention(q: Tensor<Float>, k: Tensor<Float>, v: Tensor<Float>, head
                 v.withUnsafeBufferPointer { pv in
                     do {
                         func run(_ layout: AttentionMaskLayout?) {
+                            // A few queries (autoregressive steps) stay fp32: too small a product to gain.
+                            if precision.resolved == .bf16 && queries > gemvRowLimit,
+                                attentionBFloat16Kernel(q: pq.baseAddress!, k: pk.baseAddress!, v: pv.baseAddress!, out: out.baseAddress!,
+                                                        batch: batch, queries: queries, keys: keys, heads: heads, headDim: dim / heads,
+                                                        mask: layout)
+                            {
+                                return
+                            }
                             attentionKernel(q: pq.baseAddress!, k: pk.baseAddress!, v: pv.baseAddress!, out: out.baseAddress!,
                                             batch: batch, queries: queries, keys: keys, heads: heads, headDim: dim / heads,
                                             mask: layout)

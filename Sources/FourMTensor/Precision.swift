@@ -7,7 +7,8 @@
 ///   and accumulate in 32-bit floats through oneDNN; weights are rounded once, at load (a BF16
 ///   file's weights are taken as stored), and a bf16 layer keeps only its bf16 weight. The
 ///   DiVAE decoders' convolutions run in bf16 through oneDNN too (weights reordered once).
-///   Attention products, norms and softmax stay in fp32. About twice as fast on CPUs with
+///   A bf16 model's attention products (q·kᵀ and weights·v) run in bf16 too; norms and the
+///   softmax stay in fp32. About twice as fast on CPUs with
 ///   native bf16 dot products (`avx512_bf16`, AMX); logits differ from fp32 by about 1%
 ///   (see `Documentation/Performance.md` for the measured error).
 ///

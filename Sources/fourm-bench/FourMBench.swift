@@ -81,7 +81,7 @@ struct FourMBench: ParsableCommand {
                 ? "oneDNN bf16 matmul (ISA \(ComputePrecision.oneDNNInstructionSet), native bf16: \(ComputePrecision.bf16Native ? "yes" : "no"))"
                 : "OpenBLAS sgemm"
         }
-        print("precision: \(precisions.map { "\($0.rawValue) → \($0.resolved.rawValue), linear layers on \(backendName($0))" }.joined(separator: "; ")); attention products and norms stay fp32 on OpenBLAS\n")
+        print("precision: \(precisions.map { "\($0.rawValue) → \($0.resolved.rawValue), linear layers on \(backendName($0))" }.joined(separator: "; ")); in bf16 the attention products run on oneDNN bf16 too; norms stay fp32\n")
         var rows: [Row] = []
         let only = selected
         func wanted(_ c: BenchCase) -> Bool { only.map { $0.contains(c) } ?? true }
@@ -169,6 +169,11 @@ struct FourMBench: ParsableCommand {
             let gate = Tensor<Float>.randomNormal(shape: [196, 2048], using: &rng)
             rows.append(Row(name: "attention 12 heads 196×196×64", timing: measure(repeats: 20, budget: 2) { _ = attention(q: q, k: k, v: k, heads: 12) },
                             flops: 4 * 196 * 196 * 768))
+            if precisions.contains(.bf16) && ComputePrecision.bf16Supported {
+                rows.append(Row(name: "attention 12 heads 196×196×64 [bf16]",
+                                timing: measure(repeats: 20, budget: 2) { _ = attention(q: q, k: k, v: k, heads: 12, precision: .bf16) },
+                                flops: 4 * 196 * 196 * 768))
+            }
             rows.append(Row(name: "layer norm 196×768", timing: measure(repeats: 50, budget: 1) { _ = layerNorm(x, weight: w, bias: w) }, flops: nil))
             rows.append(Row(name: "softmax 2352×196", timing: measure(repeats: 50, budget: 1) { _ = softmax(q.reshaped([2352, 64])) }, flops: nil))
             rows.append(Row(name: "swiglu 196×2048", timing: measure(repeats: 50, budget: 1) { _ = swiglu(gate, gate) }, flops: nil))

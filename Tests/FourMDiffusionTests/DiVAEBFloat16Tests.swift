@@ -5,18 +5,25 @@ import FourMTestSupport
 import Testing
 
 /// A DiVAE decoder loaded in bf16 (convolutions and linear layers through oneDNN) against the
-/// same decoder in fp32, on every `tokenizer_divae` fixture case (the whole sampling chain
-/// from the recorded initial noise, DDPM noises replayed). Prints the max abs error and the
-/// PSNR of the decoded image (peak-to-peak 2: outputs live in [-1, 1]).
+/// same decoder in fp32, on every `tokenizer_divae` fixture case: each recorded denoiser call
+/// (from the recorded sample) and the whole sampling chain from the recorded initial noise
+/// (DDPM noises replayed). Prints the errors and the PSNR of the decoded image (peak-to-peak 2:
+/// outputs live in [-1, 1]).
 ///
-/// Bound asserted: max |bf16 − fp32| ≤ 0.05 (PSNR ≥ ~32 dB at worst). Why: bf16 keeps 8
-/// significant bits, so each convolution or linear layer rounds its input and weight by up to
-/// 2⁻⁹ relative each (~0.4% of a product term); through the ~20 rounded layers of a fixture
-/// UNet/UViT and a few denoising steps these add roughly like a random walk to ~1% of the
-/// activation scale, and dynamic thresholding keeps outputs in [-1, 1], so an element's error
-/// stays around 0.01–0.02. A real defect (wrong weight layout, lost bias, a transposed
-/// image) moves outputs by O(1). The fp32 parity suites (`DiVAEParityTests`) are unchanged:
-/// fp32 decoders do not use oneDNN.
+/// Bounds asserted:
+/// - **One denoiser call:** max |bf16 − fp32| ≤ 5% of the call's largest |fp32 output|. bf16
+///   keeps 8 significant bits, so each convolution or linear layer rounds its input and weight
+///   by up to 2⁻⁹ relative each; through the ~20 rounded layers of a fixture UNet/UViT these add
+///   roughly like a random walk to ~1% of the activation scale (the same argument, and bound, as
+///   the 4M `BFloat16FidelityTests`). A real defect (wrong weight layout, lost bias, a
+///   transposed image) moves outputs by O(100%) of their scale.
+/// - **The whole chain:** PSNR ≥ 25 dB. The chain feeds each step's rounded output into the
+///   next; with the fixtures' random-weight denoisers (not contractive like trained ones) the
+///   per-step differences grow over the steps, so the largest element is no bound (0.05–0.23
+///   measured on an AVX-512-BF16 machine, PSNR 34–49 dB), but the image as a whole stays close.
+///   A defect gives an unrelated image: PSNR below ~15 dB.
+/// The fp32 parity suites (`DiVAEParityTests`) are unchanged: fp32 decoders do not use oneDNN
+/// unless asked.
 @Suite struct DiVAEBFloat16Tests {
     static let chainCases = Fixtures.caseNames(kinds: ["tokenizer_divae"])
 
@@ -37,6 +44,22 @@ import Testing
         let spacing = try FixtureModels.spacing(settings: settings, kind: scheduler.kind)
         let steps = try FixtureModels.int(settings["num_inference_steps"], "settings.num_inference_steps")
         let condition = try fixture.float("quantized")
+
+        // Every recorded denoiser call, from the recorded sample.
+        let timesteps = try fixture.int("timesteps").scalars.map(Int.init)
+        #expect(!timesteps.isEmpty, "\(name): no recorded denoiser calls")
+        var worstStep: Float = 0
+        for (i, t) in timesteps.enumerated() {
+            let sample = try fixture.float("step\(i).sample")
+            let reference = try fp32.denoise(sample: sample, timestep: t, condition: condition)
+            let reduced = try bf16.denoise(sample: sample, timestep: t, condition: condition)
+            let scale = reference.scalars.reduce(Float(0)) { max($0, abs($1)) }
+            let relative = Self.difference(reduced, reference).maxAbs / max(scale, .leastNormalMagnitude)
+            worstStep = max(worstStep, relative)
+            #expect(relative <= 0.05, "\(name): step \(i) (t \(t)): bf16 differs from fp32 by \(relative) of the output's scale")
+        }
+
+        // The whole chain.
         let noise = try fixture.float("initial_noise")
         let varianceNoise = try fixture.keys.filter { $0.hasSuffix(".variance_noise") }.sorted().map { try fixture.float($0) }
         func decode(_ decoder: DiVAEDecoder) throws -> Tensor<Float> {
@@ -47,18 +70,24 @@ import Testing
         let reference = try decode(fp32)
         let reduced = try decode(bf16)
         #expect(reduced.shape == reference.shape)
-        let (a, b) = (reduced.scalars, reference.scalars)
+        let (maxAbs, psnr) = Self.difference(reduced, reference)
+        print(String(format: "[bf16] %@: worst denoiser call %.4f of its scale; decoded image bf16 vs fp32: max |diff| %.5f, PSNR %.1f dB (peak-to-peak 2)",
+                     name, worstStep, maxAbs, psnr))
+        #expect(maxAbs > 0, "\(name): bf16 decode equals fp32 bit for bit: the bf16 path did not run")
+        #expect(psnr >= 25, "\(name): bf16 decode's PSNR against fp32 is \(psnr) dB")
+    }
+
+    /// The largest |a − b| and the PSNR of `a` against `b` for values in [-1, 1] (peak-to-peak 2).
+    static func difference(_ a: Tensor<Float>, _ b: Tensor<Float>) -> (maxAbs: Float, psnr: Double) {
+        let (x, y) = (a.scalars, b.scalars)
         var maxAbs: Float = 0, squares = 0.0
-        for i in a.indices {
-            let d = abs(a[i] - b[i])
+        for i in x.indices {
+            let d = abs(x[i] - y[i])
             maxAbs = max(maxAbs, d)
             squares += Double(d) * Double(d)
         }
-        let mse = squares / Double(max(a.count, 1))
-        let psnr = mse > 0 ? 10 * log10(4 / mse) : .infinity
-        print(String(format: "[bf16] %@: decoded image bf16 vs fp32: max |diff| %.5f, PSNR %.1f dB (peak-to-peak 2)", name, maxAbs, psnr))
-        #expect(maxAbs > 0, "\(name): bf16 decode equals fp32 bit for bit: the bf16 path did not run")
-        #expect(maxAbs <= 0.05, "\(name): bf16 decode differs from fp32 by \(maxAbs)")
+        let mse = squares / Double(max(x.count, 1))
+        return (maxAbs, mse > 0 ? 10 * log10(4 / mse) : .infinity)
     }
 }
 

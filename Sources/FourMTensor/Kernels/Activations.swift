@@ -1,3 +1,4 @@
+import CFourMKernels
 import Foundation
 
 // MARK: - Activations (spec/model.md section 4.4)
@@ -59,9 +60,14 @@ package func siluKernel(_ x: UnsafeMutablePointer<Float>, count: Int) {
     }
 }
 
-/// SwiGLU gate: gate[i] = SiLU(gate[i]) · linear[i], in place into `gate` (``polynomialExp``;
-/// auto-vectorised).
+/// SwiGLU gate: gate[i] = SiLU(gate[i]) · linear[i], in place into `gate`, through the C
+/// kernel (`fourm_swiglu`, AVX2 where present): bit-identical to ``swigluKernelSwift``.
 package func swigluKernel(_ gate: UnsafeMutablePointer<Float>, _ linear: UnsafePointer<Float>, count: Int) {
+    fourm_swiglu(gate, linear, count)
+}
+
+/// The Swift loop ``swigluKernel`` must equal bit for bit (``polynomialExp``; tests compare).
+package func swigluKernelSwift(_ gate: UnsafeMutablePointer<Float>, _ linear: UnsafePointer<Float>, count: Int) {
     for i in 0..<count {
         let v = gate[i]
         gate[i] = v / (1 + polynomialExp(-v)) * linear[i]

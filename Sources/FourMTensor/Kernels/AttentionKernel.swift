@@ -1,3 +1,4 @@
+import CFourMKernels
 import Foundation
 
 // MARK: - Multi-head attention (spec/model.md sections 4.2, 4.3, 5.8 and 6.3)
@@ -61,21 +62,8 @@ package func attentionKernel(
             let vb = vp.base + b * kvStride + h * headDim
             let ob = op.base + b * queries * dim + h * headDim
             gemmInsideRegion(qb, kb, scores, m: queries, n: keys, k: headDim, lda: dim, ldb: dim, ldc: keys, transposeB: true, alpha: scale)
-            var emptyRows: [Int] = []
-            if let maskPointer {
-                for i in 0..<queries {
-                    let row = scores + i * keys
-                    let blockedRow = maskPointer.base + b * maskBatchStride + i * maskQueryStride
-                    var open = 0
-                    for j in 0..<keys {
-                        if blockedRow[j] { row[j] = attentionFillValue } else { open += 1 }
-                    }
-                    if open == 0 && zeroFullyBlockedRows { emptyRows.append(i) }
-                }
-            }
-            softmaxRowsKernel(scores, rows: queries, cols: keys)
-            // A query with no valid key attends to nothing: zero output (spec/model.md 5.8).
-            for i in emptyRows { (scores + i * keys).initialize(repeating: 0, count: keys) }
+            maskedSoftmaxRows(scores, queries: queries, keys: keys, batchIndex: b, mask: maskPointer,
+                              maskBatchStride: maskBatchStride, maskQueryStride: maskQueryStride, zeroFullyBlockedRows: zeroFullyBlockedRows)
             gemmInsideRegion(scores, vb, ob, m: queries, n: headDim, k: keys, lda: keys, ldb: dim, ldc: dim, transposeB: false)
         }
     }
@@ -85,6 +73,36 @@ package func attentionKernel(
     } else {
         ComputePolicy.withBLAS { work(0..<tasks) }
     }
+}
+
+/// Attention weights from the scaled scores `[queries, keys]` of batch element `batchIndex`, in
+/// place: blocked pairs get −FLT_MAX, each row is softmaxed, and a row whose keys are all
+/// blocked becomes zero when `zeroFullyBlockedRows` (spec/model.md 5.8). Shared by the fp32 and
+/// bf16 attention kernels; `vectorised` takes the C softmax (interleaved sums, for the bf16 path)
+/// instead of ``softmaxRowsKernel`` (sequential sums, the fp32 parity path).
+func maskedSoftmaxRows(
+    _ scores: UnsafeMutablePointer<Float>, queries: Int, keys: Int, batchIndex b: Int, mask: SendableConstPointer<Bool>?,
+    maskBatchStride: Int, maskQueryStride: Int, zeroFullyBlockedRows: Bool, vectorised: Bool = false
+) {
+    var emptyRows: [Int] = []
+    if let mask {
+        for i in 0..<queries {
+            let row = scores + i * keys
+            let blockedRow = mask.base + b * maskBatchStride + i * maskQueryStride
+            var open = 0
+            for j in 0..<keys {
+                if blockedRow[j] { row[j] = attentionFillValue } else { open += 1 }
+            }
+            if open == 0 && zeroFullyBlockedRows { emptyRows.append(i) }
+        }
+    }
+    if vectorised {
+        fourm_softmax_rows(scores, queries, keys)
+    } else {
+        softmaxRowsKernel(scores, rows: queries, cols: keys)
+    }
+    // A query with no valid key attends to nothing: zero output (spec/model.md 5.8).
+    for i in emptyRows { (scores + i * keys).initialize(repeating: 0, count: keys) }
 }
 
 /// Plain-loop twin of ``attentionKernel`` (Double accumulation).

@@ -1,4 +1,5 @@
 import CDNNL
+import CFourMKernels
 import Foundation
 
 // MARK: - bf16 conversion
@@ -18,11 +19,12 @@ package func floatFromBFloat16Bits(_ bits: UInt16) -> Float {
     Float(bitPattern: UInt32(bits) << 16)
 }
 
-/// Converts `count` floats to bf16 (round to nearest even), in parallel chunks for large inputs.
+/// Converts `count` floats to bf16 (round to nearest even, bit-identical to ``bfloat16Bits(of:)``),
+/// in parallel chunks for large inputs, through the vectorised C kernel.
 package func convertToBFloat16(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<UInt16>, count: Int) {
     let (src, dst) = (SendableConstPointer(source), SendablePointer(destination))
     parallelChunks(count, minimumPerChunk: 65_536) { range in
-        for i in range { dst.base[i] = bfloat16Bits(of: src.base[i]) }
+        fourm_f32_to_bf16(src.base + range.lowerBound, dst.base + range.lowerBound, range.count, 1)
     }
 }
 
@@ -105,10 +107,17 @@ package final class OneDNNRuntime: @unchecked Sendable {
         let m: Int, n: Int, k: Int, bias: Bool
         /// bf16 source and weights (the bf16 path); false: f32 throughout (``linearF32``).
         var bf16 = true
+        /// Independent products of these sizes, stored one after another (attention heads).
+        var batch = 1
+        /// The weights are stored `[N, K]` (a Linear's layout, attention keys); false: `[K, N]`
+        /// (attention values).
+        var weightsTransposed = true
     }
 
-    private let engine: dnnl_engine_t
-    private let stream: dnnl_stream_t
+    /// The process's CPU engine (convolutions share it).
+    package let engine: dnnl_engine_t
+    /// The stream every oneDNN primitive executes on, always under the BLAS gate.
+    package let stream: dnnl_stream_t
     private let cacheLock = NSLock()
     /// Primitives by shape; guarded by `cacheLock`. A nil value records a shape oneDNN refused.
     private var primitives: [Key: dnnl_primitive_t?] = [:]
@@ -141,11 +150,20 @@ package final class OneDNNRuntime: @unchecked Sendable {
     private func memoryDescriptors(_ key: Key) -> (src: dnnl_memory_desc_t, weights: dnnl_memory_desc_t, bias: dnnl_memory_desc_t?, dst: dnnl_memory_desc_t)? {
         let (m, n, k) = (Int64(key.m), Int64(key.n), Int64(key.k))
         // src [M, K] bf16 (or f32) row-major; weights [K, N] bf16 (or f32) stored as the Linear's
-        // [N, K] (strides 1, K); dst [M, N] f32 row-major; bias [1, N] f32.
+        // [N, K] (strides 1, K) or, untransposed, row-major; dst [M, N] f32 row-major; bias
+        // [1, N] f32. A batch adds a leading dimension, each operand's matrices back to back.
         let type = key.bf16 ? dnnl_bf16 : dnnl_f32
-        guard let src = Self.descriptor([m, k], type, [k, 1]),
-            let weights = Self.descriptor([k, n], type, [1, k]),
-            let dst = Self.descriptor([m, n], dnnl_f32, [n, 1])
+        let weightStrides: [Int64] = key.weightsTransposed ? [1, k] : [n, 1]
+        let batched = key.batch > 1
+        func shaped(_ dims: [Int64], _ strides: [Int64]) -> ([Int64], [Int64]) {
+            batched ? ([Int64(key.batch)] + dims, [dims[0] * dims[1]] + strides) : (dims, strides)
+        }
+        let (srcDims, srcStrides) = shaped([m, k], [k, 1])
+        let (weightDims, weightStrideList) = shaped([k, n], weightStrides)
+        let (dstDims, dstStrides) = shaped([m, n], [n, 1])
+        guard let src = Self.descriptor(srcDims, type, srcStrides),
+            let weights = Self.descriptor(weightDims, type, weightStrideList),
+            let dst = Self.descriptor(dstDims, dnnl_f32, dstStrides)
         else { return nil }
         var bias: dnnl_memory_desc_t?
         if key.bias {
@@ -203,6 +221,19 @@ package final class OneDNNRuntime: @unchecked Sendable {
     ) -> Bool {
         if m == 0 || n == 0 { return true }
         return execute(Key(m: m, n: n, k: k, bias: bias != nil, bf16: false), x, weight, bias, out)
+    }
+
+    /// `batch` products `out[i] = a[i] · b[i]` (or `a[i] · b[i]ᵀ` when `transposedB`) of bf16
+    /// matrices with f32 accumulation and output: `a` is `[batch, M, K]`, `b` is `[batch, N, K]`
+    /// (transposed) or `[batch, K, N]`, `out` is `[batch, M, N]`, all row-major and packed.
+    /// False when oneDNN refuses the shapes or a call fails (nothing useful written).
+    package func batchedProduct(
+        _ a: UnsafePointer<UInt16>, _ b: UnsafePointer<UInt16>, batch: Int, m: Int, n: Int, k: Int,
+        transposedB: Bool, out: UnsafeMutablePointer<Float>
+    ) -> Bool {
+        if batch == 0 || m == 0 || n == 0 { return true }
+        let key = Key(m: m, n: n, k: k, bias: false, batch: batch, weightsTransposed: transposedB)
+        return execute(key, a, b, nil, out)
     }
 
     private func execute(

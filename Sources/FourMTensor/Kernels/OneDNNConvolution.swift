@@ -13,8 +13,8 @@ package enum OneDNNConvolutionType: Sendable, Hashable {
     var sourceType: dnnl_data_type_t { self == .bf16 ? dnnl_bf16 : dnnl_f32 }
 }
 
-/// The process's oneDNN engine and stream for convolutions, and the cache of convolution
-/// primitives by geometry.
+/// The cache of oneDNN convolution primitives by geometry, on the process's one engine and
+/// stream (those of ``OneDNNRuntime/shared``).
 ///
 /// Each cached geometry keeps the primitive, the reorders between FourM's NCHW f32 tensors and
 /// the layouts the primitive chose (`dnnl_format_tag_any`: blocked `nChw16c` on AVX-512), and
@@ -85,16 +85,11 @@ package final class OneDNNConvolutionRuntime: @unchecked Sendable {
     /// Entries by geometry; guarded by `cacheLock`. A nil value records a geometry oneDNN refused.
     private var entries: [Key: Entry?] = [:]
 
+    /// Uses the engine and stream of ``OneDNNRuntime/shared`` (one CPU engine per process).
     private init?() {
-        var engine: dnnl_engine_t?
-        guard dnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success, let engine else { return nil }
-        var stream: dnnl_stream_t?
-        guard dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue) == dnnl_success, let stream else {
-            dnnl_engine_destroy(engine)
-            return nil
-        }
-        self.engine = engine
-        self.stream = stream
+        guard let runtime = OneDNNRuntime.shared else { return nil }
+        engine = runtime.engine
+        stream = runtime.stream
     }
 
     /// The number of cached geometries (tests and the bench).

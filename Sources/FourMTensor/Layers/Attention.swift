@@ -62,7 +62,7 @@ package struct SelfAttention: Sendable {
     /// x: `[B, L, D]` → `[B, L, D]` (every position attends to every other by default).
     package func callAsFunction(_ x: Tensor<Float>, mask: AttentionMask = .none) -> Tensor<Float> {
         let (q, k, v) = project(x)
-        return proj(attention(q: q, k: k, v: v, heads: heads, mask: mask))
+        return proj(attention(q: q, k: k, v: v, heads: heads, mask: mask, precision: qkv.precision))
     }
 }
 
@@ -97,6 +97,6 @@ package struct CrossAttention: Sendable {
     package func attend(_ x: Tensor<Float>, k: Tensor<Float>, v: Tensor<Float>, mask: AttentionMask) -> Tensor<Float> {
         var query = q(x)
         if let qkNorm { query = qkNorm.normalize(query, with: qkNorm.q) }
-        return proj(attention(q: query, k: k, v: v, heads: heads, mask: mask))
+        return proj(attention(q: query, k: k, v: v, heads: heads, mask: mask, precision: q.precision))
     }
 }
