@@ -7,6 +7,9 @@ width 2048, explicit q·kᵀ softmax ·v attention, 12 heads), random weights: 1
 tokens in, 196 decoder queries over the 196-token context out, 8192-way logits. bf16 is
 `torch.autocast('cpu', dtype=torch.bfloat16)`.
 
+`--cases caption2rgb` adds caption2rgb_8step (guidance 3): see `caption2rgb` below for the PyTorch
+side's work, FourM's is `fourm-bench`'s case of that name.
+
 `--cases pass,rgb2depth` adds rgb2depth_1step: on the PyTorch side the same pass preceded by
 cutting a 224×224 image into 196 16×16 patches and followed by a softmax over the 8192-way logits
 and one multinomial draw per position (MaskGIT with one step decodes all 196 tokens at once,
@@ -22,7 +25,7 @@ Run it with OMP_WAIT_POLICY=passive exported so that both sides' OpenMP threads 
 The PyTorch model is a shape-equivalent stand-in, not the 4M reference code.
 
 usage: OMP_WAIT_POLICY=passive python3 scripts/bench-vs-pytorch.py [--rounds 3] [--threads 2] [--bench .build/release/fourm-bench]
-                                                                     [--cases pass,rgb2depth] [--precisions fp32,bf16]
+                                                                     [--cases pass,rgb2depth,caption2rgb] [--precisions fp32,bf16]
 """
 import argparse, json, subprocess, tempfile, time, os
 import torch
@@ -119,11 +122,34 @@ def rgb2depth(model, pixels, queries):
     return torch.multinomial(probs, 1)
 
 
+def caption2rgb(model, context, slots, steps=8, guidance=3.0, temperature=3.0):
+    """caption2rgb_8step's work: 8 MaskGIT steps over 196 tok_rgb positions with a linear token
+    schedule; each step encodes the 10 caption tokens plus the tokens committed so far and decodes
+    the remaining positions, conditional and unconditional rows in one batch of 2 (guidance 3),
+    then guided logits, a softmax at temperature 3, one draw per position and the top-k most
+    confident positions committed."""
+    committed = 0
+    for s in range(steps):
+        k = M * (s + 1) // steps - M * s // steps
+        remaining = M - committed
+        logits = model(context[:, : 10 + committed], slots[:, :remaining]).float()
+        guided = logits[1] + guidance * (logits[0] - logits[1])
+        probs = (guided / temperature).softmax(dim=-1)
+        sample = torch.multinomial(probs, 1)
+        confidence = probs.gather(1, sample).squeeze(1)
+        confidence.topk(k)
+        committed += k
+
+
 def torch_times(model, inputs, repeats, cases, precisions):
-    patches, queries, pixels = inputs
+    patches, queries, pixels, context, slots = inputs
     out = {}
     for case in cases:
-        run = (lambda: model(patches, queries)) if case == "pass" else (lambda: rgb2depth(model, pixels, queries))
+        run = {
+            "pass": lambda: model(patches, queries),
+            "rgb2depth": lambda: rgb2depth(model, pixels, queries),
+            "caption2rgb": lambda: caption2rgb(model, context, slots),
+        }[case]
         for name in precisions:
             samples = []
             for i in range(repeats + 1):
@@ -140,7 +166,7 @@ def torch_times(model, inputs, repeats, cases, precisions):
     return out
 
 
-CASE_NAMES = {"pass": "encoder + decoder pass", "rgb2depth": "rgb2depth_1step"}
+CASE_NAMES = {"pass": "encoder + decoder pass", "rgb2depth": "rgb2depth_1step", "caption2rgb": "caption2rgb_8step"}
 
 
 def main():
@@ -148,7 +174,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--bench", default=".build/release/fourm-bench")
-    parser.add_argument("--cases", default="pass", help="comma-separated: pass, rgb2depth")
+    parser.add_argument("--cases", default="pass", help="comma-separated: pass, rgb2depth, caption2rgb")
     parser.add_argument("--precisions", default="fp32,bf16", help="comma-separated: fp32, bf16")
     args = parser.parse_args()
     cases = [c for c in args.cases.split(",") if c]
@@ -158,7 +184,7 @@ def main():
     model = FourMB().eval()
     for p in model.parameters():
         nn.init.uniform_(p, -0.035, 0.035)
-    inputs = (torch.randn(1, N, 768), torch.randn(1, M, D), torch.randn(1, 3, 224, 224))
+    inputs = (torch.randn(1, N, 768), torch.randn(1, M, D), torch.randn(1, 3, 224, 224), torch.randn(2, 10 + M, 768), torch.randn(2, M, D))
     bench_precision = "both" if len(precisions) == 2 else precisions[0]
     best = {}
     for r in range(args.rounds):

@@ -42,35 +42,55 @@ package func sampleTokens(_ logits: Tensor<Float>, temperature: Double, filter: 
     let (rows, vocabulary) = (logits.shape[0], logits.shape[1])
     var ids = [Int32](repeating: 0, count: rows)
     var probabilities = [Float](repeating: 1, count: rows)
+    // Rows are independent (each has its own uniform), so chunks of rows run in parallel; every
+    // row's result is the same as sequentially.
     logits.withUnsafeBufferPointer { all in
-        var row = [Float](repeating: 0, count: vocabulary)
-        var exps = [Double](repeating: 0, count: vocabulary)
-        for r in 0..<rows {
-            for j in 0..<vocabulary { row[j] = all[r * vocabulary + j] }
-            if abs(temperature) <= greedyTemperatureThreshold {
-                ids[r] = Int32(firstMaximum(row))
-                continue
-            }
-            samplingDistribution(&row, temperature: temperature, filter: filter, scratch: &exps)
-            var cdf = 0.0
-            var total = 0.0
-            for j in 0..<vocabulary { total += Double(row[j]) }
-            let threshold = Double(uniforms[r]) * total
-            var chosen = vocabulary - 1
-            for j in 0..<vocabulary {
-                cdf += Double(row[j])
-                if cdf > threshold {
-                    chosen = j
-                    break
+        ids.withUnsafeMutableBufferPointer { idBuffer in
+            probabilities.withUnsafeMutableBufferPointer { probabilityBuffer in
+                guard let source = all.baseAddress, let idBase = idBuffer.baseAddress, let probabilityBase = probabilityBuffer.baseAddress
+                else { return }
+                let (input, idOut, probabilityOut) = (SendableConstPointer(source), SendablePointer(idBase), SendablePointer(probabilityBase))
+                parallelChunks(rows, minimumPerChunk: max(1, 65_536 / max(vocabulary, 1))) { range in
+                    sampleRows(input.base, range, vocabulary: vocabulary, temperature: temperature, filter: filter, uniforms: uniforms,
+                               ids: idOut.base, probabilities: probabilityOut.base)
                 }
             }
-            // Never pick a filtered token through rounding at the top of the CDF.
-            while chosen > 0 && row[chosen] == 0 { chosen -= 1 }
-            ids[r] = Int32(chosen)
-            probabilities[r] = row[chosen]
         }
     }
     return (ids, probabilities)
+}
+
+/// ``sampleTokens(_:temperature:filter:uniforms:)`` for the rows `range` of `all` (`[R, V]`).
+private func sampleRows(
+    _ all: UnsafePointer<Float>, _ range: Range<Int>, vocabulary: Int, temperature: Double, filter: SamplingFilter, uniforms: [Float],
+    ids: UnsafeMutablePointer<Int32>, probabilities: UnsafeMutablePointer<Float>
+) {
+    var row = [Float](repeating: 0, count: vocabulary)
+    var exps = [Double](repeating: 0, count: vocabulary)
+    for r in range {
+        for j in 0..<vocabulary { row[j] = all[r * vocabulary + j] }
+        if abs(temperature) <= greedyTemperatureThreshold {
+            ids[r] = Int32(firstMaximum(row))
+            continue
+        }
+        samplingDistribution(&row, temperature: temperature, filter: filter, scratch: &exps)
+        var cdf = 0.0
+        var total = 0.0
+        for j in 0..<vocabulary { total += Double(row[j]) }
+        let threshold = Double(uniforms[r]) * total
+        var chosen = vocabulary - 1
+        for j in 0..<vocabulary {
+            cdf += Double(row[j])
+            if cdf > threshold {
+                chosen = j
+                break
+            }
+        }
+        // Never pick a filtered token through rounding at the top of the CDF.
+        while chosen > 0 && row[chosen] == 0 { chosen -= 1 }
+        ids[r] = Int32(chosen)
+        probabilities[r] = row[chosen]
+    }
 }
 
 /// The index of the first maximum of `row` (0 for an empty row).

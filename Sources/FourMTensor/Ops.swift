@@ -164,7 +164,8 @@ public func + (lhs: Tensor<Float>, rhs: Tensor<Float>) -> Tensor<Float> {
 ///   - precision: ``ComputePrecision/bf16`` runs the two products (q·kᵀ and weights·v) in bf16
 ///     with f32 accumulation through oneDNN, as a bf16 model's layers do (the softmax stays
 ///     f32), when more than a few queries attend and the CPU supports it; otherwise, and by
-///     default, fp32.
+///     default, fp32 (on oneDNN's f32 matmul where FourM's linear layers use it, see
+///     `Documentation/Performance.md`, else OpenBLAS).
 /// - Returns: `[B, Lq, H·hd]`, heads concatenated.
 public func attention(
     q: Tensor<Float>, k: Tensor<Float>, v: Tensor<Float>, heads: Int, mask: AttentionMask = .none, precision: ComputePrecision = .fp32
@@ -179,11 +180,13 @@ public func attention(
                 v.withUnsafeBufferPointer { pv in
                     do {
                         func run(_ layout: AttentionMaskLayout?) {
-                            // A few queries (autoregressive steps) stay fp32: too small a product to gain.
-                            if precision.resolved == .bf16 && queries > gemvRowLimit,
-                                attentionBFloat16Kernel(q: pq.baseAddress!, k: pk.baseAddress!, v: pv.baseAddress!, out: out.baseAddress!,
-                                                        batch: batch, queries: queries, keys: keys, heads: heads, headDim: dim / heads,
-                                                        mask: layout)
+                            // oneDNN for bf16, and for fp32 where linear layers run on it; a few queries
+                            // (autoregressive steps) stay on the OpenBLAS kernel: too small to gain.
+                            let bf16 = precision.resolved == .bf16
+                            if (bf16 || fp32LinearUsesOneDNN) && queries > gemvRowLimit,
+                                attentionOneDNNKernel(q: pq.baseAddress!, k: pk.baseAddress!, v: pv.baseAddress!, out: out.baseAddress!,
+                                                      batch: batch, queries: queries, keys: keys, heads: heads, headDim: dim / heads,
+                                                      mask: layout, bf16: bf16)
                             {
                                 return
                             }

@@ -5,7 +5,7 @@ import FourMTestSupport
 import Testing
 
 /// The C element-wise kernels (`CFourMKernels`: bf16 rounding, SwiGLU, softmax, LayerNorm) and
-/// the bf16 attention kernel against their plain twins.
+/// the oneDNN attention kernel (bf16 and f32) against their plain twins.
 ///
 /// - bf16 rounding and SwiGLU are exact twins of the Swift code (same operations, same order,
 ///   no fused multiply-adds): compared bit for bit, NaN, infinities, subnormals and rounding
@@ -32,7 +32,7 @@ import Testing
         .leastNonzeroMagnitude, -.leastNonzeroMagnitude, .leastNormalMagnitude, Float(bitPattern: 0x0000_8000),
         Float(bitPattern: 0x3F80_8000), Float(bitPattern: 0x3F81_8000), Float(bitPattern: 0x3F80_7FFF),
         Float(bitPattern: 0x3F80_8001), Float(bitPattern: 0x7F7F_8000), Float(bitPattern: 0x7FC0_0001),
-        Float(bitPattern: 0xFF81_2345), 1e-40, 3.0e38, -87.5, 88.5, 100, -100,
+        Float(bitPattern: 0xFF81_2345), Float(bitPattern: 0x0001_16C2), 3.0e38, -87.5, 88.5, 100, -100,
     ]
 
     @Test func bfloat16RoundingIsBitIdenticalToSwift() {
@@ -118,15 +118,16 @@ import Testing
 
     // MARK: - bf16 attention
 
-    /// The bf16 attention's twin in Double: q·hd^-0.5, k and v rounded to bf16 as the kernel does,
-    /// exact products, softmax, the attention weights rounded to bf16, then the weighted sum.
-    static func bf16AttentionTwin(
+    /// The oneDNN attention's twin in Double: q·hd^-0.5 (in f32, as the kernel scales it), and in
+    /// bf16 q, k, v and the attention weights rounded to bf16 as the kernel does; exact products,
+    /// softmax, weighted sum.
+    static func attentionTwin(
         q: [Float], k: [Float], v: [Float], batch: Int, queries: Int, keys: Int, heads: Int, headDim: Int,
-        blocked: [Bool]?, maskBatchStride: Int, maskQueryStride: Int, uniform: Bool
+        blocked: [Bool]?, maskBatchStride: Int, maskQueryStride: Int, uniform: Bool, bf16: Bool
     ) -> [Float] {
         let dim = heads * headDim
         let scale = Float(1.0 / Double(headDim).squareRoot())
-        func round(_ x: Float) -> Double { Double(floatFromBFloat16Bits(bfloat16Bits(of: x))) }
+        func round(_ x: Float) -> Double { bf16 ? Double(floatFromBFloat16Bits(bfloat16Bits(of: x))) : Double(x) }
         var out = [Float](repeating: 0, count: batch * queries * dim)
         guard keys > 0 else { return out }
         for b in 0..<batch {
@@ -163,17 +164,28 @@ import Testing
 
     enum MaskKind: CaseIterable { case none, keyPadding, full, fullReference }
 
-    /// Kernel vs twin within 2e-3 × max|v| per output: the twin rounds what the kernel rounds, so
-    /// they differ by f32 accumulation (~1e-6 relative) and by an attention weight that lands on
-    /// the other side of a bf16 rounding cut (at most 2⁻⁸ of that weight, times |v|); a wrong
-    /// head, key or mask moves outputs by O(max|v|).
+    /// bf16 kernel vs twin within 2e-3 × max|v| per output: the twin rounds what the kernel
+    /// rounds, so they differ by f32 accumulation (~1e-6 relative) and by an attention weight that
+    /// lands on the other side of a bf16 rounding cut (at most 2⁻⁸ of that weight, times |v|); a
+    /// wrong head, key or mask moves outputs by O(max|v|).
     @Test(.enabled(if: ComputePrecision.bf16Supported, "oneDNN has no bf16 on this CPU"), arguments: MaskKind.allCases)
-    func bf16AttentionMatchesTwin(_ kind: MaskKind) throws {
+    func bf16AttentionMatchesTwin(_ kind: MaskKind) {
+        checkOneDNNAttention(kind, bf16: true, tolerance: 2e-3)
+    }
+
+    /// f32 kernel vs twin within 1e-5 × max|v|: only f32 accumulation (≤ a few hundred terms of
+    /// the sizes below, ~1e-6 relative) and the polynomial e^x (~1e-7) separate them.
+    @Test(.enabled(if: OneDNNRuntime.shared != nil, "no oneDNN engine"), arguments: MaskKind.allCases)
+    func f32AttentionMatchesTwin(_ kind: MaskKind) {
+        checkOneDNNAttention(kind, bf16: false, tolerance: 1e-5)
+    }
+
+    func checkOneDNNAttention(_ kind: MaskKind, bf16: Bool, tolerance: Float) {
         let shapes: [(batch: Int, queries: Int, keys: Int, heads: Int, headDim: Int, budget: Int)] = [
-            (1, 9, 9, 2, 8, attentionBFloat16ScoreBudget), (2, 17, 5, 3, 16, attentionBFloat16ScoreBudget),
+            (1, 9, 9, 2, 8, attentionOneDNNScoreBudget), (2, 17, 5, 3, 16, attentionOneDNNScoreBudget),
             (2, 6, 33, 4, 8, 6 * 33 * 3),  // three heads per group: groups of 3, 3, 2
             (1, 5, 1, 1, 4, 1),  // one head per group, one key
-            (2, 7, 0, 2, 8, attentionBFloat16ScoreBudget),  // no keys: zeros
+            (2, 7, 0, 2, 8, attentionOneDNNScoreBudget),  // no keys: zeros
         ]
         for s in shapes {
             let dim = s.heads * s.headDim
@@ -201,10 +213,10 @@ import Testing
                     v.withUnsafeBufferPointer { pv in
                         out.withUnsafeMutableBufferPointer { po in
                             func run(_ layout: AttentionMaskLayout?) {
-                                ran = attentionBFloat16Kernel(
+                                ran = attentionOneDNNKernel(
                                     q: pq.baseAddress!, k: pk.baseAddress ?? pq.baseAddress!, v: pv.baseAddress ?? pq.baseAddress!,
                                     out: po.baseAddress!, batch: s.batch, queries: s.queries, keys: s.keys, heads: s.heads,
-                                    headDim: s.headDim, mask: layout, scoreBudget: s.budget)
+                                    headDim: s.headDim, mask: layout, bf16: bf16, scoreBudget: s.budget)
                             }
                             if let blocked {
                                 blocked.withUnsafeBufferPointer { pm in
@@ -219,12 +231,12 @@ import Testing
                 }
             }
             #expect(ran, "oneDNN refused \(s)")
-            let twin = Self.bf16AttentionTwin(q: q, k: k, v: v, batch: s.batch, queries: s.queries, keys: s.keys, heads: s.heads,
-                                              headDim: s.headDim, blocked: blocked, maskBatchStride: batchStride,
-                                              maskQueryStride: queryStride, uniform: uniform)
+            let twin = Self.attentionTwin(q: q, k: k, v: v, batch: s.batch, queries: s.queries, keys: s.keys, heads: s.heads,
+                                          headDim: s.headDim, blocked: blocked, maskBatchStride: batchStride,
+                                          maskQueryStride: queryStride, uniform: uniform, bf16: bf16)
             let scale = max(v.map(abs).max() ?? 0, 1)
             for i in out.indices {
-                #expect(abs(out[i] - twin[i]) <= 2e-3 * scale, "\(kind) \(s) [\(i)]: \(out[i]) vs \(twin[i])")
+                #expect(abs(out[i] - twin[i]) <= tolerance * scale, "\(kind) bf16 \(bf16) \(s) [\(i)]: \(out[i]) vs \(twin[i])")
             }
         }
     }

@@ -224,15 +224,16 @@ package final class OneDNNRuntime: @unchecked Sendable {
     }
 
     /// `batch` products `out[i] = a[i] · b[i]` (or `a[i] · b[i]ᵀ` when `transposedB`) of bf16
-    /// matrices with f32 accumulation and output: `a` is `[batch, M, K]`, `b` is `[batch, N, K]`
+    /// (or f32) matrices with f32 accumulation and output: `a` is `[batch, M, K]`, `b` is `[batch, N, K]`
     /// (transposed) or `[batch, K, N]`, `out` is `[batch, M, N]`, all row-major and packed.
     /// False when oneDNN refuses the shapes or a call fails (nothing useful written).
+    /// `bf16` false: `a` and `b` hold f32 (f32 products throughout).
     package func batchedProduct(
-        _ a: UnsafePointer<UInt16>, _ b: UnsafePointer<UInt16>, batch: Int, m: Int, n: Int, k: Int,
+        _ a: UnsafeRawPointer, _ b: UnsafeRawPointer, bf16: Bool, batch: Int, m: Int, n: Int, k: Int,
         transposedB: Bool, out: UnsafeMutablePointer<Float>
     ) -> Bool {
         if batch == 0 || m == 0 || n == 0 { return true }
-        let key = Key(m: m, n: n, k: k, bias: false, batch: batch, weightsTransposed: transposedB)
+        let key = Key(m: m, n: n, k: k, bias: false, bf16: bf16, batch: batch, weightsTransposed: transposedB)
         return execute(key, a, b, nil, out)
     }
 

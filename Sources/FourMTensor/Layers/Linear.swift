@@ -156,16 +156,18 @@ package struct LayerNorm: Sendable {
     package let weight: Tensor<Float>
     package let bias: Tensor<Float>?
     package let eps: Float
-    /// The vectorised C kernel (a bf16 model's norms); false: the fp32 parity kernel.
+    /// The vectorised C kernel (a bf16 model's norms, and fp32 ones where linear layers run on
+    /// oneDNN); false: the sequential Swift kernel (the OpenBLAS parity path).
     package let vectorised: Bool
 
     /// Loads `weight` `[dim]` and `bias` `[dim]` (optional unless `requiredBias`); a source
-    /// loading in bf16 (resolved) gets the vectorised kernel.
+    /// loading in bf16 (resolved), or any source where ``fp32LinearUsesOneDNN``, gets the
+    /// vectorised kernel.
     package init(_ source: some TensorSource, dim: Int, eps: Float = 1e-6, requiredBias: Bool = false) throws(WeightError) {
         weight = try source.tensor("weight", shape: [dim])
         bias = requiredBias ? try source.tensor("bias", shape: [dim]) : try source.optionalTensor("bias", shape: [dim])
         self.eps = eps
-        vectorised = source.precision.resolved == .bf16
+        vectorised = source.precision.resolved == .bf16 || fp32LinearUsesOneDNN
     }
 
     package func callAsFunction(_ x: Tensor<Float>) -> Tensor<Float> {
