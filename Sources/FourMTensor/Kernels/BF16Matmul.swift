@@ -300,19 +300,31 @@ package func linearOneDNNF32(_ x: Tensor<Float>, weight: Tensor<Float>, bias: Te
     guard let runtime = OneDNNRuntime.shared, weight.rank == 2 else { return nil }
     let k = weight.shape[1], n = weight.shape[0]
     guard x.shape.last == k else { return nil }
+    return weight.withUnsafeBufferPointer { pw in
+        guard let w = pw.baseAddress else { return nil }
+        return linearProduct(x, inputs: k, outputs: n, bias: bias) { src, rows, pb, dst in
+            runtime.linearF32(src, rows: rows, weight: w, outputs: n, inputs: k, bias: pb, out: dst)
+        }
+    }
+}
+
+/// The tensor plumbing of a linear layer's product: `x` `[…, inputs]` in, a new `[…, outputs]`
+/// tensor out, written by `product(x, rows, bias, out)`; nil when `product` returns false (the
+/// caller then computes another way).
+package func linearProduct(
+    _ x: Tensor<Float>, inputs k: Int, outputs n: Int, bias: Tensor<Float>?,
+    _ product: (UnsafePointer<Float>, Int, UnsafePointer<Float>?, UnsafeMutablePointer<Float>) -> Bool
+) -> Tensor<Float>? {
     let rows = x.count / max(k, 1)
     var outShape = x.shape
     outShape[outShape.count - 1] = n
     var ok = false
     let y = Tensor<Float>(shape: outShape) { out in
-        guard let dst = out.baseAddress else { return }
+        // An empty input or output has nothing to compute.
+        guard let dst = out.baseAddress else { ok = true; return }
         x.withUnsafeBufferPointer { px in
-            weight.withUnsafeBufferPointer { pw in
-                guard let src = px.baseAddress, let w = pw.baseAddress else { return }
-                withOptionalPointer(bias) { pb in
-                    ok = runtime.linearF32(src, rows: rows, weight: w, outputs: n, inputs: k, bias: pb, out: dst)
-                }
-            }
+            guard let src = px.baseAddress else { ok = true; return }
+            withOptionalPointer(bias) { pb in ok = product(src, rows, pb, dst) }
         }
     }
     return ok ? y : nil

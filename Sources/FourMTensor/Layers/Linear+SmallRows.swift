@@ -76,18 +76,9 @@ extension Linear {
         guard x.shape.last == k, k > 0 else { return nil }
         let rows = x.count / k
         guard rows <= table.maximumRows, let matrix = table.matrix(for: self) else { return nil }
-        var outShape = x.shape
-        outShape[outShape.count - 1] = n
-        return Tensor<Float>(shape: outShape) { out in
-            guard let dst = out.baseAddress else { return }
-            x.withUnsafeBufferPointer { px in
-                guard let src = px.baseAddress else { return }
-                if let bias {
-                    bias.withUnsafeBufferPointer { pb in compactLinear(src, rows: rows, matrix: matrix, bias: pb.baseAddress, out: dst) }
-                } else {
-                    compactLinear(src, rows: rows, matrix: matrix, bias: nil, out: dst)
-                }
-            }
+        return linearProduct(x, inputs: k, outputs: n, bias: bias) { src, rows, pb, dst in
+            compactLinear(src, rows: rows, matrix: matrix, bias: pb, out: dst)
+            return true
         }
     }
 }

@@ -130,22 +130,9 @@ extension BFloat16Matrix {
 package func linearBFloat16(_ x: Tensor<Float>, weight: BFloat16Matrix, bias: Tensor<Float>?) -> Tensor<Float>? {
     let k = weight.columns, n = weight.rows
     precondition(x.shape.last == k, "linear: input \(x.shape) does not end in \(k)")
-    let rows = x.count / max(k, 1)
-    var outShape = x.shape
-    outShape[outShape.count - 1] = n
-    var ok = true
-    let y = Tensor<Float>(shape: outShape) { out in
-        guard let dst = out.baseAddress else { return }
-        x.withUnsafeBufferPointer { px in
-            guard let src = px.baseAddress else { return }
-            if let bias {
-                bias.withUnsafeBufferPointer { pb in ok = bfloat16Linear(src, rows: rows, weight: weight, bias: pb.baseAddress, out: dst) }
-            } else {
-                ok = bfloat16Linear(src, rows: rows, weight: weight, bias: nil, out: dst)
-            }
-        }
+    return linearProduct(x, inputs: k, outputs: n, bias: bias) { src, rows, pb, dst in
+        bfloat16Linear(src, rows: rows, weight: weight, bias: pb, out: dst)
     }
-    return ok ? y : nil
 }
 
 /// A LayerNorm over the last axis (spec/model.md 4.1). A missing `bias` key means zeros
