@@ -33,42 +33,9 @@ import Testing
         let decoderTokens = try int(fixture.settings["num_decoder_tokens"], "settings.num_decoder_tokens")
         let order = (fixture.settings["decoder_modality_order"] as? [String])?.map { Modality(rawValue: $0) }
         let result = try model.trainingForward(states, encoderTokens: encoderTokens, decoderTokens: decoderTokens, decoderOrder: order)
-        var worst: Float = 0
-        var (agree, total, decided, decidedAgree) = (0, 0, 0, 0)
-        for (m, logits) in result.logits.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            let prefix = "logits.\(m.rawValue)"
-            let v = logits.values.shape[1], rows = logits.values.shape[0]
-            let values = logits.values.scalars
-            let argmax = try fixture.int("\(prefix).argmax").scalars
-            let gaps = try fixture.float("\(prefix).top2_gap").scalars
-            let maxes = try fixture.float("\(prefix).max").scalars
-            try #require(argmax.count == rows)
-            for r in 0..<rows {
-                let row = values[(r * v)..<((r + 1) * v)]
-                var best = row.startIndex
-                for j in row.indices where row[j] > row[best] { best = j }
-                let same = Int32(best - row.startIndex) == argmax[r]
-                total += 1
-                if same { agree += 1 }
-                if gaps[r] > 2 * Self.relativeBound * max(abs(maxes[r]), 1e-6) * 1 {
-                    decided += 1
-                    if same { decidedAgree += 1 }
-                    #expect(same, "\(name) \(prefix) row \(r): argmax moved with a reference gap of \(gaps[r])")
-                }
-            }
-            let index = try fixture.int("\(prefix).full_rows_index").scalars
-            let reference = try fixture.float("\(prefix).full_rows").scalars
-            for (i, r) in index.enumerated() {
-                let mine = values[(Int(r) * v)..<((Int(r) + 1) * v)]
-                let ref = reference[(i * v)..<((i + 1) * v)]
-                let scale = ref.map(abs).max() ?? 1
-                let error = zip(mine, ref).map { abs($0 - $1) }.max() ?? 0
-                worst = max(worst, error / max(scale, 1e-6))
-            }
-        }
-        print(String(format: "bf16 fidelity %@: max relative logit error %.4f, argmax agreement %d/%d (%.1f%%), decided rows %d/%d",
-                     name, worst, agree, total, 100 * Double(agree) / Double(max(total, 1)), decidedAgree, decided))
-        #expect(worst <= Self.relativeBound, "\(name): max relative logit error \(worst) > \(Self.relativeBound)")
+        let fidelity = try LogitFidelity(result.logits.mapValues(\.values), fixture: fixture, relativeBound: Self.relativeBound, label: name)
+        print("bf16 fidelity \(name): \(fidelity.summary)")
+        #expect(fidelity.worst <= Self.relativeBound, "\(name): max relative logit error \(fidelity.worst) > \(Self.relativeBound)")
     }
 }
 

@@ -33,42 +33,9 @@ import Testing
             let result = try CompactWeights.withTable(CompactWeightTable(table, maximumRows: .max)) {
                 try model.trainingForward(states, encoderTokens: encoderTokens, decoderTokens: decoderTokens, decoderOrder: order)
             }
-            var worst: Float = 0
-            var (agree, total, decided, decidedAgree) = (0, 0, 0, 0)
-            for (m, logits) in result.logits.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-                let prefix = "logits.\(m.rawValue)"
-                let v = logits.values.shape[1], rows = logits.values.shape[0]
-                let values = logits.values.scalars
-                let argmax = try fixture.int("\(prefix).argmax").scalars
-                let gaps = try fixture.float("\(prefix).top2_gap").scalars
-                let maxes = try fixture.float("\(prefix).max").scalars
-                try #require(argmax.count == rows)
-                for r in 0..<rows {
-                    let row = values[(r * v)..<((r + 1) * v)]
-                    var best = row.startIndex
-                    for j in row.indices where row[j] > row[best] { best = j }
-                    let same = Int32(best - row.startIndex) == argmax[r]
-                    total += 1
-                    if same { agree += 1 }
-                    if gaps[r] > 2 * Self.relativeBound * max(abs(maxes[r]), 1e-6) {
-                        decided += 1
-                        if same { decidedAgree += 1 }
-                        #expect(same, "\(name) \(format) \(prefix) row \(r): argmax moved with a reference gap of \(gaps[r])")
-                    }
-                }
-                let index = try fixture.int("\(prefix).full_rows_index").scalars
-                let reference = try fixture.float("\(prefix).full_rows").scalars
-                for (i, r) in index.enumerated() {
-                    let mine = values[(Int(r) * v)..<((Int(r) + 1) * v)]
-                    let ref = reference[(i * v)..<((i + 1) * v)]
-                    let scale = ref.map(abs).max() ?? 1
-                    let error = zip(mine, ref).map { abs($0 - $1) }.max() ?? 0
-                    worst = max(worst, error / max(scale, 1e-6))
-                }
-            }
-            print(String(format: "compact %@ decoder fidelity %@: max relative logit error %.4f, argmax agreement %d/%d (%.1f%%), decided rows %d/%d",
-                         format.rawValue, name, worst, agree, total, 100 * Double(agree) / Double(max(total, 1)), decidedAgree, decided))
-            #expect(worst <= Self.relativeBound, "\(name) \(format): max relative logit error \(worst) > \(Self.relativeBound)")
+            let fidelity = try LogitFidelity(result.logits.mapValues(\.values), fixture: fixture, relativeBound: Self.relativeBound, label: "\(name) \(format)")
+            print("compact \(format.rawValue) decoder fidelity \(name): \(fidelity.summary)")
+            #expect(fidelity.worst <= Self.relativeBound, "\(name) \(format): max relative logit error \(fidelity.worst) > \(Self.relativeBound)")
         }
     }
 }
