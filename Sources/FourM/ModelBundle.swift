@@ -99,37 +99,12 @@ public struct ModelBundle: Sendable, Equatable {
         }
         let manifest = directory.appendingPathComponent("bundle.json")
         if fm.fileExists(atPath: manifest.path) {
-            let data: Data
-            do { data = try Data(contentsOf: manifest) } catch { throw .bundle(path: manifest.path, reason: "cannot read: \(fileErrorReason(error))") }
-            // The strict reader names the byte offset of a syntax error and rejects repeated keys.
-            // `parsed` also describes what a key holds when its value has the wrong type.
-            var parsed = JSONValue.null
-            do {
-                parsed = try JSONParser.parse(data)
-                if case .object(let members) = parsed {
-                    var seen: Set<String> = []
-                    for member in members where !seen.insert(member.key).inserted {
-                        throw FourMError.bundle(path: manifest.path, reason: "key '\(member.key)' appears more than once")
-                    }
-                }
-            } catch let error as JSONSyntaxError {
-                throw .bundle(path: manifest.path, reason: "invalid JSON: \(error.message())")
-            } catch let error as FourMError {
-                throw error
-            } catch {
-                throw .bundle(path: manifest.path, reason: "\(error)")
-            }
+            let (object, parsed, model) = try Self.readManifest(manifest)
             /// What `bundle.json` holds at `path` (keys from the top), for "expected X, got Y".
             func found(_ path: String...) -> String {
                 var node: JSONValue? = parsed
                 for key in path { node = node?.member(key) }
                 return node?.summary ?? "missing"
-            }
-            guard case .object = parsed, let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-                throw .bundle(path: manifest.path, reason: "the top level is \(parsed.summary), expected a JSON object")
-            }
-            guard let model = object["model"] as? String else {
-                throw .bundle(path: manifest.path, reason: "key 'model' is \(found("model")), expected the path of the 4M checkpoint")
             }
             func resolve(_ relative: String, _ key: String) throws(FourMError) -> URL {
                 let url = relative.hasPrefix("/") ? URL(fileURLWithPath: relative) : directory.appendingPathComponent(relative)
@@ -258,6 +233,38 @@ public struct ModelBundle: Sendable, Equatable {
     /// `mlp_global`; default `vq`) and drawn by `renderer` (a ``ModalityRenderer`` raw value;
     /// default `none`), with optional `aliases` and `tokenizer_folder`.
     /// `json` is the same entry as parsed JSON, to say what a field of the wrong type holds.
+    /// Reads a `bundle.json` strictly: the byte offset of a syntax error, no repeated top-level
+    /// key, a top-level object with a string `model`. Returns the object, its parsed form (to
+    /// describe what a key holds in later messages) and the model path. The Hub client reads a
+    /// repository's manifest through it too, so both report the same errors.
+    package static func readManifest(_ manifest: URL) throws(FourMError) -> (object: [String: Any], parsed: JSONValue, model: String) {
+        let data: Data
+        do { data = try Data(contentsOf: manifest) } catch { throw .bundle(path: manifest.path, reason: "cannot read: \(fileErrorReason(error))") }
+        var parsed = JSONValue.null
+        do {
+            parsed = try JSONParser.parse(data)
+            if case .object(let members) = parsed {
+                var seen: Set<String> = []
+                for member in members where !seen.insert(member.key).inserted {
+                    throw FourMError.bundle(path: manifest.path, reason: "key '\(member.key)' appears more than once")
+                }
+            }
+        } catch let error as JSONSyntaxError {
+            throw .bundle(path: manifest.path, reason: "invalid JSON: \(error.message())")
+        } catch let error as FourMError {
+            throw error
+        } catch {
+            throw .bundle(path: manifest.path, reason: "\(error)")
+        }
+        guard case .object = parsed, let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw .bundle(path: manifest.path, reason: "the top level is \(parsed.summary), expected a JSON object")
+        }
+        guard let model = object["model"] as? String else {
+            throw .bundle(path: manifest.path, reason: "key 'model' is \(parsed.member("model")?.summary ?? "missing"), expected the path of the 4M checkpoint")
+        }
+        return (object, parsed, model)
+    }
+
     static func declaredModality(_ name: String, _ entry: [String: Any], json: JSONValue? = nil, manifest: String) throws(FourMError) -> ModalitySpec {
         let key = "modalities.\(name)"
         func found(_ field: String) -> String { json?.member(field)?.summary ?? (entry[field] == nil ? "missing" : "\(entry[field].map { "\($0)" } ?? "")") }

@@ -95,9 +95,8 @@ extension HubClient {
                       progress: HubProgressHandler?) async throws(HubError) -> ModelBundle {
         let manifest = try await self.snapshot(id, revision: commit, files: ["bundle.json"], progress: progress)
         let manifestURL = manifest.url(for: "bundle.json")
-        guard let data = FileManager.default.contents(atPath: manifestURL.path),
-            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], let model = object["model"] as? String
-        else { throw .bundle(.bundle(path: manifestURL.path, reason: "not a JSON object with a 'model' path")) }
+        let object: [String: Any], model: String
+        do { (object, _, model) = try ModelBundle.readManifest(manifestURL) } catch { throw .bundle(error) }
         func listed(_ path: String, _ key: String) throws(HubError) -> String {
             try validateFileName(path, repo: id)
             guard listing?.contains(path) ?? true else { throw .fileNotFound(repo: id, revision: revision, file: "\(path) (bundle.json '\(key)')") }

@@ -63,6 +63,32 @@ import Testing
         #expect(bundle.missingDecoders(for: [.tokRGB224]) == [.tokRGB224])
     }
 
+    /// A repository whose `bundle.json` is broken gets the same strict, typed messages as a
+    /// local bundle: the byte offset of a syntax error, a repeated key, a `model` of the wrong
+    /// type described as found.
+    @Test func aBrokenRepositoryManifestIsReportedLikeALocalOne() async throws {
+        let server = try HubStandIn()
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("hub-cache-\(UUID())")
+        defer { server.stop(); try? FileManager.default.removeItem(at: cache) }
+        let cases: [(manifest: String, expected: String)] = [
+            ("{\"model\": \"m.safetensors\",", "invalid JSON"),
+            ("{\"model\": \"a\", \"model\": \"b\"}", "key 'model' appears more than once"),
+            ("{\"model\": 7}", "key 'model' is number 7"),
+            ("[1, 2]", "the top level is"),
+        ]
+        for (i, c) in cases.enumerated() {
+            let repo = "acme/broken-\(i)"
+            try server.addRepo(repo, files: ["bundle.json": Data(c.manifest.utf8), "m.safetensors": Data("x".utf8)])
+            await #expect {
+                _ = try await Self.client(server, cache).modelBundle(repo, outputs: [.caption])
+            } throws: { error in
+                guard case .bundle(let inner) = error as? HubError else { return false }
+                let message = "\(inner)"
+                return message.contains("bundle.json") && message.contains(c.expected)
+            }
+        }
+    }
+
     @Test func shipsTheReferenceTextTokenizer() throws {
         let url = try #require(HubClient.shippedTextTokenizer)
         let tokenizer = try WordPieceTokenizer(contentsOf: url)
