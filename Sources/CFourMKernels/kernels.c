@@ -454,22 +454,28 @@ void fourm_layer_norm(const float *x, float *out, long rows, long dim, const flo
 
 // MARK: - entry points
 
+#ifdef FOURM_X86
+// Four rows at a time (the register budget: 8 accumulators + 2 weight vectors); R1...R4 are
+// one format's row kernels.
+#define FOURM_GEMV_DISPATCH(R1, R2, R3, R4, SCALE)                                       \
+    for (long r0 = 0; r0 < rows; r0 += 4) {                                              \
+        long left = rows - r0;                                                           \
+        const float *xr = x + r0 * k;                                                    \
+        float *yr = y + r0 * n;                                                          \
+        switch (left >= 4 ? 4 : left) {                                                  \
+        case 1: R1(xr, k, w, SCALE, bias, yr, n, j0, j1); break;                         \
+        case 2: R2(xr, k, w, SCALE, bias, yr, n, j0, j1); break;                         \
+        case 3: R3(xr, k, w, SCALE, bias, yr, n, j0, j1); break;                         \
+        default: R4(xr, k, w, SCALE, bias, yr, n, j0, j1); break;                        \
+        }                                                                                \
+    }
+#endif
+
 void fourm_gemv_bf16(const float *x, long rows, long k, const uint16_t *w, const float *bias, float *y, long n,
                      long j0, long j1) {
 #ifdef FOURM_X86
     if (fourm_kernels_isa() == 2) {
-        // Four rows at a time (the register budget: 8 accumulators + 2 weight vectors).
-        for (long r0 = 0; r0 < rows; r0 += 4) {
-            long left = rows - r0;
-            const float *xr = x + r0 * k;
-            float *yr = y + r0 * n;
-            switch (left >= 4 ? 4 : left) {
-            case 1: bf16_r1(xr, k, w, NULL, bias, yr, n, j0, j1); break;
-            case 2: bf16_r2(xr, k, w, NULL, bias, yr, n, j0, j1); break;
-            case 3: bf16_r3(xr, k, w, NULL, bias, yr, n, j0, j1); break;
-            default: bf16_r4(xr, k, w, NULL, bias, yr, n, j0, j1); break;
-            }
-        }
+        FOURM_GEMV_DISPATCH(bf16_r1, bf16_r2, bf16_r3, bf16_r4, NULL)
         return;
     }
 #endif
@@ -480,17 +486,7 @@ void fourm_gemv_i8(const float *x, long rows, long k, const int8_t *w, const flo
                    float *y, long n, long j0, long j1) {
 #ifdef FOURM_X86
     if (fourm_kernels_isa() == 2) {
-        for (long r0 = 0; r0 < rows; r0 += 4) {
-            long left = rows - r0;
-            const float *xr = x + r0 * k;
-            float *yr = y + r0 * n;
-            switch (left >= 4 ? 4 : left) {
-            case 1: i8_r1(xr, k, w, scale, bias, yr, n, j0, j1); break;
-            case 2: i8_r2(xr, k, w, scale, bias, yr, n, j0, j1); break;
-            case 3: i8_r3(xr, k, w, scale, bias, yr, n, j0, j1); break;
-            default: i8_r4(xr, k, w, scale, bias, yr, n, j0, j1); break;
-            }
-        }
+        FOURM_GEMV_DISPATCH(i8_r1, i8_r2, i8_r3, i8_r4, scale)
         return;
     }
 #endif
