@@ -79,7 +79,7 @@ struct FourMBench: ParsableCommand {
         func backendName(_ precision: ComputePrecision) -> String {
             precision.resolved == .bf16
                 ? "oneDNN bf16 matmul (ISA \(ComputePrecision.oneDNNInstructionSet), native bf16: \(ComputePrecision.bf16Native ? "yes" : "no"))"
-                : "OpenBLAS sgemm"
+                : fp32LinearUsesOneDNN ? "oneDNN f32 matmul (attention products too)" : "OpenBLAS sgemm"
         }
         print("precision: \(precisions.map { "\($0.rawValue) → \($0.resolved.rawValue), linear layers on \(backendName($0))" }.joined(separator: "; ")); in bf16 the attention products run on oneDNN bf16 too; norms stay fp32\n")
         var rows: [Row] = []
