@@ -183,7 +183,7 @@ public func attention(
                             // oneDNN for bf16, and for fp32 where linear layers run on it; a few queries
                             // (autoregressive steps) stay on the OpenBLAS kernel: too small to gain.
                             let bf16 = precision.resolved == .bf16
-                            if (bf16 || fp32LinearUsesOneDNN) && queries > gemvRowLimit,
+                            if precision.runsOnOneDNN && queries > gemvRowLimit,
                                 attentionOneDNNKernel(q: pq.baseAddress!, k: pk.baseAddress!, v: pv.baseAddress!, out: out.baseAddress!,
                                                       batch: batch, queries: queries, keys: keys, heads: heads, headDim: dim / heads,
                                                       mask: layout, bf16: bf16)

@@ -295,6 +295,13 @@ package let fp32LinearUsesOneDNN: Bool = {
     }
 }()
 
+extension ComputePrecision {
+    /// True when work in this precision takes the oneDNN-side kernels: bf16 (resolved), or fp32
+    /// where ``fp32LinearUsesOneDNN``. Attention then runs on oneDNN's batched matmul and
+    /// LayerNorm on the vectorised C kernel; otherwise the OpenBLAS parity kernels run.
+    package var runsOnOneDNN: Bool { resolved == .bf16 || fp32LinearUsesOneDNN }
+}
+
 /// `x · Wᵀ + b` in f32 through oneDNN, or nil when oneDNN cannot run it (the caller uses sgemm).
 package func linearOneDNNF32(_ x: Tensor<Float>, weight: Tensor<Float>, bias: Tensor<Float>?) -> Tensor<Float>? {
     guard let runtime = OneDNNRuntime.shared, weight.rank == 2 else { return nil }

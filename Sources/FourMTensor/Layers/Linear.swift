@@ -154,7 +154,7 @@ package struct LayerNorm: Sendable {
         weight = try source.tensor("weight", shape: [dim])
         bias = requiredBias ? try source.tensor("bias", shape: [dim]) : try source.optionalTensor("bias", shape: [dim])
         self.eps = eps
-        vectorised = source.precision.resolved == .bf16 || fp32LinearUsesOneDNN
+        vectorised = source.precision.runsOnOneDNN
     }
 
     package func callAsFunction(_ x: Tensor<Float>) -> Tensor<Float> {
