@@ -42,17 +42,35 @@ package func attentionOneDNNKernel(
     guard !perTask.overflow else { return false }
     let group = max(1, min(tasks, scoreBudget / max(perTask.partialValue, 1)))
 
-    // Packed operands: bf16 bits or floats.
+    // Packed operands (bf16 bits or floats), scores and head outputs: one scratch loan carved
+    // into 64-byte-aligned parts, reused across calls (no allocation per layer and step).
     let width = bf16 ? 2 : 4
-    func buffer(_ count: Int) -> UnsafeMutableRawPointer { .allocate(byteCount: max(1, count * width), alignment: 64) }
-    let qh = buffer(group * queries * headDim), kh = buffer(group * keys * headDim), vh = buffer(group * keys * headDim)
-    let weights = bf16 ? buffer(group * queries * keys) : nil
-    let scores = UnsafeMutablePointer<Float>.allocate(capacity: group * queries * keys)
-    let heads32 = UnsafeMutablePointer<Float>.allocate(capacity: group * queries * headDim)
-    defer {
-        qh.deallocate(); kh.deallocate(); vh.deallocate(); weights?.deallocate()
-        scores.deallocate(); heads32.deallocate()
+    let parts = [
+        group * queries * headDim * width, group * keys * headDim * width, group * keys * headDim * width,
+        bf16 ? group * queries * keys * width : 0, group * queries * keys * 4, group * queries * headDim * 4,
+    ].map { ($0 + 63) & ~63 }
+    return ScratchPool.shared.withBuffer(byteCount: parts.reduce(0, +)) { base in
+        var offsets: [Int] = [0]
+        for size in parts.dropLast() { offsets.append(offsets[offsets.count - 1] + size) }
+        return attentionOneDNNGroups(
+            runtime: runtime, q: q, k: k, v: v, out: out, batch: batch, queries: queries, keys: keys, heads: heads,
+            headDim: headDim, mask: mask, bf16: bf16, group: group, scale: scale,
+            qh: base + offsets[0], kh: base + offsets[1], vh: base + offsets[2], weights: bf16 ? base + offsets[3] : nil,
+            scores: (base + offsets[4]).bindMemory(to: Float.self, capacity: group * queries * keys),
+            heads32: (base + offsets[5]).bindMemory(to: Float.self, capacity: group * queries * headDim))
     }
+}
+
+/// The head-group loop of ``attentionOneDNNKernel`` on its scratch parts.
+private func attentionOneDNNGroups(
+    runtime: OneDNNRuntime, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+    out: UnsafeMutablePointer<Float>, batch: Int, queries: Int, keys: Int, heads: Int, headDim: Int,
+    mask: AttentionMaskLayout?, bf16: Bool, group: Int, scale: Float,
+    qh: UnsafeMutableRawPointer, kh: UnsafeMutableRawPointer, vh: UnsafeMutableRawPointer, weights: UnsafeMutableRawPointer?,
+    scores: UnsafeMutablePointer<Float>, heads32: UnsafeMutablePointer<Float>
+) -> Bool {
+    let dim = heads * headDim
+    let tasks = batch * heads
     /// Writes `count` floats of `source` times `factor` into packed row `row` of `target`.
     let pack = { @Sendable (source: UnsafePointer<Float>, target: SendableRawPointer, row: Int, count: Int, factor: Float) in
         if bf16 {

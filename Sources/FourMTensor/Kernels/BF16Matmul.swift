@@ -349,10 +349,10 @@ package func bfloat16Linear(
     guard let runtime = OneDNNRuntime.shared else { return false }
     if m == 0 || weight.rows == 0 { return true }
     let k = weight.columns
-    let scratch = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, m * k))
-    defer { scratch.deallocate() }
-    convertToBFloat16(x, scratch, count: m * k)
-    return runtime.linear(scratch, rows: m, weight: weight, bias: bias, out: out)
+    return ScratchPool.shared.withBuffer(of: UInt16.self, count: m * k) { scratch in
+        convertToBFloat16(x, scratch, count: m * k)
+        return runtime.linear(scratch, rows: m, weight: weight, bias: bias, out: out)
+    }
 }
 
 /// Plain twin of ``bfloat16Linear``: `x` rounded to bf16 (nearest even), products of the exact
