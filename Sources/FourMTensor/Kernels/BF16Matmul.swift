@@ -62,6 +62,32 @@ package final class BFloat16Matrix: @unchecked Sendable {
 
 // MARK: - oneDNN runtime
 
+/// What a linear product does after adding its bias, fused into oneDNN's matmul as post-ops
+/// (issue 14, item 2): one pass over the output instead of a separate element-wise pass.
+package enum MatmulEpilogue {
+    /// Nothing: `out = x·Wᵀ + b`.
+    case none
+    /// `out = out + (x·Wᵀ + b)`: the output holds a residual stream on entry (spec/model.md 4.5).
+    case accumulate
+    /// `out = act(x·Wᵀ + b)`, times the f32 `[M, N]` matrix `times` when given (the gated MLP's
+    /// `act(fc1(x)) ⊙ fc3(x)`, spec/model.md 4.4). oneDNN's own SiLU and erf-GELU: bf16 models
+    /// only (their values differ from FourM's fp32 kernels in the last bits).
+    case activation(Activation, times: UnsafePointer<Float>?)
+
+    fileprivate var kind: OneDNNRuntime.EpilogueKind {
+        switch self {
+        case .none: return .none
+        case .accumulate: return .accumulate
+        case let .activation(activation, times): return .activation(activation, times: times != nil)
+        }
+    }
+
+    fileprivate var operand: UnsafePointer<Float>? {
+        if case let .activation(_, times) = self { return times }
+        return nil
+    }
+}
+
 /// The process's oneDNN engine and stream, and its cache of matmul primitives by shape.
 ///
 /// Every execution happens under ``ComputePolicy``'s BLAS gate (one matrix product at a time
@@ -112,6 +138,16 @@ package final class OneDNNRuntime: @unchecked Sendable {
         /// The weights are stored `[N, K]` (a Linear's layout, attention keys); false: `[K, N]`
         /// (attention values).
         var weightsTransposed = true
+        /// The post-ops after the product and bias.
+        var epilogue: EpilogueKind = .none
+        /// The output is bf16 bits (an input of the next bf16 product); false: f32.
+        var bf16Output = false
+    }
+
+    /// The shape of a ``MatmulEpilogue``, without its operand (part of a primitive's key).
+    fileprivate enum EpilogueKind: Hashable {
+        case none, accumulate
+        case activation(Activation, times: Bool)
     }
 
     /// The process's CPU engine (convolutions share it).
@@ -163,7 +199,7 @@ package final class OneDNNRuntime: @unchecked Sendable {
         let (dstDims, dstStrides) = shaped([m, n], [n, 1])
         guard let src = Self.descriptor(srcDims, type, srcStrides),
             let weights = Self.descriptor(weightDims, type, weightStrideList),
-            let dst = Self.descriptor(dstDims, dnnl_f32, dstStrides)
+            let dst = Self.descriptor(dstDims, key.bf16Output ? dnnl_bf16 : dnnl_f32, dstStrides)
         else { return nil }
         var bias: dnnl_memory_desc_t?
         if key.bias {
@@ -189,7 +225,11 @@ package final class OneDNNRuntime: @unchecked Sendable {
                 status = dnnl_matmul_desc_init(&desc, &src, &weights, nil, &dst)
             }
             var pd: dnnl_primitive_desc_t?
-            if status == dnnl_success, dnnl_primitive_desc_create(&pd, &desc, nil, engine, nil) == dnnl_success, let pd {
+            let attributes = Self.attributes(key)
+            defer { if let attributes { dnnl_primitive_attr_destroy(attributes) } }
+            if status == dnnl_success, key.epilogue == .none || attributes != nil,
+                dnnl_primitive_desc_create(&pd, &desc, attributes, engine, nil) == dnnl_success, let pd
+            {
                 var primitive: dnnl_primitive_t?
                 if dnnl_primitive_create(&primitive, pd) == dnnl_success { created = primitive }
                 dnnl_primitive_desc_destroy(pd)
@@ -197,6 +237,52 @@ package final class OneDNNRuntime: @unchecked Sendable {
         }
         primitives[key] = .some(created)
         return created
+    }
+
+    /// The primitive attributes carrying a key's post-ops (nil for none, or when oneDNN
+    /// refuses them; the caller then refuses the shape).
+    private static func attributes(_ key: Key) -> dnnl_primitive_attr_t? {
+        guard key.epilogue != .none else { return nil }
+        var postOps: dnnl_post_ops_t?
+        guard dnnl_post_ops_create(&postOps) == dnnl_success, let postOps else { return nil }
+        defer { dnnl_post_ops_destroy(postOps) }
+        switch key.epilogue {
+        case .none:
+            return nil
+        case .accumulate:
+            // dst = 1·dst + (product + bias): one f32 addition of the residual, as `x + branch`.
+            guard dnnl_post_ops_append_sum(postOps, 1) == dnnl_success else { return nil }
+        case let .activation(activation, times):
+            let algorithm = activation == .silu ? dnnl_eltwise_swish : dnnl_eltwise_gelu_erf
+            guard dnnl_post_ops_append_eltwise(postOps, 1, algorithm, 1, 0) == dnnl_success else { return nil }
+            if times {
+                // The gate's other factor: an f32 [M, N] matrix, row-major.
+                guard var other = descriptor([Int64(key.m), Int64(key.n)], dnnl_f32, [Int64(key.n), 1]),
+                    dnnl_post_ops_append_binary(postOps, dnnl_binary_mul, &other) == dnnl_success
+                else { return nil }
+            }
+        }
+        var attributes: dnnl_primitive_attr_t?
+        guard dnnl_primitive_attr_create(&attributes) == dnnl_success, let attributes else { return nil }
+        guard dnnl_primitive_attr_set_post_ops(attributes, postOps) == dnnl_success else {
+            dnnl_primitive_attr_destroy(attributes)
+            return nil
+        }
+        return attributes
+    }
+
+    /// True when oneDNN runs a bf16 linear product of this shape and epilogue (creating and
+    /// caching its primitive on first use). A fused call whose primitive exists only fails if
+    /// oneDNN fails to execute it, which leaves its output unspecified.
+    package func supportsLinear(rows m: Int, weight: BFloat16Matrix, bias: Bool, epilogue: MatmulEpilogue) -> Bool {
+        primitive(Key(m: m, n: weight.rows, k: weight.columns, bias: bias, epilogue: epilogue.kind)) != nil
+    }
+
+    /// True when oneDNN runs a bf16 linear product followed by `activation` (times an f32
+    /// matrix when `gated`) with bf16 output (the first layer of a fused MLP).
+    package func supportsLinear(rows m: Int, weight: BFloat16Matrix, bias: Bool, activation: Activation, gated: Bool) -> Bool {
+        let key = Key(m: m, n: weight.rows, k: weight.columns, bias: bias, epilogue: .activation(activation, times: gated), bf16Output: true)
+        return primitive(key) != nil
     }
 
     /// `out[M, N] = bf16(x)[M, K] · weightᵀ + bias` with f32 accumulation. `x` is converted
@@ -208,8 +294,20 @@ package final class OneDNNRuntime: @unchecked Sendable {
         _ x: UnsafePointer<UInt16>, rows m: Int, weight: BFloat16Matrix, bias: UnsafePointer<Float>?,
         out: UnsafeMutablePointer<Float>
     ) -> Bool {
+        linear(x, rows: m, weight: weight, bias: bias, epilogue: .none, out: UnsafeMutableRawPointer(out), bf16Output: false)
+    }
+
+    /// `out[M, N] = epilogue(bf16(x)[M, K] · weightᵀ + bias)` with f32 accumulation: `out`
+    /// holds floats, or bf16 bits when `bf16Output` (rounded to nearest even by oneDNN). With
+    /// ``MatmulEpilogue/accumulate`` `out` holds the addend (f32) on entry. False when oneDNN
+    /// refuses the shape (nothing written) or fails to execute it (see ``supportsLinear``).
+    package func linear(
+        _ x: UnsafePointer<UInt16>, rows m: Int, weight: BFloat16Matrix, bias: UnsafePointer<Float>?,
+        epilogue: MatmulEpilogue, out: UnsafeMutableRawPointer, bf16Output: Bool
+    ) -> Bool {
         guard let weightBase = weight.storage.baseAddress else { return false }
-        return execute(Key(m: m, n: weight.rows, k: weight.columns, bias: bias != nil), x, weightBase, bias, out)
+        let key = Key(m: m, n: weight.rows, k: weight.columns, bias: bias != nil, epilogue: epilogue.kind, bf16Output: bf16Output)
+        return execute(key, x, weightBase, bias, out, other: epilogue.operand)
     }
 
     /// `out[M, N] = x[M, K] · weightᵀ + bias` in f32 through oneDNN's f32 matmul (`weight` a
@@ -219,8 +317,23 @@ package final class OneDNNRuntime: @unchecked Sendable {
         _ x: UnsafePointer<Float>, rows m: Int, weight: UnsafePointer<Float>, outputs n: Int, inputs k: Int,
         bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>
     ) -> Bool {
+        linearF32(x, rows: m, weight: weight, outputs: n, inputs: k, bias: bias, accumulate: false, out: out)
+    }
+
+    /// ``linearF32(_:rows:weight:outputs:inputs:bias:out:)``, adding the product to what `out`
+    /// holds when `accumulate` (one f32 addition per element after the bias, as `out + (x·Wᵀ + b)`).
+    package func linearF32(
+        _ x: UnsafePointer<Float>, rows m: Int, weight: UnsafePointer<Float>, outputs n: Int, inputs k: Int,
+        bias: UnsafePointer<Float>?, accumulate: Bool, out: UnsafeMutablePointer<Float>
+    ) -> Bool {
         if m == 0 || n == 0 { return true }
-        return execute(Key(m: m, n: n, k: k, bias: bias != nil, bf16: false), x, weight, bias, out)
+        let key = Key(m: m, n: n, k: k, bias: bias != nil, bf16: false, epilogue: accumulate ? .accumulate : .none)
+        return execute(key, x, weight, bias, out, other: nil)
+    }
+
+    /// True when oneDNN runs an f32 linear product of this shape (see ``supportsLinear``).
+    package func supportsLinearF32(rows m: Int, outputs n: Int, inputs k: Int, bias: Bool, accumulate: Bool) -> Bool {
+        primitive(Key(m: m, n: n, k: k, bias: bias, bf16: false, epilogue: accumulate ? .accumulate : .none)) != nil
     }
 
     /// `batch` products `out[i] = a[i] · b[i]` (or `a[i] · b[i]ᵀ` when `transposedB`) of bf16
@@ -234,12 +347,12 @@ package final class OneDNNRuntime: @unchecked Sendable {
     ) -> Bool {
         if batch == 0 || m == 0 || n == 0 { return true }
         let key = Key(m: m, n: n, k: k, bias: false, bf16: bf16, batch: batch, weightsTransposed: transposedB)
-        return execute(key, a, b, nil, out)
+        return execute(key, a, b, nil, out, other: nil)
     }
 
     private func execute(
         _ key: Key, _ x: UnsafeRawPointer, _ weightBase: UnsafeRawPointer, _ bias: UnsafePointer<Float>?,
-        _ out: UnsafeMutablePointer<Float>
+        _ out: UnsafeMutableRawPointer, other: UnsafePointer<Float>?
     ) -> Bool {
         // Created (JIT-compiled, the expensive part) under the cache lock only, so a new shape
         // never holds the BLAS gate that every other caller's products wait on.
@@ -266,6 +379,13 @@ package final class OneDNNRuntime: @unchecked Sendable {
             if let bias, let biasMD = mds.bias {
                 guard let b = memory(biasMD, bias) else { return false }
                 args.append(dnnl_exec_arg_t(arg: DNNL_ARG_BIAS, memory: b))
+            }
+            if case .activation(_, times: true) = key.epilogue {
+                // The binary post-op is the second (index 1): DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1.
+                guard let other, let otherMD = Self.descriptor([Int64(key.m), Int64(key.n)], dnnl_f32, [Int64(key.n), 1]),
+                    let factor = memory(otherMD, other)
+                else { return false }
+                args.append(dnnl_exec_arg_t(arg: DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE * 2 | DNNL_ARG_SRC_1, memory: factor))
             }
             guard dnnl_primitive_execute(primitive, stream, Int32(args.count), args) == dnnl_success else { return false }
             return dnnl_stream_wait(stream) == dnnl_success

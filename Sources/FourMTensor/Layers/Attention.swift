@@ -64,6 +64,13 @@ package struct SelfAttention: Sendable {
         let (q, k, v) = project(x)
         return proj(attention(q: q, k: k, v: v, heads: heads, mask: mask, precision: qkv.precision))
     }
+
+    /// `stream + self(x)`: the attention branch of a block with its residual connection, the
+    /// addition fused into `proj` where it runs on oneDNN (``Linear/callAsFunction(_:addingTo:)``).
+    package func callAsFunction(_ x: Tensor<Float>, mask: AttentionMask = .none, addingTo stream: consuming Tensor<Float>) -> Tensor<Float> {
+        let (q, k, v) = project(x)
+        return proj(attention(q: q, k: k, v: v, heads: heads, mask: mask, precision: qkv.precision), addingTo: stream)
+    }
 }
 
 /// Cross-attention: queries from the decoder stream, keys/values from the context
@@ -95,8 +102,18 @@ package struct CrossAttention: Sendable {
 
     /// x: `[B, Lq, D]` queries against cached keys/values `[B, N, D]`.
     package func attend(_ x: Tensor<Float>, k: Tensor<Float>, v: Tensor<Float>, mask: AttentionMask) -> Tensor<Float> {
+        attend(x, k: k, v: v, mask: mask, addingTo: nil)
+    }
+
+    /// `stream + attend(x, …)`, the addition fused into `proj` where it runs on oneDNN
+    /// (``Linear/callAsFunction(_:addingTo:)``); nil `stream`: the branch alone.
+    package func attend(
+        _ x: Tensor<Float>, k: Tensor<Float>, v: Tensor<Float>, mask: AttentionMask, addingTo stream: consuming Tensor<Float>?
+    ) -> Tensor<Float> {
         var query = q(x)
         if let qkNorm { query = qkNorm.normalize(query, with: qkNorm.q) }
-        return proj(attention(q: query, k: k, v: v, heads: heads, mask: mask, precision: q.precision))
+        let heads = attention(q: query, k: k, v: v, heads: self.heads, mask: mask, precision: q.precision)
+        guard let stream else { return proj(heads) }
+        return proj(heads, addingTo: stream)
     }
 }

@@ -25,7 +25,8 @@ package struct BlockOptions: Sendable {
     }
 }
 
-/// Pre-norm encoder block (spec/model.md 4.5): `x += attn(norm1(x)); x += mlp(norm2(x))`.
+/// Pre-norm encoder block (spec/model.md 4.5): `x += attn(norm1(x)); x += mlp(norm2(x))`, each
+/// addition fused into the branch's last product where it runs on oneDNN.
 package struct TransformerBlock: Sendable {
     package let norm1: LayerNorm
     package let attn: SelfAttention
@@ -41,8 +42,8 @@ package struct TransformerBlock: Sendable {
     }
 
     package func callAsFunction(_ x: Tensor<Float>, mask: AttentionMask) -> Tensor<Float> {
-        let h = residual(attn(norm1(x), mask: mask), plus: x)
-        return residual(mlp(norm2(h)), plus: h)
+        let h = attn(norm1(x), mask: mask, addingTo: x)
+        return mlp(norm2(h), addingTo: h)
     }
 }
 
@@ -76,9 +77,9 @@ package struct DecoderBlock: Sendable {
     package func callAsFunction(
         _ x: Tensor<Float>, contextKV: (k: Tensor<Float>, v: Tensor<Float>), selfMask: AttentionMask, crossMask: AttentionMask
     ) -> Tensor<Float> {
-        var h = residual(selfAttn(norm1(x), mask: selfMask), plus: x)
-        h = residual(crossAttn.attend(queryNorm(h), k: contextKV.k, v: contextKV.v, mask: crossMask), plus: h)
-        return residual(mlp(norm2(h)), plus: h)
+        var h = selfAttn(norm1(x), mask: selfMask, addingTo: x)
+        h = crossAttn.attend(queryNorm(h), k: contextKV.k, v: contextKV.v, mask: crossMask, addingTo: h)
+        return mlp(norm2(h), addingTo: h)
     }
 }
 

@@ -21,6 +21,11 @@ package struct MLP: Sendable {
     }
 
     package func callAsFunction(_ x: Tensor<Float>) -> Tensor<Float> {
+        fc2(hiddenLayer(x))
+    }
+
+    /// `act(fc1(x))`, or `act(fc1(x)) ⊙ fc3(x)` when gated: the input of `fc2`.
+    package func hiddenLayer(_ x: Tensor<Float>) -> Tensor<Float> {
         var hidden = fc1(x)
         if let fc3 {
             let linearBranch = fc3(x)
@@ -39,6 +44,6 @@ package struct MLP: Sendable {
         } else {
             hidden = activation == .silu ? silu(hidden) : gelu(hidden)
         }
-        return fc2(hidden)
+        return hidden
     }
 }
