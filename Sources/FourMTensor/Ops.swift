@@ -194,26 +194,34 @@ public func attention(
                                             batch: batch, queries: queries, keys: keys, heads: heads, headDim: dim / heads,
                                             mask: layout)
                         }
-                        switch mask {
-                        case .none:
-                            run(nil)
-                        case .keyPadding(let blocked):
-                            precondition(blocked.shape == [batch, keys], "attention: key mask \(blocked.shape) is not [\(batch), \(keys)]")
-                            blocked.withUnsafeBufferPointer { pm in
-                                run(AttentionMaskLayout(blocked: pm.baseAddress!, batchStride: keys, queryStride: 0))
-                            }
-                        case .full(let blocked), .fullReference(let blocked):
-                            precondition(blocked.shape == [batch, queries, keys], "attention: mask \(blocked.shape) is not [\(batch), \(queries), \(keys)]")
-                            var uniform = false
-                            if case .fullReference = mask { uniform = true }
-                            blocked.withUnsafeBufferPointer { pm in
-                                run(AttentionMaskLayout(blocked: pm.baseAddress!, batchStride: queries * keys, queryStride: keys,
-                                                        fullyBlockedRowsAttendUniformly: uniform))
-                            }
-                        }
+                        withMaskLayout(mask, batch: batch, queries: queries, keys: keys, run)
                     }
                 }
             }
+        }
+    }
+}
+
+/// Runs `body` with the kernel layout of `mask` for `batch × queries × keys` scores (nil for
+/// ``AttentionMask/none``). Traps when the mask's shape does not match (API misuse).
+package func withMaskLayout<R>(
+    _ mask: AttentionMask, batch: Int, queries: Int, keys: Int, _ body: (AttentionMaskLayout?) -> R
+) -> R {
+    switch mask {
+    case .none:
+        return body(nil)
+    case .keyPadding(let blocked):
+        precondition(blocked.shape == [batch, keys], "attention: key mask \(blocked.shape) is not [\(batch), \(keys)]")
+        return blocked.withUnsafeBufferPointer { pm in
+            body(AttentionMaskLayout(blocked: pm.baseAddress!, batchStride: keys, queryStride: 0))
+        }
+    case .full(let blocked), .fullReference(let blocked):
+        precondition(blocked.shape == [batch, queries, keys], "attention: mask \(blocked.shape) is not [\(batch), \(queries), \(keys)]")
+        var uniform = false
+        if case .fullReference = mask { uniform = true }
+        return blocked.withUnsafeBufferPointer { pm in
+            body(AttentionMaskLayout(blocked: pm.baseAddress!, batchStride: queries * keys, queryStride: keys,
+                                     fullyBlockedRowsAttendUniformly: uniform))
         }
     }
 }

@@ -106,4 +106,47 @@ import Testing
         let finite = fused.allSatisfy { $0.isFinite }
         #expect(finite)
     }
+
+    enum MaskKind: CaseIterable { case none, keyPadding, full, fullReference }
+
+    /// Attention reading q, k, v in place from a fused `qkv` output runs the same kernel on the
+    /// same values as attention over the three split tensors: bit-identical, in f32 and bf16,
+    /// for every mask kind.
+    @Test(.enabled(if: OneDNNRuntime.shared != nil, "no oneDNN engine"), arguments: MaskKind.allCases)
+    func fusedQKVAttentionIsBitIdenticalToSplitAttention(_ kind: MaskKind) throws {
+        let (batch, length, heads, headDim) = (2, 13, 3, 8)
+        let dim = heads * headDim
+        var rng = SeededGenerator(seed: 41)
+        let qkv = Tensor<Float>.randomNormal(shape: [batch, length, 3 * dim], using: &rng)
+        let mask: AttentionMask
+        switch kind {
+        case .none: mask = .none
+        case .keyPadding: mask = .keyPadding(Tensor(shape: [batch, length], scalars: (0..<(batch * length)).map { $0 % 4 == 1 }))
+        case .full, .fullReference:
+            let blocked = Tensor(shape: [batch, length, length], scalars: (0..<(batch * length * length)).map { i in
+                (i / length) % length == 0 || i % 5 == 2
+            })
+            mask = kind == .full ? .full(blocked) : .fullReference(blocked)
+        }
+        let parts = splitColumns(qkv, parts: 3)
+        for bf16 in ComputePrecision.bf16Supported ? [false, true] : [false] {
+            let fused = try #require(attentionOverFusedQKV(qkv, heads: heads, mask: mask, bf16: bf16))
+            var split = [Float](repeating: .nan, count: batch * length * dim)
+            let ran = parts[0].withUnsafeBufferPointer { q in
+                parts[1].withUnsafeBufferPointer { k in
+                    parts[2].withUnsafeBufferPointer { v in
+                        split.withUnsafeMutableBufferPointer { out in
+                            withMaskLayout(mask, batch: batch, queries: length, keys: length) { layout in
+                                attentionOneDNNKernel(q: q.baseAddress!, k: k.baseAddress!, v: v.baseAddress!, out: out.baseAddress!,
+                                                      batch: batch, queries: length, keys: length, heads: heads, headDim: headDim,
+                                                      mask: layout, bf16: bf16)
+                            }
+                        }
+                    }
+                }
+            }
+            #expect(ran)
+            #expect(fused.scalars.map(\.bitPattern) == split.map(\.bitPattern), "\(kind) bf16 \(bf16)")
+        }
+    }
 }

@@ -24,10 +24,15 @@ package let attentionOneDNNScoreBudget = 4 << 20
 /// the heads' outputs, scattered back into `out`. Returns false when oneDNN cannot run a
 /// product (no runtime, refused shape); `out` is then unspecified and the caller runs
 /// ``attentionKernel``. `scoreBudget` (floats) sets the head groups (tests make it small).
+///
+/// Rows of q are `qRowStride` floats apart and rows of k and v `kvRowStride` (default: packed,
+/// `heads · headDim`), so a fused `[…, 3·D]` qkv projection is read in place, without first
+/// splitting it into three tensors. `out` is always packed.
 package func attentionOneDNNKernel(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
     out: UnsafeMutablePointer<Float>, batch: Int, queries: Int, keys: Int, heads: Int,
-    headDim: Int, mask: AttentionMaskLayout?, bf16: Bool, scoreBudget: Int = attentionOneDNNScoreBudget
+    headDim: Int, mask: AttentionMaskLayout?, bf16: Bool, scoreBudget: Int = attentionOneDNNScoreBudget,
+    qRowStride: Int? = nil, kvRowStride: Int? = nil
 ) -> Bool {
     guard let runtime = OneDNNRuntime.shared else { return false }
     let dim = heads * headDim
@@ -55,6 +60,7 @@ package func attentionOneDNNKernel(
         return attentionOneDNNGroups(
             runtime: runtime, q: q, k: k, v: v, out: out, batch: batch, queries: queries, keys: keys, heads: heads,
             headDim: headDim, mask: mask, bf16: bf16, group: group, scale: scale,
+            qRowStride: qRowStride ?? dim, kvRowStride: kvRowStride ?? dim,
             qh: base + offsets[0], kh: base + offsets[1], vh: base + offsets[2], weights: bf16 ? base + offsets[3] : nil,
             scores: (base + offsets[4]).bindMemory(to: Float.self, capacity: group * queries * keys),
             heads32: (base + offsets[5]).bindMemory(to: Float.self, capacity: group * queries * headDim))
@@ -65,7 +71,7 @@ package func attentionOneDNNKernel(
 private func attentionOneDNNGroups(
     runtime: OneDNNRuntime, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
     out: UnsafeMutablePointer<Float>, batch: Int, queries: Int, keys: Int, heads: Int, headDim: Int,
-    mask: AttentionMaskLayout?, bf16: Bool, group: Int, scale: Float,
+    mask: AttentionMaskLayout?, bf16: Bool, group: Int, scale: Float, qRowStride: Int, kvRowStride: Int,
     qh: UnsafeMutableRawPointer, kh: UnsafeMutableRawPointer, vh: UnsafeMutableRawPointer, weights: UnsafeMutableRawPointer?,
     scores: UnsafeMutablePointer<Float>, heads32: UnsafeMutablePointer<Float>
 ) -> Bool {
@@ -98,12 +104,12 @@ private func attentionOneDNNGroups(
                 if row < count * queries {
                     let (t, r) = (row / queries, row % queries)
                     let (b, h) = ((start + t) / heads, (start + t) % heads)
-                    pack(qp.base + (b * queries + r) * dim + h * headDim, qhp, row, headDim, scale)
+                    pack(qp.base + (b * queries + r) * qRowStride + h * headDim, qhp, row, headDim, scale)
                 } else {
                     let keyRow = row - count * queries
                     let (t, r) = (keyRow / keys, keyRow % keys)
                     let (b, h) = ((start + t) / heads, (start + t) % heads)
-                    let offset = (b * keys + r) * dim + h * headDim
+                    let offset = (b * keys + r) * kvRowStride + h * headDim
                     pack(kp.base + offset, khp, keyRow, headDim, 1)
                     pack(vp.base + offset, vhp, keyRow, headDim, 1)
                 }

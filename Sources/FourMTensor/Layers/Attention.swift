@@ -61,15 +61,26 @@ package struct SelfAttention: Sendable {
 
     /// x: `[B, L, D]` → `[B, L, D]` (every position attends to every other by default).
     package func callAsFunction(_ x: Tensor<Float>, mask: AttentionMask = .none) -> Tensor<Float> {
-        let (q, k, v) = project(x)
-        return proj(attention(q: q, k: k, v: v, heads: heads, mask: mask, precision: qkv.precision))
+        proj(attend(x, mask: mask))
     }
 
     /// `stream + self(x)`: the attention branch of a block with its residual connection, the
     /// addition fused into `proj` where it runs on oneDNN (``Linear/callAsFunction(_:addingTo:)``).
     package func callAsFunction(_ x: Tensor<Float>, mask: AttentionMask = .none, addingTo stream: consuming Tensor<Float>) -> Tensor<Float> {
+        proj(attend(x, mask: mask), addingTo: stream)
+    }
+
+    /// The heads' outputs `[B, L, D]` before `proj`. Without QK-norm, where attention runs on
+    /// oneDNN, the heads read q, k and v straight from the fused `qkv` output (no split copies).
+    private func attend(_ x: Tensor<Float>, mask: AttentionMask) -> Tensor<Float> {
+        let precision = qkv.precision
+        if qkNorm == nil, precision.runsOnOneDNN, x.rank == 3, x.shape[1] > gemvRowLimit,
+            let output = attentionOverFusedQKV(qkv(x), heads: heads, mask: mask, bf16: precision.resolved == .bf16)
+        {
+            return output
+        }
         let (q, k, v) = project(x)
-        return proj(attention(q: q, k: k, v: v, heads: heads, mask: mask, precision: qkv.precision), addingTo: stream)
+        return attention(q: q, k: k, v: v, heads: heads, mask: mask, precision: precision)
     }
 }
 
@@ -116,4 +127,24 @@ package struct CrossAttention: Sendable {
         guard let stream else { return proj(heads) }
         return proj(heads, addingTo: stream)
     }
+}
+
+/// Self-attention of a fused projection `qkv` `[B, L, 3·D]` (q, k, v side by side in each row,
+/// spec/model.md 4.2) on oneDNN, reading the three in place: `[B, L, D]`, or nil when oneDNN
+/// cannot run it (the caller splits and runs ``attention(q:k:v:heads:mask:precision:)``).
+package func attentionOverFusedQKV(_ qkv: Tensor<Float>, heads: Int, mask: AttentionMask, bf16: Bool) -> Tensor<Float>? {
+    guard qkv.rank == 3, let width = qkv.shape.last, width % 3 == 0, heads > 0, (width / 3) % heads == 0 else { return nil }
+    let (batch, length, dim) = (qkv.shape[0], qkv.shape[1], width / 3)
+    var ok = false
+    let out = Tensor<Float>(shape: [batch, length, dim]) { out in
+        guard let dst = out.baseAddress else { ok = true; return }
+        qkv.withUnsafeBufferPointer { p in
+            guard let base = p.baseAddress else { ok = true; return }
+            ok = withMaskLayout(mask, batch: batch, queries: length, keys: length) { layout in
+                attentionOneDNNKernel(q: base, k: base + dim, v: base + 2 * dim, out: dst, batch: batch, queries: length, keys: length,
+                                      heads: heads, headDim: dim / heads, mask: layout, bf16: bf16, qRowStride: width, kvRowStride: width)
+            }
+        }
+    }
+    return ok ? out : nil
 }
