@@ -42,10 +42,44 @@ final class FileReader: @unchecked Sendable {
 
     deinit { close(descriptor) }
 
-    /// Reads exactly `count` bytes at `offset` into `destination`.
+    /// Reads of at least this many bytes are split over the compute threads: most of a large
+    /// read's time is the kernel faulting in and zeroing the destination's fresh pages, which
+    /// runs on the faulting thread, so parts read side by side fill their pages in parallel.
+    static let parallelReadThreshold = 16 << 20
+
+    /// Reads exactly `count` bytes at `offset` into `destination` (in parallel parts from
+    /// ``parallelReadThreshold`` bytes on).
     /// - Throws: `.truncated` naming the end it needed when the file ends first (it was
-    ///   shortened after opening), `.unreadable` for an I/O error.
+    ///   shortened after opening), `.unreadable` for an I/O error (the first part's error
+    ///   when several parts fail).
     func read(into destination: UnsafeMutableRawPointer, count: Int, at offset: Int) throws(WeightError) {
+        let parts = min(computeThreadCount, count / Self.parallelReadThreshold + 1)
+        guard parts > 1 else {
+            try readPart(into: destination, count: count, at: offset, wholeReadEnd: offset + count)
+            return
+        }
+        // Inner part boundaries fall on 4 KiB page starts of the destination, so no page is
+        // faulted in by two threads.
+        let address = Int(bitPattern: destination)
+        let pageAligned = { @Sendable (part: Int) -> Int in
+            if part == 0 || part == parts { return part == 0 ? 0 : count }
+            return max(0, ((address + count / parts * part) & ~4095) - address)
+        }
+        let errors = PartErrors(parts)
+        let target = SendableRawPointer(destination)
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let (start, end) = (pageAligned(part), pageAligned(part + 1))
+            do throws(WeightError) {
+                try readPart(into: target.base + start, count: end - start, at: offset + start, wholeReadEnd: offset + count)
+            } catch {
+                errors.set(part, error)
+            }
+        }
+        if let error = errors.first { throw error }
+    }
+
+    /// One part of ``read(into:count:at:)``: `pread` until `count` bytes are in.
+    private func readPart(into destination: UnsafeMutableRawPointer, count: Int, at offset: Int, wholeReadEnd: Int) throws(WeightError) {
         var done = 0
         while done < count {
             // At most 1 GiB per call: Linux transfers at most 0x7ffff000 bytes per read.
@@ -58,7 +92,7 @@ final class FileReader: @unchecked Sendable {
             if got == 0 {
                 var info = stat()
                 let now = fstat(descriptor, &info) == 0 ? Int(info.st_size) : offset + done
-                throw .truncated(file: path, expectedAtLeast: offset + count, actual: now)
+                throw .truncated(file: path, expectedAtLeast: wholeReadEnd, actual: now)
             }
             done += got
         }
@@ -87,4 +121,25 @@ final class OwnedBytes: @unchecked Sendable {
     }
 
     deinit { base.deallocate() }
+}
+
+/// The errors of a parallel read's parts, by part (each slot written by one thread only).
+private final class PartErrors: @unchecked Sendable {
+    private let lock = NSLock()
+    private var errors: [WeightError?]
+
+    init(_ parts: Int) { errors = Array(repeating: nil, count: parts) }
+
+    func set(_ part: Int, _ error: WeightError) {
+        lock.lock()
+        errors[part] = error
+        lock.unlock()
+    }
+
+    /// The error of the lowest-numbered failed part.
+    var first: WeightError? {
+        lock.lock()
+        defer { lock.unlock() }
+        return errors.lazy.compactMap { $0 }.first
+    }
 }
