@@ -28,6 +28,14 @@ package func convertToBFloat16(_ source: UnsafePointer<Float>, _ destination: Un
     }
 }
 
+/// Runs `body` with `count` floats of `source` rounded to bf16 in pooled scratch memory.
+package func withBFloat16Copy<R>(_ source: UnsafePointer<Float>, count: Int, _ body: (UnsafePointer<UInt16>) -> R) -> R {
+    ScratchPool.shared.withBuffer(of: UInt16.self, count: count) { bits in
+        convertToBFloat16(source, bits, count: count)
+        return body(bits)
+    }
+}
+
 /// A row-major `[rows, columns]` matrix of bf16 bits, immutable after creation: the bf16 copy
 /// of a `Linear` weight (`[outputs, inputs]`), made once at load.
 package final class BFloat16Matrix: @unchecked Sendable {
@@ -239,6 +247,12 @@ package final class OneDNNRuntime: @unchecked Sendable {
         return created
     }
 
+    /// The gate's other factor of an `.activation(_, times: true)` epilogue: an f32 `[M, N]`
+    /// matrix, row-major.
+    private static func factorDescriptor(_ key: Key) -> dnnl_memory_desc_t? {
+        descriptor([Int64(key.m), Int64(key.n)], dnnl_f32, [Int64(key.n), 1])
+    }
+
     /// The primitive attributes carrying a key's post-ops (nil for none, or when oneDNN
     /// refuses them; the caller then refuses the shape).
     private static func attributes(_ key: Key) -> dnnl_primitive_attr_t? {
@@ -256,8 +270,7 @@ package final class OneDNNRuntime: @unchecked Sendable {
             let algorithm = activation == .silu ? dnnl_eltwise_swish : dnnl_eltwise_gelu_erf
             guard dnnl_post_ops_append_eltwise(postOps, 1, algorithm, 1, 0) == dnnl_success else { return nil }
             if times {
-                // The gate's other factor: an f32 [M, N] matrix, row-major.
-                guard var other = descriptor([Int64(key.m), Int64(key.n)], dnnl_f32, [Int64(key.n), 1]),
+                guard var other = factorDescriptor(key),
                     dnnl_post_ops_append_binary(postOps, dnnl_binary_mul, &other) == dnnl_success
                 else { return nil }
             }
@@ -382,7 +395,7 @@ package final class OneDNNRuntime: @unchecked Sendable {
             }
             if case .activation(_, times: true) = key.epilogue {
                 // The binary post-op is the second (index 1): DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1.
-                guard let other, let otherMD = Self.descriptor([Int64(key.m), Int64(key.n)], dnnl_f32, [Int64(key.n), 1]),
+                guard let other, let otherMD = Self.factorDescriptor(key),
                     let factor = memory(otherMD, other)
                 else { return false }
                 args.append(dnnl_exec_arg_t(arg: DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE * 2 | DNNL_ARG_SRC_1, memory: factor))
@@ -468,10 +481,8 @@ package func bfloat16Linear(
 ) -> Bool {
     guard let runtime = OneDNNRuntime.shared else { return false }
     if m == 0 || weight.rows == 0 { return true }
-    let k = weight.columns
-    return ScratchPool.shared.withBuffer(of: UInt16.self, count: m * k) { scratch in
-        convertToBFloat16(x, scratch, count: m * k)
-        return runtime.linear(scratch, rows: m, weight: weight, bias: bias, out: out)
+    return withBFloat16Copy(x, count: m * weight.columns) { bits in
+        runtime.linear(bits, rows: m, weight: weight, bias: bias, out: out)
     }
 }
 

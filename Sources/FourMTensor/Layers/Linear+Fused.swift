@@ -27,36 +27,41 @@ extension Linear {
         if let matrix = weightBF16 {
             guard runtime.supportsLinear(rows: rows, weight: matrix, bias: bias != nil, epilogue: .accumulate)
             else { return residual(self(x), plus: stream) }
-            var y = consume stream
-            let executed = y.withUnsafeMutableBufferPointer { out in
+            return Self.accumulating(into: stream) { out in
                 x.withUnsafeBufferPointer { px in
                     withBFloat16Copy(px.baseAddress!, count: rows * k) { bits in
                         withOptionalPointer(bias) { pb in
                             runtime.linear(bits, rows: rows, weight: matrix, bias: pb, epilogue: .accumulate,
-                                           out: UnsafeMutableRawPointer(out.baseAddress!), bf16Output: false)
+                                           out: UnsafeMutableRawPointer(out), bf16Output: false)
                         }
                     }
                 }
             }
-            precondition(executed, "oneDNN failed to execute a bf16 product it had accepted")
-            return y
         }
         guard fp32LinearUsesOneDNN, rows > gemvRowLimit,
             runtime.supportsLinearF32(rows: rows, outputs: n, inputs: k, bias: bias != nil, accumulate: true)
         else { return residual(self(x), plus: stream) }
         let weight = self.weight
-        var y = consume stream
-        let executed = y.withUnsafeMutableBufferPointer { out in
+        return Self.accumulating(into: stream) { out in
             weight.withUnsafeBufferPointer { w in
                 x.withUnsafeBufferPointer { px in
                     withOptionalPointer(bias) { pb in
                         runtime.linearF32(px.baseAddress!, rows: rows, weight: w.baseAddress!, outputs: n, inputs: k,
-                                          bias: pb, accumulate: true, out: out.baseAddress!)
+                                          bias: pb, accumulate: true, out: out)
                     }
                 }
             }
         }
-        precondition(executed, "oneDNN failed to execute an f32 product it had accepted")
+    }
+
+    /// `stream` after `product` has added into its storage (copied first only if shared); a
+    /// product that oneDNN accepted but failed to execute stops the process (see above).
+    private static func accumulating(
+        into stream: consuming Tensor<Float>, _ product: (UnsafeMutablePointer<Float>) -> Bool
+    ) -> Tensor<Float> {
+        var y = consume stream
+        let executed = y.withUnsafeMutableBufferPointer { product($0.baseAddress!) }
+        precondition(executed, "oneDNN failed to execute a product it had accepted")
         return y
     }
 }
@@ -125,13 +130,5 @@ extension MLP {
         }
         precondition(executed, "oneDNN failed to execute a bf16 MLP product it had accepted")
         return true
-    }
-}
-
-/// Runs `body` with `count` floats of `source` rounded to bf16 in pooled scratch memory.
-func withBFloat16Copy<R>(_ source: UnsafePointer<Float>, count: Int, _ body: (UnsafePointer<UInt16>) -> R) -> R {
-    ScratchPool.shared.withBuffer(of: UInt16.self, count: count) { bits in
-        convertToBFloat16(source, bits, count: count)
-        return body(bits)
     }
 }

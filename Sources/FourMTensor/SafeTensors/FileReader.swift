@@ -62,7 +62,8 @@ final class FileReader: @unchecked Sendable {
         // faulted in by two threads.
         let address = Int(bitPattern: destination)
         let pageAligned = { @Sendable (part: Int) -> Int in
-            if part == 0 || part == parts { return part == 0 ? 0 : count }
+            if part == 0 { return 0 }
+            if part == parts { return count }
             return max(0, ((address + count / parts * part) & ~4095) - address)
         }
         let errors = PartErrors(parts)
